@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# One build for the whole tree. Incremental: a step runs only when its inputs are newer than its outputs.
+# Quiet when nothing changed; on failure it names the failing step and exits non-zero.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+BIN=$ROOT/node_modules/.bin
+mkdir -p build/js build/cni build/native
+
+step() { # step NAME COMMAND...
+  local name=$1; shift
+  local log; log=$(mktemp)
+  if ! "$@" >"$log" 2>&1; then
+    echo "build.sh: step '$name' failed:" >&2
+    cat "$log" >&2
+    rm -f "$log"
+    exit 1
+  fi
+  rm -f "$log"
+  echo "build.sh: $name"
+}
+
+# stale OUTPUT INPUT... : true when OUTPUT is missing or any INPUT file (recursively) is newer.
+stale() {
+  local out=$1; shift
+  [ -e "$out" ] || return 0
+  [ -n "$(find "$@" -newer "$out" -type f 2>/dev/null | head -n 1)" ]
+}
+
+# 1. The Wasm core (AssemblyScript, no JS bindings).
+if [ -f assembly/index.ts ] && stale build/core.wasm assembly asconfig.json; then
+  step "core.wasm (asc)" "$BIN/asc" assembly/index.ts --config asconfig.json --target release
+fi
+if [ -f assembly/wasi.ts ] && stale build/core.wasi.wasm assembly asconfig.json; then
+  step "core.wasi.wasm (asc, WASI)" "$BIN/asc" assembly/wasi.ts --config asconfig.json --target release \
+    --config node_modules/@assemblyscript/wasi-shim/asconfig.json -o build/core.wasi.wasm -t build/core.wasi.wat
+fi
+
+# 2. The N-API addon (netlink in a netns, setns-scoped sysctl, flock, ...).
+if [ -f shims/addon/binding.gyp ] && stale build/native/wasm_cni.node shims/addon; then
+  step "addon (node-gyp)" bash -c "cd shims/addon && '$ROOT/node_modules/.bin/node-gyp' rebuild --nodedir=/usr --loglevel=warn && cp build/Release/wasm_cni.node '$ROOT/build/native/wasm_cni.node'"
+fi
+
+# 3. The CNI executable (one static binary, installed under every plugin name).
+PLUGINS="bridge host-local loopback portmap bandwidth"
+if [ -f shims/exec/cni-shim.c ] && stale build/cni/.stamp shims/exec; then
+  step "cni executable (cc)" bash -c "
+    cc -O2 -Wall -Wextra -static -o build/native/cni-shim shims/exec/*.c 2>/dev/null \
+      || cc -O2 -Wall -Wextra -o build/native/cni-shim shims/exec/*.c
+    for p in $PLUGINS; do cp -f build/native/cni-shim build/cni/\$p; done
+    touch build/cni/.stamp"
+fi
+
+# 4. Bundles of host/ (the CLI and daemon; the cold-path plugin entry).
+bundle() { # bundle ENTRY OUT
+  [ -f "$1" ] || return 0
+  if stale "build/js/$2" host package.json; then
+    step "bundle $2 (esbuild)" "$BIN/esbuild" "$1" --bundle --platform=node --format=esm --target=node20 \
+      --outfile="build/js/$2" --log-level=warning \
+      --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+  fi
+}
+bundle host/cli/main.ts wasm-cni.mjs
+bundle host/plugins/standalone.ts cni-plugin.mjs
