@@ -62,3 +62,4 @@ bundle() { # bundle ENTRY OUT
 }
 bundle host/cli/main.ts wasm-cni.mjs
 bundle host/plugins/standalone.ts cni-plugin.mjs
+bundle host/daemon/worker.ts daemon-worker.mjs

@@ -27,6 +27,7 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       if (timer) clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     });
+    child.stdin.on('error', () => { /* EPIPE: the child exited without reading its stdin */ });
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -1,0 +1,67 @@
+// IPAM delegation: a main plugin (bridge, ...) hands its whole stdin and environment to the IPAM plugin
+// named in `ipam.type`, with only CNI_COMMAND changed (libcni invoke.Delegate*). When the IPAM plugin is
+// one of ours it runs in this process through the registry; otherwise `<dir>/<type>` from CNI_PATH is
+// executed. Errors from the delegate come back unchanged (same code, msg, details).
+// WASM_CNI_IPAM_EXEC=1 in the plugin's environment forces the exec path (differential tests use it to
+// pair our main plugin with the reference IPAM binaries).
+import type { PluginHandler, PluginResponse } from './handler.ts';
+import type { CmdArgs } from './skel.ts';
+import type { Result } from './types.ts';
+import { findInPath, readPluginResult, spawnPlugin, stdoutOrThrow } from './invoke.ts';
+
+type DelegateCommand = 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS';
+
+/** Plugins that can run in-process, by type (the shape of host/plugins/registry.ts). */
+export type PluginTable = Readonly<Record<string, () => Promise<PluginHandler>>>;
+
+const loaded = new WeakMap<PluginTable, Map<string, Promise<PluginHandler>>>();
+
+async function ourHandler(type: string, table?: PluginTable): Promise<PluginHandler | undefined> {
+  // Lazy: registry → plugin → ipam.ts would otherwise be an import cycle.
+  const plugins = table ?? (await import('../plugins/registry.ts')).plugins;
+  if (!Object.hasOwn(plugins, type)) return undefined;
+  let byType = loaded.get(plugins);
+  if (!byType) loaded.set(plugins, (byType = new Map()));
+  let loading = byType.get(type);
+  if (!loading) {
+    loading = plugins[type]!();
+    byType.set(type, loading);
+    loading.catch(() => byType.delete(type));
+  }
+  return loading;
+}
+
+/**
+ * Run the IPAM plugin `type` for `command` with the caller's stdin and env; returns its raw response.
+ * `table` replaces the registry (tests).
+ */
+export async function delegate(a: CmdArgs, type: string, command: DelegateCommand, table?: PluginTable): Promise<PluginResponse> {
+  const env = { ...a.env, CNI_COMMAND: command };
+  const forceExec = ['1', 'true'].includes((a.env.WASM_CNI_IPAM_EXEC ?? '').toLowerCase());
+  const handler = forceExec ? undefined : await ourHandler(type, table);
+  if (handler) return handler({ env, stdin: a.stdin });
+  const path = findInPath(type, (a.env.CNI_PATH ?? '').split(':').filter((p) => p !== ''));
+  return spawnPlugin(path, a.stdin, env);
+}
+
+/** IPAM ADD: the delegate's result in the 1.x model (its cniVersion is the one it printed). */
+export async function ipamAdd(a: CmdArgs, type: string): Promise<Result> {
+  const stdout = stdoutOrThrow(await delegate(a, type, 'ADD'));
+  return readPluginResult(stdout, a.netconf.cniVersion).result;
+}
+
+export async function ipamDel(a: CmdArgs, type: string): Promise<void> {
+  stdoutOrThrow(await delegate(a, type, 'DEL'));
+}
+
+export async function ipamCheck(a: CmdArgs, type: string): Promise<void> {
+  stdoutOrThrow(await delegate(a, type, 'CHECK'));
+}
+
+export async function ipamStatus(a: CmdArgs, type: string): Promise<void> {
+  stdoutOrThrow(await delegate(a, type, 'STATUS'));
+}
+
+export async function ipamGc(a: CmdArgs, type: string): Promise<void> {
+  stdoutOrThrow(await delegate(a, type, 'GC'));
+}

@@ -1,0 +1,225 @@
+// The plugin entry ("skel"): turns a plugin's add/del/check(/gc/status) into a PluginHandler with the
+// reference's protocol behaviour — environment validation in the reference's order and wording, VERSION,
+// version negotiation, prevResult parsing into the 1.x model, result conversion to the config's version,
+// and every failure as error JSON on stdout with exit 1.
+import { statSync } from 'node:fs';
+import type { PluginHandler, PluginRequest, PluginResponse } from './handler.ts';
+import { CniError, ErrCode, formatCniError, toCniError } from './errors.ts';
+import { jsonTypeName, parseJson, typeError, type Decoder } from './decode.ts';
+import { readNetConf } from './netconf.ts';
+import { formatResult } from './result.ts';
+import { CURRENT_VERSION, WASM_CNI_VERSION, versionAtLeast } from './version.ts';
+import type { NetConf, Result } from './types.ts';
+
+export interface CmdArgs {
+  command: string;
+  containerId: string;
+  netns: string;
+  ifName: string;
+  /** Raw CNI_ARGS; parse with args.ts. */
+  args: string;
+  /** CNI_PATH split on ':'. */
+  path: string[];
+  stdin: Uint8Array;
+  /** The parsed stdin JSON, untouched (plugins decode their own fields from it with decode.ts). */
+  conf: Record<string, unknown>;
+  netconf: NetConf;
+  /** The caller's whole environment (delegation passes it on). */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface PluginSpec {
+  name: string;
+  versions: string[];
+  add(a: CmdArgs): Promise<Result>;
+  del(a: CmdArgs): Promise<void>;
+  check(a: CmdArgs): Promise<void>;
+  gc?(a: CmdArgs): Promise<void>;
+  status?(a: CmdArgs): Promise<void>;
+}
+
+/** Names allowed for container ids and networks. */
+export const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+export function validateContainerId(id: string): void {
+  if (id === '') throw new CniError(ErrCode.UnknownContainer, 'missing containerID');
+  if (!VALID_NAME.test(id)) throw new CniError(ErrCode.InvalidEnv, 'invalid characters in containerID', id);
+}
+
+export function validateNetworkName(name: string): void {
+  if (name === '') throw new CniError(ErrCode.InvalidNetworkConfig, 'missing network name:');
+  if (!VALID_NAME.test(name)) throw new CniError(ErrCode.InvalidNetworkConfig, 'invalid characters found in network name', name);
+}
+
+export function validateInterfaceName(name: string): void {
+  if (name.length === 0) throw new CniError(ErrCode.InvalidEnv, 'interface name is empty');
+  if (Buffer.byteLength(name) > 15) throw new CniError(ErrCode.InvalidEnv, 'interface name is too long', 'interface name should be less than 16 characters');
+  if (name === '.' || name === '..') throw new CniError(ErrCode.InvalidEnv, 'interface name is . or ..');
+  // '/', ':' and what Go's unicode.IsSpace calls whitespace.
+  if (/[/:\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/u.test(name)) throw new CniError(ErrCode.InvalidEnv, 'interface name contains / or : or whitespace characters');
+}
+
+type Command = 'ADD' | 'CHECK' | 'DEL' | 'GC' | 'STATUS';
+
+/** The reference's table: which variables each command requires, in reporting order. */
+const ENV_VARS: Array<{ name: string; requiredFor: Command[]; validate?: (v: string) => void }> = [
+  { name: 'CNI_COMMAND', requiredFor: ['ADD', 'CHECK', 'DEL', 'GC', 'STATUS'] },
+  { name: 'CNI_CONTAINERID', requiredFor: ['ADD', 'CHECK', 'DEL'], validate: validateContainerId },
+  { name: 'CNI_NETNS', requiredFor: ['ADD', 'CHECK'] },
+  { name: 'CNI_IFNAME', requiredFor: ['ADD', 'CHECK', 'DEL'], validate: validateInterfaceName },
+  { name: 'CNI_ARGS', requiredFor: [] },
+  { name: 'CNI_PATH', requiredFor: ['ADD', 'CHECK', 'DEL', 'GC', 'STATUS'] },
+];
+
+/** The skel's own look at the config: `{name string}` / `{cniVersion string}` in anonymous Go structs. */
+function anonString(field: string): Decoder<string> {
+  const goType = `struct { ${field === 'name' ? 'Name' : 'CNIVersion'} string "json:\\"${field}\\"" }`;
+  return { goType, decode: (v, at) => (typeof v === 'string' ? v : typeError(jsonTypeName(v), 'string', { struct: '', path: [...at.path, field] })) };
+}
+
+function readTopString(conf: unknown, field: 'name' | 'cniVersion'): string {
+  const d = anonString(field);
+  if (conf === null) return '';
+  if (typeof conf !== 'object' || Array.isArray(conf)) return typeError(jsonTypeName(conf), d.goType, { path: [] });
+  let value: unknown;
+  for (const [k, v] of Object.entries(conf as Record<string, unknown>)) {
+    if (k.toLowerCase() === field.toLowerCase() && v !== null) value = d.decode(v, { path: [] }); // last one wins, like Go
+  }
+  return typeof value === 'string' ? value : '';
+}
+
+function ok(stdout = '', stderr = ''): PluginResponse {
+  return { exitCode: 0, stdout, stderr };
+}
+
+function fail(e: unknown): PluginResponse {
+  return { exitCode: 1, stdout: formatCniError(toCniError(e)), stderr: '' };
+}
+
+/** Whether `netns` names the namespace this process runs in (the reference refuses ADD/DEL there). */
+function isOwnNetns(netns: string): boolean {
+  if (!netns) return false;
+  try {
+    const a = statSync(netns);
+    const b = statSync('/proc/self/ns/net');
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
+}
+
+export function makeHandler(spec: PluginSpec): PluginHandler {
+  const about = `CNI ${spec.name} plugin wasm-cni v${WASM_CNI_VERSION}\nCNI protocol versions supported: ${spec.versions.join(', ')}\n`;
+
+  return async (req: PluginRequest): Promise<PluginResponse> => {
+    try {
+      return await dispatch(spec, about, req);
+    } catch (e) {
+      return fail(e);
+    }
+  };
+}
+
+async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Promise<PluginResponse> {
+  const env = req.env;
+  const cmd = env.CNI_COMMAND ?? '';
+  const values: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const v of ENV_VARS) {
+    const value = env[v.name] ?? '';
+    values[v.name] = value;
+    const required = v.name === 'CNI_COMMAND' || v.requiredFor.includes(cmd as Command);
+    if (value === '') {
+      if (required) missing.push(v.name);
+    } else if (required && v.validate) {
+      v.validate(value);
+    }
+  }
+  if (missing.length > 0) {
+    if (cmd === '') return ok('', about);
+    throw new CniError(ErrCode.InvalidEnv, `required env variables [${missing.join(',')}] missing`);
+  }
+
+  if (cmd === 'VERSION') {
+    return ok(JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: spec.versions }) + '\n');
+  }
+
+  // The config must be JSON with a valid name before anything else (even an unknown command).
+  let conf: unknown;
+  let name: string;
+  try {
+    conf = parseJson(req.stdin);
+    name = readTopString(conf, 'name');
+  } catch (e) {
+    throw new CniError(ErrCode.DecodeFailure, `error unmarshall network config: ${(e as Error).message}`);
+  }
+  if (name === '') throw new CniError(ErrCode.InvalidNetworkConfig, 'missing network name');
+  validateNetworkName(name);
+
+  const handlers: Record<Command, ((a: CmdArgs) => Promise<unknown>) | undefined> = {
+    ADD: spec.add.bind(spec),
+    DEL: spec.del.bind(spec),
+    CHECK: spec.check.bind(spec),
+    GC: spec.gc?.bind(spec),
+    STATUS: spec.status?.bind(spec),
+  };
+  if (!Object.hasOwn(handlers, cmd)) throw new CniError(ErrCode.InvalidEnv, `unknown CNI_COMMAND: ${cmd}`);
+  const command = cmd as Command;
+
+  let confVersion: string;
+  try {
+    confVersion = readTopString(conf, 'cniVersion') || '0.1.0';
+  } catch (e) {
+    throw new CniError(ErrCode.DecodeFailure, `decoding version from network config: ${(e as Error).message}`);
+  }
+
+  const minimum = command === 'CHECK' ? '0.4.0' : command === 'GC' || command === 'STATUS' ? '1.1.0' : undefined;
+  if (minimum) {
+    if (!atLeast(confVersion, minimum)) throw new CniError(ErrCode.IncompatibleVersion, `config version does not allow ${command}`);
+    if (!spec.versions.some((pv) => atLeast(pv, confVersion))) {
+      throw new CniError(ErrCode.IncompatibleVersion, `plugin version does not allow ${command}`);
+    }
+  }
+  if (!spec.versions.includes(confVersion)) {
+    throw new CniError(ErrCode.IncompatibleVersion, 'incompatible CNI versions',
+      `config is "${confVersion}", plugin supports [${spec.versions.map((v) => `"${v}"`).join(' ')}]`);
+  }
+
+  if (command === 'ADD' || command === 'DEL') {
+    const override = (env.CNI_NETNS_OVERRIDE ?? '').toLowerCase();
+    if (override !== '1' && override !== 'true' && isOwnNetns(values.CNI_NETNS!)) {
+      throw new CniError(ErrCode.InvalidNetNS, "plugin's netns and netns from CNI_NETNS should not be the same");
+    }
+  }
+
+  const handler = handlers[command];
+  if (!handler) return ok(); // a 1.1.0 plugin without GC/STATUS work succeeds
+
+  const args: CmdArgs = {
+    command,
+    containerId: values.CNI_CONTAINERID!,
+    netns: values.CNI_NETNS!,
+    ifName: values.CNI_IFNAME!,
+    args: values.CNI_ARGS!,
+    path: values.CNI_PATH!.split(':').filter((p) => p !== ''),
+    stdin: req.stdin,
+    conf: conf as Record<string, unknown>,
+    netconf: readNetConf(conf, confVersion),
+    env,
+  };
+
+  if (command === 'ADD') {
+    const result = (await handler(args)) as Result;
+    return ok(formatResult(result, confVersion));
+  }
+  await handler(args);
+  return ok();
+}
+
+function atLeast(v: string, min: string): boolean {
+  try {
+    return versionAtLeast(v, min);
+  } catch (e) {
+    throw new CniError(ErrCode.DecodeFailure, (e as Error).message);
+  }
+}

@@ -1,0 +1,83 @@
+// `wasm-cni daemon [--socket PATH] [--allow-uid UID]... [--replace]` and `wasm-cni daemon status [--socket PATH] [--json]`.
+import { parseArgs } from 'node:util';
+import { requestStatus } from './client.ts';
+import { stderrLog } from './log.ts';
+import { startDaemon, type DaemonStatus } from './server.ts';
+import { socketPathFromEnv } from './wire.ts';
+
+const usage = `usage: wasm-cni daemon [--socket PATH] [--allow-uid UID]... [--replace] [--drain-timeout SECONDS] [--workers N]
+       wasm-cni daemon status [--socket PATH] [--json]`;
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv[0] === 'status') return statusCommand(argv.slice(1));
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        socket: { type: 'string' }, 'allow-uid': { type: 'string', multiple: true },
+        replace: { type: 'boolean' }, 'drain-timeout': { type: 'string' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  if (values.help) { process.stdout.write(usage + '\n'); return 0; }
+  const allowUids = (values['allow-uid'] ?? []).map(Number);
+  if (allowUids.some((u) => !Number.isInteger(u) || u < 0)) { process.stderr.write(`--allow-uid takes a numeric uid\n${usage}\n`); return 2; }
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 0)) { process.stderr.write(`--workers takes a number (0: run plugins on the main thread)\n${usage}\n`); return 2; }
+  const daemon = await startDaemon({
+    workers,
+    socketPath: values.socket ?? socketPathFromEnv(),
+    allowUids,
+    replace: values.replace,
+    drainTimeoutMs: values['drain-timeout'] ? Number(values['drain-timeout']) * 1000 : undefined,
+    log: stderrLog,
+  });
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await daemon.close();
+  // A plugin may keep a handle open (a netlink socket, a timer); a stopped daemon must still exit.
+  setTimeout(() => process.exit(0), 2000).unref();
+  return 0;
+}
+
+async function statusCommand(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { socket: { type: 'string' }, json: { type: 'boolean' } } }));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  const socket = values.socket ?? socketPathFromEnv();
+  let status: DaemonStatus;
+  try {
+    status = await requestStatus(socket);
+  } catch (e) {
+    process.stderr.write(`wasm-cni daemon: not running at ${socket} (${(e as Error).message})\n`);
+    return 1;
+  }
+  process.stdout.write(values.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
+  return 0;
+}
+
+export function formatStatus(s: DaemonStatus): string {
+  const lines = [
+    `wasm-cni daemon pid ${s.pid} on ${s.socket} (protocol ${s.protocolVersion}), up ${(s.uptimeMs / 1000).toFixed(0)} s${s.draining ? ', draining' : ''}`,
+    `in flight ${s.inFlight} (${s.busyContainers} containers), served ${s.served}, rejected ${s.rejected}; callers checked by ${s.peerCheck}`,
+    `plugins: ${s.plugins.join(', ') || '(none)'}`,
+  ];
+  if (s.calls.length) {
+    const rows = [['plugin', 'command', 'calls', 'errors', 'mean ms', 'p50 ms', 'p95 ms', 'max ms'],
+      ...s.calls.map((c) => [c.plugin, c.command, c.calls, c.errors, c.meanMs, c.p50Ms, c.p95Ms, c.maxMs].map(String))];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    lines.push('', ...rows.map((r) => r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')));
+  }
+  return lines.join('\n') + '\n';
+}

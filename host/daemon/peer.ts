@@ -1,0 +1,41 @@
+// Who may drive the daemon: root, or a configured uid, told by SO_PEERCRED on the accepted socket.
+import type { Socket } from 'node:net';
+import { addon } from '../native/addon.ts';
+import { peerCredOfSocket } from '../native/peercred.ts';
+
+export type PeerVerdict =
+  | { ok: true; uid?: number; pid?: number }
+  | { ok: false; uid?: number; pid?: number; reason: string };
+
+export interface PeerChecker {
+  /** False when credentials cannot be read (no addon): then only the socket's root-only mode protects it. */
+  readonly available: boolean;
+  readonly describe: string;
+  check(sock: Socket, allowUids: ReadonlySet<number>): PeerVerdict;
+}
+
+export function peerCheckerFromAddon(): PeerChecker {
+  try {
+    addon();
+  } catch (e) {
+    return {
+      available: false,
+      describe: `socket mode only (${(e as Error).message})`,
+      check: () => ({ ok: true }),
+    };
+  }
+  return {
+    available: true,
+    describe: 'SO_PEERCRED',
+    check(sock, allowUids) {
+      let cred;
+      try {
+        cred = peerCredOfSocket(sock);
+      } catch (e) {
+        return { ok: false, reason: `cannot read peer credentials: ${(e as Error).message}` };
+      }
+      if (allowUids.has(cred.uid)) return { ok: true, uid: cred.uid, pid: cred.pid };
+      return { ok: false, uid: cred.uid, pid: cred.pid, reason: `uid ${cred.uid} (pid ${cred.pid}) may not use this daemon` };
+    },
+  };
+}

@@ -1,0 +1,51 @@
+// The one place in host/ that spawns processes: iptables-restore, ip(6)tables, nft and conntrack.
+// Binaries are found once per process by looking at the file system (no exec), so choosing a backend is free.
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
+
+export type Tool = 'iptables' | 'ip6tables' | 'iptables-restore' | 'ip6tables-restore' | 'nft' | 'conntrack';
+
+export interface ToolResult { code: number; stdout: string; stderr: string; }
+
+const SYSTEM_DIRS = ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
+const found = new Map<Tool, string | null>();
+
+/** Absolute path of a firewall tool, or null when it is not installed. */
+export function toolPath(tool: Tool): string | null {
+  const cached = found.get(tool);
+  if (cached !== undefined) return cached;
+  const dirs = [...(process.env.PATH ?? '').split(':').filter((d) => d.startsWith('/')), ...SYSTEM_DIRS];
+  let path: string | null = null;
+  for (const d of dirs) {
+    try { accessSync(join(d, tool), constants.X_OK); path = join(d, tool); break; } catch { /* next */ }
+  }
+  found.set(tool, path);
+  return path;
+}
+
+/** Runs a tool with `input` on stdin. Never throws for a non-zero exit; throws when the tool is missing. */
+export function runTool(tool: Tool, args: string[], input = ''): Promise<ToolResult> {
+  const path = toolPath(tool);
+  if (!path) return Promise.reject(new Error(`${tool} not found in $PATH`));
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string> = { PATH: process.env.PATH || SYSTEM_DIRS.join(':'), LC_ALL: 'C' };
+    const child = spawn(path, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = []; const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({
+      code: code ?? (signal ? 128 : 1),
+      stdout: Buffer.concat(out).toString(),
+      stderr: cleanStderr(Buffer.concat(err).toString()),
+    }));
+    child.stdin.on('error', () => { /* the tool may exit before reading everything */ });
+    child.stdin.end(input);
+  });
+}
+
+/** iptables-nft warns on every call when legacy tables exist; that line is noise in error messages. */
+function cleanStderr(s: string): string {
+  return s.split('\n').filter((l) => l.trim() && !l.startsWith('# Warning: iptables-legacy tables present')).join('\n');
+}

@@ -1,0 +1,63 @@
+// Typed loader of the native addon (shims/addon → build/native/wasm_cni.node). Loaded on first use so that
+// importing a module that may need it costs nothing until it does.
+import { createRequire } from 'node:module';
+import { addonPath } from '../paths.ts';
+
+/** Errors thrown by the addon look like Node's system errors: message "<what>: <reason>", code "ENOENT". */
+export interface AddonError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  /** The errno text alone, lower-cased like Go prints it ("no such file or directory"). */
+  reason: string;
+}
+
+export interface NetnsIdentity { dev: number; ino: number; }
+export interface PeerCred { pid: number; uid: number; gid: number; }
+
+export interface WasmCniAddon {
+  /** A non-blocking netlink socket created inside the namespace at nsPath (null: the caller's), bound to it. */
+  netlinkOpen(nsPath: string | null, protocol: number): number;
+  netlinkSend(fd: number, bytes: Uint8Array): number;
+  /** The same from a worker thread: the kernel runs a request inside sendmsg(), and some (link deletion)
+   * take tens of milliseconds. */
+  netlinkSendAsync(fd: number, bytes: Uint8Array): Promise<number>;
+  /** One datagram from the kernel, or null when none is queued. */
+  netlinkRecv(fd: number): Buffer | null;
+  /** Resolves true when a datagram is ready, false after timeoutMs. Waits off the event loop. */
+  netlinkWait(fd: number, timeoutMs: number): Promise<boolean>;
+  netlinkClose(fd: number): void;
+  /** key is relative to /proc/sys with slashes ("net/ipv4/ip_forward"); the trailing newline is removed. */
+  sysctlRead(nsPath: string | null, key: string): string;
+  sysctlWrite(nsPath: string | null, key: string, value: string): void;
+  /** flock(2) without waiting: false when a conflicting lock is held. */
+  flockTry(fd: number, exclusive: boolean): boolean;
+  /** flock(2) waiting off the event loop: false when timeoutMs passed (negative: no timeout). */
+  flockWait(fd: number, exclusive: boolean, timeoutMs: number): Promise<boolean>;
+  flockUnlock(fd: number): void;
+  netnsIdentity(path: string): NetnsIdentity;
+  /** Creates /var/run/netns/<name> like `ip netns add`; returns its path. */
+  netnsCreate(name: string): string;
+  netnsRemove(name: string): void;
+  /** SO_PEERCRED of a connected unix socket (for a net.Socket: `(socket as any)._handle.fd`). */
+  peerCred(fd: number): PeerCred;
+  /** strerror(errno) lower-cased at the start, as Go prints a syscall.Errno ("file exists"). */
+  errnoText(errno: number): string;
+}
+
+let loaded: WasmCniAddon | undefined;
+
+export function addon(): WasmCniAddon {
+  if (!loaded) {
+    try {
+      loaded = createRequire(import.meta.url)(addonPath) as WasmCniAddon;
+    } catch (e) {
+      throw new Error(`wasm-cni: cannot load the native addon ${addonPath} (run build.sh): ${(e as Error).message}`);
+    }
+  }
+  return loaded;
+}
+
+export function isAddonError(e: unknown): e is AddonError {
+  return e instanceof Error && typeof (e as AddonError).code === 'string' && typeof (e as AddonError).errno === 'number';
+}

@@ -1,0 +1,18 @@
+// DEL: removes the ifb (a missing one is fine). As in the reference, a config that no longer validates fails,
+// and the host veth's qdiscs are left to vanish with the veth (the chained bridge deletes it right after).
+import type { CmdArgs } from '../../cni/skel.ts';
+import { withNetHandle } from '../../net/index.ts';
+import { loadBandwidthConfig } from './config.ts';
+import { ifbName } from './names.ts';
+
+export async function del(a: CmdArgs): Promise<void> {
+  const cfg = loadBandwidthConfig(a.conf, a.netconf.name);
+  const ifb = ifbName(cfg.network, a.containerId);
+  await withNetHandle(null, async (host) => {
+    try {
+      await host.link.deleteIfExists(ifb);
+    } catch (e) {
+      throw new Error(`failed to delete "${ifb}": ${(e as Error).message}`);
+    }
+  });
+}

@@ -1,0 +1,137 @@
+// bridge ADD (plugins.md §1.2). Unlike the reference, a failed ADD also removes the veth pair it created
+// (and the ipMasq rules), not only the IP allocation and the spoof check.
+import { existsSync } from 'node:fs';
+import { ipamAdd, ipamDel } from '../../cni/ipam.ts';
+import type { CmdArgs } from '../../cni/skel.ts';
+import type { Result } from '../../cni/types.ts';
+import { CURRENT_VERSION } from '../../cni/version.ts';
+import { setupIpMasq, teardownIpMasq } from '../../firewall/ipmasq.ts';
+import { NetHandle } from '../../net/handle.ts';
+import type { Link } from '../../net/link.ts';
+import { attachmentId, loadBridgeConfig, validateForAdd, type BridgeConfig } from './config.ts';
+import { applyGateways, type Gateways } from './gateway.ts';
+import { configureIface, containerSysctls, ensureAddr } from './iface.ts';
+import { markOwner } from './owner.ts';
+import { setupSpoofCheck, teardownSpoofCheck } from './spoofcheck.ts';
+import { ensureBridge, ensureVlanGateway, setupVeth, waitPortUp } from './veth.ts';
+
+/** Undo steps of a partly done ADD, run newest first; their own failures are ignored. */
+class Rollback {
+  private steps: Array<() => Promise<unknown>> = [];
+  push(step: () => Promise<unknown>): void { this.steps.push(step); }
+  async run(): Promise<void> {
+    for (const step of this.steps.reverse()) await step().catch(() => undefined);
+    this.steps = [];
+  }
+}
+
+export async function openNetns(path: string): Promise<NetHandle> {
+  if (!existsSync(path)) throw new Error(`failed to open netns "${path}": failed to Statfs "${path}": no such file or directory`);
+  try {
+    return await NetHandle.open(path);
+  } catch (e) {
+    throw new Error(`failed to open netns "${path}": ${(e as Error).message}`);
+  }
+}
+
+export async function cmdAdd(a: CmdArgs): Promise<Result> {
+  const c = loadBridgeConfig(a.conf, a.netconf, a.args);
+  validateForAdd(c);
+  const isL3 = c.ipamType !== '';
+  const cont = await openNetns(a.netns);
+  const host = await NetHandle.open();
+  const rollback = new Rollback();
+  try {
+    const br = await ensureBridge(host, c);
+    const pair = await setupVeth(host, cont, br, a.ifName, c,
+      { mtu: c.mtu, mac: c.mac, hairpin: c.hairpinMode, isolated: c.portIsolation, vlan: c.vlan, trunk: c.trunkVlans },
+      () => rollback.push(() => cont.link.delete(a.ifName)));
+    await markOwner(pair.host.name, c.networkName, a.containerId);
+    const result: Result = {
+      cniVersion: CURRENT_VERSION,
+      interfaces: [
+        { name: br.name, mac: br.mac },
+        { name: pair.host.name, mac: pair.host.mac },
+        { name: pair.container.name, mac: pair.container.mac, sandbox: a.netns },
+      ],
+    };
+    const attachment = attachmentId(a.containerId, a.ifName);
+    if (c.macspoofchk) {
+      await setupSpoofCheck(pair.host.name, pair.container.mac!, attachment);
+      rollback.push(() => teardownSpoofCheck(attachment));
+    }
+    if (isL3) {
+      const ipam = await ipamAdd(a, c.ipamType);
+      rollback.push(() => ipamDel(a, c.ipamType));
+      result.ips = ipam.ips;
+      result.routes = ipam.routes;
+      result.dns = ipam.dns;
+      if (!result.ips || result.ips.length === 0) throw new Error('IPAM plugin returned missing IP config');
+      const gateways = applyGateways(result, c.isGateway, c.isDefaultGateway);
+      containerSysctls(cont, a.ifName, c.enabledad);
+      await configureIface(cont, a.ifName, result);
+      if (c.isGateway) await configureGateways(host, br, c, gateways, result);
+      if (c.ipMasq) {
+        const masq = { network: c.networkName, containerId: a.containerId, ifName: a.ifName, ips: result.ips.map((ip) => ip.address) };
+        await setupIpMasq({ ...masq, backend: c.ipMasqBackend });
+        rollback.push(() => teardownIpMasq(masq));
+      }
+    } else if (!c.disableContainerInterface) {
+      try {
+        await cont.link.setUp(a.ifName);
+      } catch (e) {
+        throw new Error(`failed to set "${a.ifName}" up: ${(e as Error).message}`);
+      }
+    }
+    const hostVeth = c.disableContainerInterface ? await host.link.get(pair.host.name) : await waitPortUp(host, pair.host.name);
+    result.interfaces![1]!.mac = hostVeth.mac;
+    const brNow = await host.link.find(c.bridge);
+    if (!brNow) throw new Error(`could not lookup "${c.bridge}": Link not found`);
+    if (brNow.kind !== 'bridge') throw new Error(`"${c.bridge}" already exists but is not a bridge`);
+    result.interfaces![0]!.mac = brNow.mac;
+    if (c.dns) result.dns = c.dns;
+    return result;
+  } catch (e) {
+    await rollback.run();
+    throw e;
+  } finally {
+    host.close();
+    cont.close();
+  }
+}
+
+/** Gateway addresses on the bridge (or on `<bridge>.<vlan>`), then forwarding for each family that got one. */
+async function configureGateways(host: NetHandle, br: Link, c: BridgeConfig, gws: Gateways, result: Result): Promise<void> {
+  let vlanLink: Link | undefined;
+  for (const [family, fam] of [[4, gws.v4], [6, gws.v6]] as const) {
+    for (const gw of fam.bridgeAddrs) {
+      if (c.vlan !== 0) {
+        try {
+          vlanLink ??= await ensureVlanGateway(host, br, c);
+        } catch (e) {
+          throw new Error(`failed to create vlan interface: ${(e as Error).message}`);
+        }
+        if (!result.interfaces!.some((i) => i.name === vlanLink!.name)) result.interfaces!.push({ name: vlanLink.name, mac: vlanLink.mac });
+        try {
+          await ensureAddr(host, vlanLink, gw, c.forceAddress);
+        } catch (e) {
+          throw new Error(`failed to set vlan interface for bridge with addr: ${(e as Error).message}`);
+        }
+      } else {
+        try {
+          await ensureAddr(host, br, gw, c.forceAddress);
+        } catch (e) {
+          throw new Error(`failed to set bridge addr: ${(e as Error).message}`);
+        }
+      }
+    }
+    if (fam.bridgeAddrs.length > 0) {
+      const key = family === 4 ? 'net/ipv4/ip_forward' : 'net/ipv6/conf/all/forwarding';
+      try {
+        host.sysctl.ensure(key, '1');
+      } catch (e) {
+        throw new Error(`failed to enable forwarding: ${(e as Error).message}`);
+      }
+    }
+  }
+}

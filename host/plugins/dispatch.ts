@@ -1,0 +1,40 @@
+// Run one plugin call by plugin name: the one entry both the cold path (standalone.ts) and the daemon use.
+// Never throws: an unknown name or a handler that throws becomes a CNI error result (stdout, exit 1).
+import type { PluginHandler, PluginRequest, PluginResponse } from '../cni/handler.ts';
+import { CniError, ErrCode, formatCniError, toCniError } from '../cni/errors.ts';
+import { plugins as registered } from './registry.ts';
+
+export type PluginTable = Readonly<Record<string, () => Promise<PluginHandler>>>;
+
+/** A thrown value as the plugin's answer: the CNI error JSON on stdout, exit 1. */
+export function errorResponse(e: unknown): PluginResponse {
+  return { exitCode: 1, stdout: formatCniError(toCniError(e)), stderr: '' };
+}
+
+const loaded = new WeakMap<PluginTable, Map<string, Promise<PluginHandler>>>();
+
+/** The handler for `name`, loaded once per process and table; undefined when no such plugin is registered. */
+export function loadPlugin(name: string, table: PluginTable = registered): Promise<PluginHandler> | undefined {
+  if (!Object.hasOwn(table, name)) return undefined;
+  let cache = loaded.get(table);
+  if (!cache) loaded.set(table, (cache = new Map()));
+  let loading = cache.get(name);
+  if (!loading) {
+    loading = table[name]!();
+    cache.set(name, loading);
+    loading.catch(() => cache.delete(name)); // a failed import is retried on the next call
+  }
+  return loading;
+}
+
+export async function callPlugin(name: string, req: PluginRequest, table: PluginTable = registered): Promise<PluginResponse> {
+  if (!Object.hasOwn(table, name)) {
+    return errorResponse(new CniError(ErrCode.Internal, `unknown plugin "${name}"`, `wasm-cni ships: ${Object.keys(table).sort().join(', ')}`));
+  }
+  try {
+    const handler = await loadPlugin(name, table)!;
+    return await handler(req);
+  } catch (e) {
+    return errorResponse(e); // skel turns errors into results; this catches a failed import or a handler bug
+  }
+}

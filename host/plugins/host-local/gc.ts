@@ -1,0 +1,26 @@
+// host-local GC (spec 1.1): remove the reservations whose attachment is not in cni.dev/valid-attachments.
+// (The reference has no GC.) A legacy id-only record stays while any valid attachment has its container id.
+import type { CmdArgs } from '../../cni/skel.ts';
+import { loadConfig } from './config.ts';
+import { goTrimSpace } from './gotrim.ts';
+import { NetworkStore, ownerKey, parseOwner } from './store.ts';
+
+export async function gc(a: CmdArgs): Promise<void> {
+  const conf = loadConfig(a.conf, a.args);
+  const valid = a.netconf.validAttachments ?? [];
+  const keep = new Set(valid.map((v) => ownerKey(v.containerID, v.ifname)));
+  const keepIds = new Set(valid.map((v) => goTrimSpace(v.containerID)));
+  const store = NetworkStore.open(conf.dataDir, conf.name);
+  try {
+    await store.locked(() => {
+      const stale = new Set<string>();
+      for (const owner of store.reservations.values()) {
+        const { containerId, ifName } = parseOwner(owner);
+        if (ifName === undefined ? !keepIds.has(containerId) : !keep.has(owner)) stale.add(owner);
+      }
+      for (const owner of stale) store.releaseOwnedBy(owner);
+    });
+  } finally {
+    store.close();
+  }
+}

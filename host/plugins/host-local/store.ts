@@ -1,0 +1,160 @@
+// The host-local state directory, bit-compatible with the reference plugin so that both can allocate from
+// one directory at the same time:
+//   <dataDir>/<network>/lock                    empty; exclusive flock(2) around every change
+//   <dataDir>/<network>/<ip>                    "<containerID>\r\n<ifname>" (no newline), mode 0600
+//   <dataDir>/<network>/last_reserved_ip.<set>  the last IP handed out from range set <set>, no newline
+//
+// Unlike the reference, which reads every reservation file on every ADD, DEL and CHECK, the store keeps a
+// per-process view of the reservations (ReservationView) and only checks it against the directory when the
+// lock is taken: see view.ts for how.
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync, constants as fsc } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { goTrimSpace } from './gotrim.ts';
+import { DirectoryLock } from './lock.ts';
+import { ReservationView, viewFor, type FileStamp } from './view.ts';
+
+export const defaultDataDir = '/var/lib/cni/networks';
+const lastReservedPrefix = 'last_reserved_ip.';
+const lineBreak = '\r\n';
+
+/** What a reservation file holds for (containerID, ifname). */
+export function ownerKey(containerId: string, ifName: string): string {
+  return goTrimSpace(containerId) + lineBreak + ifName;
+}
+
+/** What a reservation file written by old versions (id only) holds. */
+export function legacyOwnerKey(containerId: string): string {
+  return goTrimSpace(containerId);
+}
+
+/** Splits a reservation's owner back into (containerID, ifname); ifName is undefined for a legacy record. */
+export function parseOwner(owner: string): { containerId: string; ifName?: string } {
+  const at = owner.indexOf(lineBreak);
+  if (at < 0) return { containerId: owner };
+  return { containerId: owner.slice(0, at), ifName: owner.slice(at + lineBreak.length) };
+}
+
+export class NetworkStore {
+  private holding = false;
+
+  private constructor(readonly dir: string, private readonly lock: DirectoryLock, private readonly view: ReservationView) {}
+
+  /** Creates `<dataDir>/<network>` (0755) and its lock file like the reference, nothing else. */
+  static open(dataDir: string, network: string): NetworkStore {
+    const dir = resolve(join(dataDir || defaultDataDir, network));
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const lock = DirectoryLock.open(join(dir, 'lock'));
+    return new NetworkStore(dir, lock, viewFor(dir));
+  }
+
+  /** Runs fn holding the exclusive lock, with the reservation view checked against the directory. */
+  async locked<T>(fn: () => T | Promise<T>): Promise<T> {
+    await this.lock.acquire();
+    this.holding = true;
+    let inDoubt = false;
+    try {
+      this.view.refresh();
+      return await fn();
+    } catch (e) {
+      // After a failed system call the view may miss a change it made; list the directory next time.
+      inDoubt = typeof (e as NodeJS.ErrnoException).code === 'string';
+      throw e;
+    } finally {
+      try {
+        if (inDoubt) this.view.invalidate(); else this.view.seal();
+      } finally {
+        this.holding = false;
+        this.lock.release();
+      }
+    }
+  }
+
+  close(): void { this.lock.close(); }
+
+  /** The reservations: IP text → trimmed file content. */
+  get reservations(): ReadonlyMap<string, string> { this.mustHoldLock(); return this.view.owners; }
+
+  /** The IPs whose file holds exactly `owner`. */
+  ipsOwnedBy(owner: string): string[] { this.mustHoldLock(); return this.view.ipsOwnedBy(owner); }
+
+  /** Subscribe to reservation changes (own and foreign), e.g. to keep an allocator bitmap in step. */
+  get changes(): ReservationView { return this.view; }
+
+  /**
+   * Creates the reservation file exclusively; false when the IP is already taken (then the view learns the
+   * file's owner). On success also records the IP in last_reserved_ip.<rangeId>, as the reference does.
+   */
+  reserve(ip: string, containerId: string, ifName: string, rangeId: number): boolean {
+    this.mustHoldLock();
+    const path = join(this.dir, ip);
+    let fd: number;
+    try {
+      fd = openSync(path, fsc.O_RDWR | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') { this.view.learn(ip); return false; }
+      throw e;
+    }
+    const content = ownerKey(containerId, ifName);
+    let stamp: FileStamp;
+    try {
+      writeAllSync(fd, content);
+      const st = fstatSync(fd);
+      stamp = { ino: st.ino, ctimeMs: st.ctimeMs, size: st.size };
+    } catch (e) {
+      closeSync(fd);
+      try { unlinkSync(path); } catch { /* already gone */ }
+      throw e;
+    }
+    closeSync(fd);
+    this.view.add(ip, goTrimSpace(content), stamp);
+    writeFileSync(join(this.dir, lastReservedPrefix + rangeId), ip, { mode: 0o600 });
+    return true;
+  }
+
+  /** Removes one reservation file; false when it was already gone. */
+  release(ip: string): boolean {
+    this.mustHoldLock();
+    try {
+      unlinkSync(join(this.dir, ip));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') { this.view.remove(ip); return false; }
+      throw e;
+    }
+    this.view.remove(ip);
+    return true;
+  }
+
+  /**
+   * Releases every reservation whose file holds `owner`, re-reading each file first so that a file a foreign
+   * writer re-created for someone else since we last looked is never removed. Returns the released IPs.
+   */
+  releaseOwnedBy(owner: string): string[] {
+    this.mustHoldLock();
+    const released: string[] = [];
+    for (const ip of this.view.ipsOwnedBy(owner)) {
+      if (this.view.learn(ip) !== owner) continue;
+      if (this.release(ip)) released.push(ip);
+    }
+    return released;
+  }
+
+  /** The text of last_reserved_ip.<rangeId>, or undefined when there is none. */
+  lastReservedIP(rangeId: number): string | undefined {
+    this.mustHoldLock();
+    try {
+      return readFileSync(join(this.dir, lastReservedPrefix + rangeId), 'latin1');
+    } catch {
+      return undefined;
+    }
+  }
+
+  private mustHoldLock(): void {
+    if (!this.holding) throw new Error(`host-local store ${this.dir}: used without holding its lock`);
+  }
+}
+
+function writeAllSync(fd: number, text: string): void {
+  const bytes = Buffer.from(text);
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off);
+}

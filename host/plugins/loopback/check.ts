@@ -1,0 +1,10 @@
+// loopback CHECK: `lo` must be up (prevResult is not needed).
+import type { CmdArgs } from '../../cni/skel.ts';
+import { withNetHandle } from '../../net/handle.ts';
+import { checkNetnsPath } from './netns.ts';
+
+export async function check(a: CmdArgs): Promise<void> {
+  checkNetnsPath(a.netns);
+  const lo = await withNetHandle(a.netns, (h) => h.link.get('lo'));
+  if (!lo.up) throw new Error('loopback interface is down');
+}

@@ -1,0 +1,55 @@
+// ADD: forward the host ports to the pod (v4 then v6), flush stale UDP conntrack entries, set route_localnet.
+import type { CmdArgs } from '../../cni/skel.ts';
+import type { Result } from '../../cni/types.ts';
+import { deleteConntrackForDstPorts } from '../../firewall/conntrack.ts';
+import { loadPortMapConfig, type PortMapConfig } from './config.ts';
+import * as ipt from './iptables.ts';
+import { enableLocalnetRouting, routeDeviceFor } from './localnet.ts';
+import * as nft from './nftables.ts';
+
+export async function cmdAdd(a: CmdArgs): Promise<Result> {
+  let conf: PortMapConfig;
+  try {
+    conf = loadPortMapConfig(a.conf, a.netconf, a.ifName);
+  } catch (e) {
+    throw new Error(`failed to parse config: ${(e as Error).message}`);
+  }
+  const prev = a.netconf.prevResult;
+  if (!prev) throw new Error('must be called as chained plugin');
+  if (conf.portMappings.length === 0) return prev;
+
+  try {
+    await forward(conf, a.containerId);
+  } catch (e) {
+    // beyond the reference (which leaves what it made): a failed ADD takes this pod's rules away again
+    await (conf.backend === 'nftables' ? nft.unforwardPorts(a.containerId) : ipt.unforwardPorts(conf, a.containerId)).catch(() => undefined);
+    throw e;
+  }
+  return prev;
+}
+
+async function forward(conf: PortMapConfig, containerId: string): Promise<void> {
+  const udpPorts = conf.portMappings.filter((m) => m.protocol.toLowerCase() === 'udp').map((m) => m.hostPort);
+  const addrs = [conf.contIPv4, conf.contIPv6].filter((x) => x !== undefined);
+  if (conf.backend === 'nftables') await nft.forwardPorts(conf, containerId, addrs);
+
+  if (conf.contIPv4) {
+    if (conf.backend === 'iptables') await ipt.forwardPorts(conf, containerId, conf.contIPv4);
+    // after the rules exist, so new traffic uses them; failures are only logged, as in the reference
+    logConntrack(await deleteConntrackForDstPorts('udp', udpPorts, 4));
+    if (conf.snat) {
+      const dev = routeDeviceFor(conf.contIPv4.ip);
+      if (dev) {
+        try { enableLocalnetRouting(dev); } catch (e) { throw new Error(`unable to enable route_localnet: ${(e as Error).message}`); }
+      }
+    }
+  }
+  if (conf.contIPv6) {
+    if (conf.backend === 'iptables') await ipt.forwardPorts(conf, containerId, conf.contIPv6);
+    logConntrack(await deleteConntrackForDstPorts('udp', udpPorts, 6));
+  }
+}
+
+function logConntrack(errors: string[]): void {
+  for (const e of errors) process.stderr.write(`portmap: failed to delete stale UDP conntrack entries: ${e}\n`);
+}

@@ -1,0 +1,18 @@
+// DEL: a silent no-op without runtimeConfig.portMappings (as the reference); else remove this pod's rules in
+// both families. Needs neither the netns nor prevResult, so it also works after the pod's namespace is gone.
+import type { CmdArgs } from '../../cni/skel.ts';
+import { loadPortMapConfig, type PortMapConfig } from './config.ts';
+import * as ipt from './iptables.ts';
+import * as nft from './nftables.ts';
+
+export async function cmdDel(a: CmdArgs): Promise<void> {
+  let conf: PortMapConfig;
+  try {
+    conf = loadPortMapConfig(a.conf, a.netconf, a.ifName);
+  } catch (e) {
+    throw new Error(`failed to parse config: ${(e as Error).message}`);
+  }
+  if (conf.portMappings.length === 0) return;
+  if (conf.backend === 'nftables') await nft.unforwardPorts(a.containerId);
+  else await ipt.unforwardPorts(conf, a.containerId);
+}

@@ -1,0 +1,18 @@
+{
+  "targets": [
+    {
+      "target_name": "wasm_cni",
+      "sources": [
+        "src/addon.c",
+        "src/util.c",
+        "src/netns.c",
+        "src/netlink.c",
+        "src/sysctl.c",
+        "src/flock.c",
+        "src/peercred.c"
+      ],
+      "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]
+    }
+  ]
+}

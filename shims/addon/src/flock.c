@@ -1,0 +1,149 @@
+/* flock(2) locks (the kind the Go plugins take on host-local's lock file), exclusive or shared.
+ * Waiting happens on a thread of its own with non-blocking attempts and a short backoff (200 µs
+ * doubling to 10 ms), so a timeout is exact enough and neither the event loop nor libuv's pool is held. */
+#include "flock.h"
+#include "util.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <time.h>
+
+static int try_lock(int fd, int exclusive) {
+  for (;;) {
+    if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) return 1;
+    if (errno == EINTR) continue;
+    if (errno == EWOULDBLOCK) return 0;
+    return -1;
+  }
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int read_fd_mode(napi_env env, napi_callback_info info, size_t want, napi_value *argv, int64_t *fd,
+                        int *exclusive) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+    util_throw_type(env, "missing arguments");
+    return -1;
+  }
+  if (util_arg_int(env, argv[0], "fd", fd)) return -1;
+  if (util_arg_bool(env, argv[1], "exclusive", exclusive)) return -1;
+  return 0;
+}
+
+/* tryLock(fd, exclusive) -> boolean (false: someone else holds a conflicting lock) */
+napi_value flock_js_try(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int64_t fd;
+  int exclusive;
+  if (read_fd_mode(env, info, 2, argv, &fd, &exclusive)) return NULL;
+  int r = try_lock((int)fd, exclusive);
+  if (r < 0) {
+    util_throw_errno(env, errno, "flock", "flock");
+    return NULL;
+  }
+  return util_bool(env, r);
+}
+
+typedef struct {
+  napi_threadsafe_function done;
+  napi_deferred deferred;
+  int fd;
+  int exclusive;
+  int64_t timeout_ms;
+  int acquired;
+  int err;
+} lock_job;
+
+/* Runs on a thread of its own, not on libuv's pool: waiters must never starve the pool, or a lock holder
+ * whose file I/O needs the pool could not finish and release the lock. */
+static void *lock_thread(void *data) {
+  lock_job *job = data;
+  int64_t deadline = job->timeout_ms < 0 ? -1 : now_ms() + job->timeout_ms;
+  long pause_us = 200;
+  for (;;) {
+    int r = try_lock(job->fd, job->exclusive);
+    if (r < 0) {
+      job->err = errno;
+      break;
+    }
+    if (r == 1) {
+      job->acquired = 1;
+      break;
+    }
+    if (deadline >= 0 && now_ms() >= deadline) break;
+    struct timespec ts = {0, pause_us * 1000};
+    nanosleep(&ts, NULL);
+    if (pause_us < 10000) pause_us *= 2;
+  }
+  napi_threadsafe_function done = job->done;
+  napi_call_threadsafe_function(done, job, napi_tsfn_blocking);
+  napi_release_threadsafe_function(done, napi_tsfn_release);
+  return NULL;
+}
+
+static void lock_settle(napi_env env, napi_value js_cb, void *context, void *data) {
+  (void)js_cb;
+  (void)context;
+  lock_job *job = data;
+  if (env) {
+    if (job->err) napi_reject_deferred(env, job->deferred, util_errno_error(env, job->err, "flock", "flock"));
+    else napi_resolve_deferred(env, job->deferred, util_bool(env, job->acquired));
+  }
+  free(job);
+}
+
+/* lock(fd, exclusive, timeoutMs) -> Promise<boolean>: false when the timeout passed (timeoutMs < 0: wait forever) */
+napi_value flock_js_wait(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int64_t fd, timeout;
+  int exclusive;
+  if (read_fd_mode(env, info, 3, argv, &fd, &exclusive)) return NULL;
+  if (util_arg_int(env, argv[2], "timeoutMs", &timeout)) return NULL;
+  lock_job *job = calloc(1, sizeof *job);
+  if (!job) {
+    util_throw_errno(env, ENOMEM, "", "flock");
+    return NULL;
+  }
+  job->fd = (int)fd;
+  job->exclusive = exclusive;
+  job->timeout_ms = timeout;
+  napi_value promise, name;
+  NAPI_CALL(env, napi_create_promise(env, &job->deferred, &promise));
+  NAPI_CALL(env, napi_create_string_utf8(env, "wasm_cni.flock", NAPI_AUTO_LENGTH, &name));
+  NAPI_CALL(env, napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, lock_settle, &job->done));
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  pthread_t thread;
+  int err = pthread_create(&thread, &attr, lock_thread, job);
+  pthread_attr_destroy(&attr);
+  if (err) {
+    napi_release_threadsafe_function(job->done, napi_tsfn_abort);
+    napi_reject_deferred(env, job->deferred, util_errno_error(env, err, "pthread_create", "flock"));
+    free(job);
+  }
+  return promise;
+}
+
+/* unlock(fd) */
+napi_value flock_js_unlock(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t fd;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || util_arg_int(env, argv[0], "fd", &fd)) return NULL;
+  while (flock((int)fd, LOCK_UN) < 0) {
+    if (errno == EINTR) continue;
+    util_throw_errno(env, errno, "flock", "flock unlock");
+    return NULL;
+  }
+  return util_undefined(env);
+}
