@@ -3,6 +3,7 @@
 // and the floor (the kernel's and firewall's own cost). Prints medians and ratios.
 //   npm run bench -- [--rows full,br,brm,pm,hl0,hl1000,hl60000,lo,pods] [--iterations N] [--json FILE]
 //                    [--daemon-profile DIR]   (a .cpuprofile of the daemon, for where its time goes)
+//                    [--daemon-workers N]     (run the daemon's handlers on N worker threads)
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { median, ms, ratio, table } from './stats.ts';
 
 interface RowOutcome { row: Row; medians: Partial<Record<SideId, number>>; errors: Partial<Record<SideId, string>>; floor?: number; skipped?: string }
 
-const { values } = parseArgs({ options: { rows: { type: 'string' }, iterations: { type: 'string' }, json: { type: 'string' }, 'daemon-profile': { type: 'string' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string' }, iterations: { type: 'string' }, json: { type: 'string' }, 'daemon-profile': { type: 'string' }, 'daemon-workers': { type: 'string' } } });
 const selected = values.rows ? rows.filter((r) => values.rows!.split(',').includes(r.id)) : rows;
 const host = new BenchHost();
 const sockDir = host.dir('sock');
@@ -68,12 +69,18 @@ function machine(): string {
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmarks create namespaces and links: run as root');
   if (!existsSync(join(allSides[1]!.binDir, 'bridge'))) throw new Error('build/cni is missing: run build.sh');
-  const daemon = await startBenchDaemon(join(sockDir, 'wasm-cni.sock'), values['daemon-profile']);
+  let daemon;
+  try {
+    daemon = await startBenchDaemon(join(sockDir, 'wasm-cni.sock'), values['daemon-profile'], values['daemon-workers'] === undefined ? undefined : Number(values['daemon-workers']));
+  } catch (e) {
+    host.sweep();
+    throw e;
+  }
   const stopAll = () => { try { host.sweep(); } finally { daemon.proc.kill('SIGKILL'); process.exit(130); } };
   process.once('SIGINT', stopAll);
   const outcomes: RowOutcome[] = [];
   try {
-    const floor = selected.some((r) => r.floor) ? measureFloor(host, 10) : undefined;
+    const floor = selected.some((r) => r.floor) ? measureFloor(host, 20) : undefined;
     for (const row of selected) {
       process.stderr.write(`bench: ${row.title} …\n`);
       outcomes.push(await measureRow(row, floor));

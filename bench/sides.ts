@@ -5,6 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestStatus } from '../host/daemon/client.ts';
 import { cliEntryPath, cniBinDir, projectRoot } from '../host/paths.ts';
+import { daemonThreadpoolSize } from '../host/daemon/runner.ts';
 import { benchEnv } from './host.ts';
 
 export type SideId = 'ref' | 'daemon' | 'cold';
@@ -36,22 +37,23 @@ function newestUnder(dir: string): number {
   return newest;
 }
 
-/** True when the bundles under build/js are at least as new as every source under host/. */
+/** True when the bundles under build/js are at least as new as every source under host/ (an installed kit has none). */
 export function bundlesFresh(): boolean {
   const entry = join(projectRoot, 'build', 'js', 'cni-plugin.mjs');
-  return existsSync(entry) && statSync(entry).mtimeMs >= newestUnder(join(projectRoot, 'host'));
+  const sources = join(projectRoot, 'host');
+  return existsSync(entry) && (!existsSync(sources) || statSync(entry).mtimeMs >= newestUnder(sources));
 }
 
 export interface BenchDaemon { proc: ChildProcess; stop(): Promise<void> }
 
 /** The product's daemon (the bundle when fresh, else the sources through tsx) on a private socket;
  * with profileDir, a V8 CPU profile of the daemon is written there when it stops. */
-export async function startBenchDaemon(socket: string, profileDir?: string): Promise<BenchDaemon> {
+export async function startBenchDaemon(socket: string, profileDir?: string, workers?: number): Promise<BenchDaemon> {
   const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const args = [...profile, ...(existsSync(cliEntryPath) && bundlesFresh()
     ? [cliEntryPath, 'daemon', '--socket', socket]
-    : ['--import', 'tsx', join(projectRoot, 'host', 'cli', 'main.ts'), 'daemon', '--socket', socket])];
-  const proc = spawn(process.execPath, args, { env: benchEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    : ['--import', 'tsx', join(projectRoot, 'host', 'cli', 'main.ts'), 'daemon', '--socket', socket]), ...(workers === undefined ? [] : ['--workers', String(workers)])];
+  const proc = spawn(process.execPath, args, { env: benchEnv({ UV_THREADPOOL_SIZE: daemonThreadpoolSize }), stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr!.on('data', (b) => { log = (log + b).slice(-4000); });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));

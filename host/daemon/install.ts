@@ -13,7 +13,7 @@ const usage = 'usage: wasm-cni install --bin-dir DIR [--plugins NAME,...]';
 /** Where the cold-path kit goes inside a bin dir; shims/exec/coldpath.c looks for it under the same name. */
 export const kitDirName = '.wasm-cni';
 
-const kitFiles = ['js/cni-plugin.mjs', 'js/wasm-cni.mjs', 'core.wasm', 'native/wasm_cni.node'];
+const kitFiles = ['js/cni-plugin.mjs', 'js/wasm-cni.mjs', 'js/daemon-worker.mjs', 'core.wasm', 'native/wasm_cni.node'];
 
 function place(src: string, dst: string, mode: number): void {
   mkdirSync(dirname(dst), { recursive: true });

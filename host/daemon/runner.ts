@@ -1,7 +1,5 @@
-// Where the daemon runs a call. A plugin's netlink requests are synchronous syscalls (the kernel does the
-// work inside sendmsg: a veth delete holds the thread 15–30 ms), so handlers run on a pool of worker threads:
-// one slow kernel operation then stalls one worker, not every call. `workers: 0` runs them on the main thread.
-import { availableParallelism } from 'node:os';
+// Where the daemon runs a call: on the main thread (the default), or on a pool of worker threads, so that a
+// handler blocking its thread (a synchronous syscall, a long computation) stalls one worker, not every call.
 import { Worker } from 'node:worker_threads';
 import type { PluginRequest, PluginResponse } from '../cni/handler.ts';
 import { CniError, ErrCode } from '../cni/errors.ts';
@@ -23,7 +21,19 @@ export async function inProcessRunner(table: PluginTable, log: LogSink): Promise
   return { workers: 0, run: (plugin, req) => callPlugin(plugin, req, table), close: async () => {} };
 }
 
-export const defaultWorkers = Math.min(4, Math.max(2, availableParallelism()));
+/**
+ * The libuv threadpool size the daemon should be started with (UV_THREADPOOL_SIZE; read once, at process start,
+ * so the launcher sets it). The addon waits for flocks and netlink replies on pool threads; with libuv's default
+ * of 4, a few calls waiting for the host-local lock starve the lock holder's netlink wait.
+ */
+export const daemonThreadpoolSize = '64';
+
+/**
+ * Handlers run on the main thread unless asked (`--workers N`). Threads need an addon whose netlink receive
+ * buffer is per thread (shims/addon/src/netlink.c keeps one static buffer: parallel bridge ADDs on two workers
+ * then lose replies), and measured no faster here: the kernel's rtnl lock serializes the link work anyway.
+ */
+export const defaultWorkers = 0;
 
 /** What the main thread sends a worker and gets back (worker.ts is the other side). */
 export type ToWorker = { id: number; plugin: string; env: Record<string, string | undefined>; stdin: Uint8Array };

@@ -14,7 +14,7 @@ import { peerCheckerFromAddon, type PeerChecker } from './peer.ts';
 import { defaultWorkers, inProcessRunner, workerPoolRunner } from './runner.ts';
 import { KeyedSerializer } from './serialize.ts';
 import {
-  decodeCall, encodeFrame, encodeReject, encodeResult, FrameCollector, FrameError, Kind, MAX_PAYLOAD,
+  decodeCall, encodeFrame, encodeReject, encodeResult, FrameCollector, FrameError, HEADER_LEN, Kind, MAX_PAYLOAD,
   RejectReason, WIRE_VERSION, type Call,
 } from './wire.ts';
 
@@ -112,8 +112,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         ms: Math.round(ms * 100) / 100, peerPid, ...(res.exitCode !== 0 ? { stdout: res.stdout.slice(0, 500) } : {}),
       });
       let frame = encodeResult(res);
-      if (frame.length > MAX_PAYLOAD) {
-        res = errorResponse(new CniError(ErrCode.Internal, `plugin ${call.plugin} produced ${frame.length} bytes of output (limit ${MAX_PAYLOAD})`));
+      if (frame.length - HEADER_LEN > MAX_PAYLOAD) {
+        res = errorResponse(new CniError(ErrCode.Internal, `plugin ${call.plugin} produced ${frame.length - HEADER_LEN} bytes of output (limit ${MAX_PAYLOAD})`));
         frame = encodeResult(res);
       }
       if (sock.destroyed || !sock.writable) log('warn', 'caller-gone', { plugin: call.plugin, command, containerId });
@@ -199,6 +199,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       ]);
       clearTimeout(timer);
     }
+    // replies just written close their sockets themselves once flushed; give them a moment, then cut the rest
+    for (let waited = 0; connections.size > 0 && waited < 1000; waited += 20) await new Promise((r) => setTimeout(r, 20));
     for (const sock of connections) sock.destroy();
     await stopped;
     await runner.close();

@@ -14,9 +14,9 @@
 //     another container gets a new inode and ctime. Listing plus stat is far cheaper than reading each file.
 // last_reserved_ip.<n> is rewritten in place by the reference (no directory change), so callers always read it.
 import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync, statfsSync, statSync, constants as fsc } from 'node:fs';
-import { isIP } from 'node:net';
 import { release } from 'node:os';
 import { join } from 'node:path';
+import { parseIP } from '../../cni/iptext.ts';
 import { goTrimSpace } from './gotrim.ts';
 
 /** A reservation file's identity: a file removed and re-created gets a new inode and/or ctime. */
@@ -90,7 +90,8 @@ export class ReservationView {
     let fd: number;
     try {
       fd = openSync(join(this.dir, ip), fsc.O_RDONLY | fsc.O_NOFOLLOW);
-    } catch {
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return this.takenUnreadable(ip);
       this.remove(ip);
       return undefined;
     }
@@ -107,9 +108,16 @@ export class ReservationView {
       const owner = goTrimSpace(buf.toString('utf8', 0, len));
       this.add(ip, owner, { ino: st.ino, ctimeMs: st.ctimeMs, size: st.size });
       return owner;
+    } catch {
+      return this.takenUnreadable(ip); // e.g. a directory of that name: the address is taken, by nobody we know
     } finally {
       closeSync(fd);
     }
+  }
+
+  private takenUnreadable(ip: string): string {
+    this.add(ip, '', { ino: -1, ctimeMs: -1, size: -1 });
+    return '';
   }
 
   add(ip: string, owner: string, stamp: FileStamp): void {
@@ -139,9 +147,12 @@ export class ReservationView {
   }
 }
 
-/** Reservation files are named by an IP address; `lock`, `last_reserved_ip.*` and anything else are not. */
+/**
+ * Reservation files are named by an IP address in the canonical form every writer uses (the name an O_EXCL
+ * create would collide with); `lock`, `last_reserved_ip.*` and anything else are not.
+ */
 function isReservationName(name: string): boolean {
-  return isIP(name) !== 0 && !name.includes('%');
+  return parseIP(name)?.text === name;
 }
 
 const views = new Map<string, ReservationView>();
