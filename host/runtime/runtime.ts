@@ -83,10 +83,10 @@ function describe(p: PluginConfig): string {
   return `type=${JSON.stringify(p.network.type)}${name}`;
 }
 
-function wrap(e: unknown, prefix: string): Error {
+/** libcni's `fmt.Errorf("<prefix>: %w", err)`, keeping the plugin's code for callers that want it. */
+function wrap(e: unknown, prefix: string): CniError {
   const inner = e instanceof CniError ? e.toString() : (e as Error)?.message ?? String(e);
-  const out = new CniError(e instanceof CniError ? e.code : 999, `${prefix}: ${inner}`);
-  return out;
+  return new CniError(e instanceof CniError ? e.code : 999, `${prefix}: ${inner}`);
 }
 
 export class CniRuntime {

@@ -2,7 +2,7 @@
 // written for malformed input, and cnitool-style add/check/gc/del with the reference plugins in a netns.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { projectRoot } from '../../host/paths.ts';
@@ -110,7 +110,6 @@ C('usage and input errors: one line, non-zero, nothing written, nothing created'
   assertOneLineError(await cli(['cni', 'add', `${sb.prefix}br`, ns]), /^wasm-cni cni add: error parsing configuration list: invalid 'plugins' type string$/);
   writeFileSync(join(netd, '00-trunc.conflist'), Buffer.concat([Buffer.from('{"name":"t",'), Buffer.from([0xc3, 0x28]), Buffer.from('}')]));
   assertOneLineError(await cli(['cni', 'add', `${sb.prefix}br`, ns]), /^wasm-cni cni add: error parsing configuration list: invalid character/);
-  const { rmSync } = await import('node:fs');
   rmSync(join(netd, '00-trunc.conflist'));
 
   assert.equal(readdirSync(cacheDir), []);

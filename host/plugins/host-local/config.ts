@@ -138,8 +138,8 @@ export function loadConfig(conf: Record<string, unknown>, cniArgs: string): Host
 
   const requested: string[] = [];
   if (cniArgs !== '') {
-    const env = parseCniArgs(cniArgs, { IP: parseEnvIP });
-    if (env.IP) requested.push(env.IP);
+    const env = parseCniArgs(cniArgs, { IP: parseRequestedIP });
+    if (env.IP) requested.push(env.IP); // `IP=` (empty) requests nothing
   }
   for (const ip of n.args?.cni?.ips ?? []) requested.push(ip);
   for (const ip of n.runtimeConfig?.ips ?? []) requested.push(ip);
@@ -178,11 +178,6 @@ function validateRangeSets(sets: RangeConfig[][], cniVersion: string): RangeSet[
     throw new Error(`invalid range set ${at}: ${(e as Error).message}`);
   }
   throw new Error(`invalid range set ${at}: IP <nil> not v4 nor v6`);
-}
-
-/** CNI_ARGS `IP=`: an empty value means none (Go's ToIP() of an empty ip.IP is nil). */
-function parseEnvIP(value: string): string {
-  return parseRequestedIP(value);
 }
 
 function rangeConfig(r: DecodedRange): RangeConfig {

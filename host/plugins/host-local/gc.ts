@@ -15,10 +15,15 @@ export async function gc(a: CmdArgs): Promise<void> {
     await store.locked(() => {
       const stale = new Set<string>();
       for (const owner of store.reservations.values()) {
+        if (owner === '') continue; // empty or unreadable: whose it is cannot be known
         const { containerId, ifName } = parseOwner(owner);
         if (ifName === undefined ? !keepIds.has(containerId) : !keep.has(owner)) stale.add(owner);
       }
-      for (const owner of stale) store.releaseOwnedBy(owner);
+      const errors: string[] = [];
+      for (const owner of stale) {
+        try { store.releaseOwnedBy(owner); } catch (e) { errors.push((e as Error).message); }
+      }
+      if (errors.length > 0) throw new Error(errors.join(';'));
     });
   } finally {
     store.close();

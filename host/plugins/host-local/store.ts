@@ -9,6 +9,7 @@
 // lock is taken: see view.ts for how.
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync, constants as fsc } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { goFsError } from './goerror.ts';
 import { goTrimSpace } from './gotrim.ts';
 import { DirectoryLock } from './lock.ts';
 import { ReservationView, viewFor, type FileStamp } from './view.ts';
@@ -42,8 +43,17 @@ export class NetworkStore {
   /** Creates `<dataDir>/<network>` (0755) and its lock file like the reference, nothing else. */
   static open(dataDir: string, network: string): NetworkStore {
     const dir = resolve(join(dataDir || defaultDataDir, network));
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-    const lock = DirectoryLock.open(join(dir, 'lock'));
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+    } catch (e) {
+      throw goFsError(e, 'mkdir', dir);
+    }
+    let lock: DirectoryLock;
+    try {
+      lock = DirectoryLock.open(join(dir, 'lock'));
+    } catch (e) {
+      throw goFsError(e, 'open', join(dir, 'lock'));
+    }
     return new NetworkStore(dir, lock, viewFor(dir));
   }
 

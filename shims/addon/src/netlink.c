@@ -1,5 +1,6 @@
-/* Netlink sockets created inside a network namespace (they stay bound to it), non-blocking send/recv,
- * and an async readiness wait so a slow kernel reply never blocks the event loop. */
+/* Netlink sockets created inside a network namespace (they stay bound to it), non-blocking send/recv
+ * into a per-thread buffer, and sends that block in the kernel moved to a thread of their own.
+ * Waiting for a reply happens on the event loop (netlink_wait.c). */
 #include "netlink.h"
 #include "netns.h"
 #include "util.h"
@@ -7,7 +8,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/netlink.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +24,28 @@
 #define NETLINK_GET_STRICT_CHK 12
 #endif
 
-/* Large enough for any single datagram a dump produces (the kernel caps dump skbs at 32 KiB). */
-#define RECV_CAP (64 * 1024)
-static unsigned char recv_buf[RECV_CAP];
+static void env_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+napi_status netlink_env_setup(napi_env env) {
+  nl_env *state = calloc(1, sizeof *state);
+  if (!state) return napi_generic_failure;
+  napi_status s = napi_set_instance_data(env, state, env_finalize, NULL);
+  if (s != napi_ok) free(state);
+  return s;
+}
+
+nl_env *netlink_env(napi_env env) {
+  void *data = NULL;
+  if (napi_get_instance_data(env, &data) != napi_ok || !data) {
+    napi_throw_error(env, NULL, "wasm_cni addon: not initialised on this thread");
+    return NULL;
+  }
+  return data;
+}
 
 /* open(nsPath | null, protocol) -> fd */
 napi_value netlink_js_open(napi_env env, napi_callback_info info) {
@@ -74,46 +96,55 @@ napi_value netlink_js_open(napi_env env, napi_callback_info info) {
   return util_int(env, fd);
 }
 
-/* send(fd, bytes) -> number of bytes sent */
-napi_value netlink_js_send(napi_env env, napi_callback_info info) {
+/* Reads (fd, bytes: Uint8Array); returns 0, or -1 having thrown. */
+static int read_fd_bytes(napi_env env, napi_callback_info info, int64_t *fd, void **data, size_t *len) {
   size_t argc = 2;
   napi_value argv[2];
-  int64_t fd;
-  void *data = NULL;
-  size_t len = 0;
   bool is_typed = false;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2 || util_arg_int(env, argv[0], "fd", &fd)) return NULL;
-  NAPI_CALL(env, napi_is_typedarray(env, argv[1], &is_typed));
-  if (!is_typed) {
-    util_throw_type(env, "bytes must be a Uint8Array");
-    return NULL;
-  }
-  napi_typedarray_type type;
-  size_t count;
+  napi_typedarray_type type = napi_int8_array;
   napi_value ab;
   size_t offset;
-  NAPI_CALL(env, napi_get_typedarray_info(env, argv[1], &type, &count, &data, &ab, &offset));
-  if (type != napi_uint8_array) {
-    util_throw_type(env, "bytes must be a Uint8Array");
-    return NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
+    util_throw_type(env, "(fd, bytes) needs 2 arguments");
+    return -1;
   }
-  len = count;
+  if (util_arg_int(env, argv[0], "fd", fd)) return -1;
+  if (napi_is_typedarray(env, argv[1], &is_typed) == napi_ok && is_typed)
+    napi_get_typedarray_info(env, argv[1], &type, len, data, &ab, &offset);
+  if (!is_typed || type != napi_uint8_array) {
+    util_throw_type(env, "bytes must be a Uint8Array");
+    return -1;
+  }
+  return 0;
+}
 
+/* sendto the kernel; returns bytes sent or -1 with errno. A full socket buffer toward the kernel happens
+ * only under extreme pressure: wait briefly for room. */
+static ssize_t send_to_kernel(int fd, const void *data, size_t len) {
   struct sockaddr_nl kernel;
   memset(&kernel, 0, sizeof kernel);
   kernel.nl_family = AF_NETLINK;
-  ssize_t n;
   for (;;) {
-    n = sendto((int)fd, data, len, 0, (struct sockaddr *)&kernel, sizeof kernel);
-    if (n >= 0) break;
+    ssize_t n = sendto(fd, data, len, 0, (struct sockaddr *)&kernel, sizeof kernel);
+    if (n >= 0) return n;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      /* The socket buffer toward the kernel is full only under extreme pressure: wait briefly. */
-      struct pollfd p = {(int)fd, POLLOUT, 0};
+      struct pollfd p = {fd, POLLOUT, 0};
       poll(&p, 1, 1000);
       continue;
     }
+    return -1;
+  }
+}
+
+/* send(fd, bytes) -> number of bytes sent */
+napi_value netlink_js_send(napi_env env, napi_callback_info info) {
+  int64_t fd;
+  void *data = NULL;
+  size_t len = 0;
+  if (read_fd_bytes(env, info, &fd, &data, &len)) return NULL;
+  ssize_t n = send_to_kernel((int)fd, data, len);
+  if (n < 0) {
     util_throw_errno(env, errno, "sendto", "netlink send");
     return NULL;
   }
@@ -121,80 +152,84 @@ napi_value netlink_js_send(napi_env env, napi_callback_info info) {
 }
 
 typedef struct {
-  napi_async_work work;
+  napi_threadsafe_function done;
   napi_deferred deferred;
-  napi_ref bytes_ref;
-  int fd;
-  void *data;
-  size_t len;
+  int fd; /* a dup: the socket outlives a close() of the caller's fd while the thread sends */
   ssize_t sent;
   int err;
+  size_t len;
+  unsigned char data[];
 } send_job;
 
-static void send_execute(napi_env env, void *data) {
-  (void)env;
-  send_job *job = data;
-  struct sockaddr_nl kernel;
-  memset(&kernel, 0, sizeof kernel);
-  kernel.nl_family = AF_NETLINK;
-  for (;;) {
-    job->sent = sendto(job->fd, job->data, job->len, 0, (struct sockaddr *)&kernel, sizeof kernel);
-    if (job->sent >= 0) return;
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      struct pollfd p = {job->fd, POLLOUT, 0};
-      poll(&p, 1, 1000);
-      continue;
-    }
-    job->err = errno;
-    return;
-  }
+static void *send_thread(void *arg) {
+  send_job *job = arg;
+  job->sent = send_to_kernel(job->fd, job->data, job->len);
+  if (job->sent < 0) job->err = errno;
+  close(job->fd);
+  napi_threadsafe_function done = job->done;
+  /* napi_closing: the environment is going away; the job was not queued and the function must not be
+   * touched again (not even released). */
+  if (napi_call_threadsafe_function(done, job, napi_tsfn_blocking) == napi_closing) free(job);
+  else napi_release_threadsafe_function(done, napi_tsfn_release);
+  return NULL;
 }
 
-static void send_complete(napi_env env, napi_status status, void *data) {
+static void send_settle(napi_env env, napi_value js_cb, void *context, void *data) {
+  (void)js_cb;
+  (void)context;
   send_job *job = data;
-  if (status != napi_ok) napi_reject_deferred(env, job->deferred, util_errno_error(env, ECANCELED, "sendto", "netlink send"));
-  else if (job->err) napi_reject_deferred(env, job->deferred, util_errno_error(env, job->err, "sendto", "netlink send"));
-  else napi_resolve_deferred(env, job->deferred, util_int(env, job->sent));
-  napi_delete_reference(env, job->bytes_ref);
-  napi_delete_async_work(env, job->work);
+  if (env) {
+    if (job->err) napi_reject_deferred(env, job->deferred, util_errno_error(env, job->err, "sendto", "netlink send"));
+    else napi_resolve_deferred(env, job->deferred, util_int(env, job->sent));
+  }
   free(job);
 }
 
-/* sendAsync(fd, bytes) -> Promise<number>. The kernel handles an rtnetlink request inside the sender's
- * sendmsg(); some (deleting a link waits for RCU grace periods) take tens of ms, so send from a worker. */
+/* sendAsync(fd, bytes) -> Promise<number>. The kernel runs an rtnetlink request inside the sender's
+ * sendmsg(), whatever the socket's O_NONBLOCK; some requests (deleting a link, moving one to another
+ * namespace: RCU grace periods, waiting for references to drop) take tens of ms there. They are sent from
+ * a thread of their own (never libuv's pool, which parallel pods would exhaust); the reply is then waited
+ * for on the event loop like any other. */
 napi_value netlink_js_send_async(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
   int64_t fd;
-  bool is_typed = false;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2 || util_arg_int(env, argv[0], "fd", &fd)) return NULL;
-  NAPI_CALL(env, napi_is_typedarray(env, argv[1], &is_typed));
-  napi_typedarray_type type;
-  size_t count = 0;
   void *data = NULL;
-  napi_value ab;
-  size_t offset;
-  if (is_typed) NAPI_CALL(env, napi_get_typedarray_info(env, argv[1], &type, &count, &data, &ab, &offset));
-  if (!is_typed || type != napi_uint8_array) {
-    util_throw_type(env, "bytes must be a Uint8Array");
-    return NULL;
-  }
-  send_job *job = calloc(1, sizeof *job);
+  size_t len = 0;
+  if (read_fd_bytes(env, info, &fd, &data, &len)) return NULL;
+  send_job *job = calloc(1, sizeof *job + len);
   if (!job) {
     util_throw_errno(env, ENOMEM, "", "netlink send");
     return NULL;
   }
-  job->fd = (int)fd;
-  job->data = data;
-  job->len = count;
+  memcpy(job->data, data, len);
+  job->len = len;
+  job->fd = fcntl((int)fd, F_DUPFD_CLOEXEC, 0);
+  if (job->fd < 0) {
+    util_throw_errno(env, errno, "sendto", "netlink send");
+    free(job);
+    return NULL;
+  }
   napi_value promise, name;
-  NAPI_CALL(env, napi_create_reference(env, argv[1], 1, &job->bytes_ref)); /* keeps the bytes alive */
-  NAPI_CALL(env, napi_create_promise(env, &job->deferred, &promise));
-  NAPI_CALL(env, napi_create_string_utf8(env, "wasm_cni.netlinkSend", NAPI_AUTO_LENGTH, &name));
-  NAPI_CALL(env, napi_create_async_work(env, NULL, name, send_execute, send_complete, job, &job->work));
-  NAPI_CALL(env, napi_queue_async_work(env, job->work));
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "wasm_cni.netlinkSend", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, send_settle, &job->done) != napi_ok) {
+    close(job->fd);
+    free(job);
+    util_throw_napi(env, "netlink send: promise / threadsafe function");
+    return NULL;
+  }
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  pthread_t thread;
+  int err = pthread_create(&thread, &attr, send_thread, job);
+  pthread_attr_destroy(&attr);
+  if (err) {
+    napi_release_threadsafe_function(job->done, napi_tsfn_abort);
+    napi_reject_deferred(env, job->deferred, util_errno_error(env, err, "pthread_create", "netlink send"));
+    close(job->fd);
+    free(job);
+  }
   return promise;
 }
 
@@ -205,94 +240,41 @@ napi_value netlink_js_recv(napi_env env, napi_callback_info info) {
   int64_t fd;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1 || util_arg_int(env, argv[0], "fd", &fd)) return NULL;
+  nl_env *state = netlink_env(env);
+  if (!state) return NULL;
   ssize_t n;
   struct sockaddr_nl from;
   socklen_t fromlen;
   for (;;) {
     fromlen = sizeof from;
-    n = recvfrom((int)fd, recv_buf, RECV_CAP, MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&from, &fromlen);
+    n = recvfrom((int)fd, state->recv_buf, NL_RECV_CAP, MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&from, &fromlen);
     if (n >= 0) break;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return util_null(env);
     util_throw_errno(env, errno, "recvfrom", "netlink receive");
     return NULL;
   }
-  if (n > RECV_CAP) {
+  if (n > NL_RECV_CAP) {
     util_throw_errno(env, EMSGSIZE, "recvfrom", "netlink receive: message truncated");
     return NULL;
   }
   if (from.nl_pid != 0) return util_null(env); /* not from the kernel: ignore */
   napi_value out;
   void *dst;
-  NAPI_CALL(env, napi_create_buffer_copy(env, (size_t)n, recv_buf, &dst, &out));
+  NAPI_CALL(env, napi_create_buffer_copy(env, (size_t)n, state->recv_buf, &dst, &out));
   return out;
 }
 
-typedef struct {
-  napi_async_work work;
-  napi_deferred deferred;
-  int fd;
-  int timeout_ms;
-  int ready;
-  int err;
-} wait_job;
-
-static void wait_execute(napi_env env, void *data) {
-  (void)env;
-  wait_job *job = data;
-  struct pollfd p = {job->fd, POLLIN, 0};
-  for (;;) {
-    int r = poll(&p, 1, job->timeout_ms);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) job->err = errno;
-    else job->ready = r > 0;
-    break;
-  }
-}
-
-static void wait_complete(napi_env env, napi_status status, void *data) {
-  wait_job *job = data;
-  if (status != napi_ok) {
-    napi_value e = util_errno_error(env, ECANCELED, "poll", "netlink wait");
-    napi_reject_deferred(env, job->deferred, e);
-  } else if (job->err) {
-    napi_reject_deferred(env, job->deferred, util_errno_error(env, job->err, "poll", "netlink wait"));
-  } else {
-    napi_resolve_deferred(env, job->deferred, util_bool(env, job->ready));
-  }
-  napi_delete_async_work(env, job->work);
-  free(job);
-}
-
-/* wait(fd, timeoutMs) -> Promise<boolean>: true when a datagram is ready, false on timeout */
-napi_value netlink_js_wait(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  int64_t fd, timeout;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2 || util_arg_int(env, argv[0], "fd", &fd) || util_arg_int(env, argv[1], "timeoutMs", &timeout))
-    return NULL;
-  wait_job *job = calloc(1, sizeof *job);
-  if (!job) {
-    util_throw_errno(env, ENOMEM, "", "netlink wait");
-    return NULL;
-  }
-  job->fd = (int)fd;
-  job->timeout_ms = timeout < 0 ? -1 : (timeout > INT_MAX ? INT_MAX : (int)timeout);
-  napi_value promise, name;
-  NAPI_CALL(env, napi_create_promise(env, &job->deferred, &promise));
-  NAPI_CALL(env, napi_create_string_utf8(env, "wasm_cni.netlinkWait", NAPI_AUTO_LENGTH, &name));
-  NAPI_CALL(env, napi_create_async_work(env, NULL, name, wait_execute, wait_complete, job, &job->work));
-  NAPI_CALL(env, napi_queue_async_work(env, job->work));
-  return promise;
-}
-
+/* close(fd): pending waits on it are rejected first (an fd must not be closed under a live poll handle). */
 napi_value netlink_js_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   int64_t fd;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1 || util_arg_int(env, argv[0], "fd", &fd)) return NULL;
+  nl_env *state = netlink_env(env);
+  if (!state) return NULL;
+  netlink_wait_cancel_fd(env, state, (int)fd);
   if (close((int)fd) < 0 && errno != EINTR) {
     util_throw_errno(env, errno, "close", "netlink close");
     return NULL;

@@ -222,7 +222,7 @@ test('B4 allocate, release, allocate with the same id moves on (.2 then .3)', as
   assert.ok(out[2]!.ours.stdout.includes('10.200.62.3/29'));
 });
 
-test('B5 requested IPs: granted, taken, the gateway, outside rangeStart/rangeEnd', async () => {
+test('B5 requested IPs: granted, taken, the gateway, outside rangeStart/rangeEnd, IPv4-mapped, empty IP=', async () => {
   const ranged = conf('1.0.0', { subnet: '10.200.62.0/24', rangeStart: '10.200.62.10', rangeEnd: '10.200.62.20' });
   await differential('B5', [
     { command: 'ADD', id: 'a', cniArgs: 'IP=10.200.62.15', conf: ranged },
@@ -231,6 +231,8 @@ test('B5 requested IPs: granted, taken, the gateway, outside rangeStart/rangeEnd
     { command: 'ADD', id: 'd', cniArgs: 'IP=10.200.62.21', conf: ranged },
     { command: 'ADD', id: 'e', cniArgs: 'IP=10.200.62.9', conf: ranged },
     { command: 'ADD', id: 'f', cniArgs: 'IP=10.200.62.20', conf: ranged },
+    { command: 'ADD', id: 'g', cniArgs: 'IP=::ffff:10.200.62.12', conf: ranged },
+    { command: 'ADD', id: 'h', cniArgs: 'IP=', conf: ranged },
   ]);
   const gw = conf('1.0.0', { subnet: '10.200.62.0/24', gateway: '10.200.62.15' });
   await differential('B5 gateway', [{ command: 'ADD', cniArgs: 'IP=10.200.62.15', conf: gw }]);
