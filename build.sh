@@ -36,9 +36,10 @@ if [ -f assembly/wasi.ts ] && stale build/core.wasi.wasm assembly asconfig.json;
     --config node_modules/@assemblyscript/wasi-shim/asconfig.json -o build/core.wasi.wasm -t build/core.wasi.wat
 fi
 
-# 2. The N-API addon (netlink in a netns, setns-scoped sysctl, flock, ...).
+# 2. The N-API addon (netlink in a netns, setns-scoped sysctl, flock, ...). Replaced by rename, never
+#    overwritten in place: processes that have the old one loaded keep their mapping.
 if [ -f shims/addon/binding.gyp ] && stale build/native/wasm_cni.node shims/addon; then
-  step "addon (node-gyp)" bash -c "cd shims/addon && '$ROOT/node_modules/.bin/node-gyp' rebuild --nodedir=/usr --loglevel=warn && cp build/Release/wasm_cni.node '$ROOT/build/native/wasm_cni.node'"
+  step "addon (node-gyp)" bash -c "cd shims/addon && '$ROOT/node_modules/.bin/node-gyp' rebuild --nodedir=/usr --loglevel=warn && cp build/Release/wasm_cni.node '$ROOT/build/native/.wasm_cni.node.tmp' && mv -f '$ROOT/build/native/.wasm_cni.node.tmp' '$ROOT/build/native/wasm_cni.node'"
 fi
 
 # 3. The CNI executable (one static binary, installed under every plugin name).

@@ -15,6 +15,7 @@ interface CommandEntry {
 export const COMMANDS: Record<string, CommandEntry> = {
   cni: { summary: 'add|check|del|gc|status a network for a netns (cnitool-compatible)', load: () => import('./cni.ts') },
   daemon: { summary: 'serve the CNI executables from a warm process (`daemon status`: calls, errors, latency)', load: () => import('../daemon/cli.ts') },
+  demo: { summary: 'a throw-away kubenet node: three pods, traffic, a hostPort, shaping, pod status, clean teardown', load: () => import('./demo.ts') },
   install: { summary: 'copy the CNI executables and the cold-path kit into a CNI bin dir (--bin-dir DIR)', load: () => import('../daemon/install.ts') },
   version: { summary: 'print the wasm-cni version and the CNI spec versions it speaks', load: () => import('./version.ts') },
 };

@@ -5,30 +5,20 @@
 // WASM_CNI_IPAM_EXEC=1 in the plugin's environment forces the exec path (differential tests use it to
 // pair our main plugin with the reference IPAM binaries).
 import type { PluginHandler, PluginResponse } from './handler.ts';
+import type { PluginTable } from '../plugins/dispatch.ts';
 import type { CmdArgs } from './skel.ts';
 import type { Result } from './types.ts';
 import { findInPath, readPluginResult, spawnPlugin, stdoutOrThrow } from './invoke.ts';
 
 type DelegateCommand = 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS';
 
-/** Plugins that can run in-process, by type (the shape of host/plugins/registry.ts). */
-export type PluginTable = Readonly<Record<string, () => Promise<PluginHandler>>>;
+export type { PluginTable };
 
-const loaded = new WeakMap<PluginTable, Map<string, Promise<PluginHandler>>>();
-
+/** Our plugin of that type, loaded once per process (dispatch.ts); undefined when we have none. */
 async function ourHandler(type: string, table?: PluginTable): Promise<PluginHandler | undefined> {
-  // Lazy: registry → plugin → ipam.ts would otherwise be an import cycle.
-  const plugins = table ?? (await import('../plugins/registry.ts')).plugins;
-  if (!Object.hasOwn(plugins, type)) return undefined;
-  let byType = loaded.get(plugins);
-  if (!byType) loaded.set(plugins, (byType = new Map()));
-  let loading = byType.get(type);
-  if (!loading) {
-    loading = plugins[type]!();
-    byType.set(type, loading);
-    loading.catch(() => byType.delete(type));
-  }
-  return loading;
+  // Lazy: dispatch → registry → plugin → ipam.ts would otherwise be an import cycle.
+  const { loadPlugin } = await import('../plugins/dispatch.ts');
+  return loadPlugin(type, table);
 }
 
 /**

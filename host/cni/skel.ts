@@ -1,7 +1,10 @@
 // The plugin entry ("skel"): turns a plugin's add/del/check(/gc/status) into a PluginHandler with the
 // reference's protocol behaviour — environment validation in the reference's order and wording, VERSION,
-// version negotiation, prevResult parsing into the 1.x model, result conversion to the config's version,
-// and every failure as error JSON on stdout with exit 1.
+// the JSON syntax and network name checks, cniVersion extraction and version negotiation, result conversion to
+// the config's version, and every failure as error JSON on stdout with exit 1.
+// Like the reference's skel it reads nothing else of the config: each plugin decodes its own struct from
+// `conf` (its config.ts, with netconf.ts for the shared types.NetConf fields and prevResult), so errors carry
+// the plugin's wording and fields a plugin does not have are ignored.
 import { statSync } from 'node:fs';
 import type { PluginHandler, PluginRequest, PluginResponse } from './handler.ts';
 import { CniError, ErrCode, formatCniError, toCniError } from './errors.ts';
@@ -21,9 +24,18 @@ export interface CmdArgs {
   /** CNI_PATH split on ':'. */
   path: string[];
   stdin: Uint8Array;
-  /** The parsed stdin JSON, untouched (plugins decode their own fields from it with decode.ts). */
+  /** The parsed stdin JSON object, untouched (plugins decode their own fields from it with decode.ts). */
   conf: Record<string, unknown>;
-  netconf: NetConf;
+  /** The config's cniVersion as negotiated ('0.1.0' when absent): the version to print the result in. */
+  cniVersion: string;
+  /** The network name (present and valid: skel checked it). */
+  name: string;
+  /**
+   * The config decoded as plain types.NetConf on first read (netconf.ts readNetConf: a wrong type throws with
+   * types.NetConf's wording; prevResult is parsed when read). For plugins that have not moved to decoding their
+   * own struct; new code uses `cniVersion`/`name` and netconf.ts (`netConfFields`, `prevResultOf`).
+   */
+  readonly netconf: NetConf;
   /** The caller's whole environment (delegation passes it on). */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -195,6 +207,7 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
   const handler = handlers[command];
   if (!handler) return ok(); // a 1.1.0 plugin without GC/STATUS work succeeds
 
+  let netconf: NetConf | undefined;
   const args: CmdArgs = {
     command,
     containerId: values.CNI_CONTAINERID!,
@@ -204,7 +217,9 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
     path: values.CNI_PATH!.split(':').filter((p) => p !== ''),
     stdin: req.stdin,
     conf: conf as Record<string, unknown>,
-    netconf: readNetConf(conf, confVersion),
+    cniVersion: confVersion,
+    name,
+    get netconf() { return (netconf ??= readNetConf(this)); },
     env,
   };
 

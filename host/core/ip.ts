@@ -40,19 +40,30 @@ export function unmap(a: Addr): Addr {
   return a;
 }
 
+/**
+ * Parse and print back in one pass over slot 0; a family or a negative reason code. A dotted quad the core
+ * accepts is already canonical (digits and dots only, no leading zeros), so IPv4 skips the formatting round
+ * trip: single-address parsing sits on host-local's directory scan.
+ */
+function parseText(text: string): IPAddress | number {
+  const r = parseInto(text, 0);
+  if (r < 0) return r;
+  return r === 4 ? { family: 4, text } : { family: 6, text: slotText(0, 6) };
+}
+
 export function parseIP(text: string): IPAddress {
-  const a = parseAddr(text);
+  const a = parseText(text);
   if (typeof a === 'number') throw new CoreError(`invalid IP address: ${text}`, parseReason(a));
-  return { family: a.family, text: addrText(a) };
+  return a;
 }
 
 export function tryParseIP(text: string): IPAddress | null {
-  const a = parseAddr(text);
-  return typeof a === 'number' ? null : { family: a.family, text: addrText(a) };
+  const a = parseText(text);
+  return typeof a === 'number' ? null : a;
 }
 
 export function isIP(text: string): boolean {
-  return typeof parseAddr(text) !== 'number';
+  return parseInto(text, 0) > 0;
 }
 
 /** Text as Go's net.IP.String() prints it: IPv4-mapped addresses as plain IPv4 (host-local file names). */

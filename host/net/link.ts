@@ -1,10 +1,10 @@
 // Links: list/get, create (veth with the peer straight into another namespace, bridge, ifb, dummy),
-// change (up/down, mtu, mac, master, netns, promisc, txqueuelen, name), bridge-port flags, delete.
+// change (up/down, mtu, mac, master, netns, promisc, txqueuelen, name, alias), bridge-port flags, delete.
 import { withNetnsFd, type NetContext, type NetnsRef } from './context.ts';
 import { attrNested, attrS32, attrStr, attrU32, attrU8, parseAttrs, PayloadWriter } from './nl/attrs.ts';
 import {
   AF_BRIDGE, AF_UNSPEC, IFF_PROMISC, IFF_UP, IFLA_ADDRESS, IFLA_BR_VLAN_FILTERING, IFLA_BRPORT_ISOLATED,
-  IFLA_BRPORT_LEARNING, IFLA_BRPORT_MODE, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_INFO_SLAVE_DATA, IFLA_INFO_SLAVE_KIND,
+  IFLA_BRPORT_LEARNING, IFLA_BRPORT_MODE, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_INFO_SLAVE_DATA, IFLA_INFO_SLAVE_KIND,
   IFLA_LINK, IFLA_LINK_NETNSID, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IFLA_OPERSTATE, IFLA_PROMISCUITY,
   IFLA_PROTINFO, IFLA_TXQLEN, IFNAMSIZ, NLM_F_CREATE, NLM_F_EXCL, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK, RTM_SETLINK,
   VETH_INFO_PEER,
@@ -43,6 +43,8 @@ export interface Link {
   /** IFLA_LINK: for a veth, the peer's index (in linkNetnsId's namespace when that is set) */
   parentIndex?: number;
   linkNetnsId?: number;
+  /** IFLA_IFALIAS (`ip link set X alias ...`, /sys/class/net/X/ifalias); present when the link has one */
+  alias?: string;
   bridge?: { vlanFiltering: boolean };
   /** present when the link is a bridge port */
   bridgePort?: { hairpin: boolean; learning: boolean; isolated: boolean };
@@ -77,6 +79,9 @@ export interface LinkChanges {
   txQueueLen?: number;
   name?: string;
   netns?: NetnsRef;
+  /** IFLA_IFALIAS, at most 255 bytes (longer: ERANGE); '' removes it. Only a change: the kernel ignores an
+   * alias in a creating RTM_NEWLINK (as it does for `ip link add ... alias X`). */
+  alias?: string;
 }
 
 export interface BridgePortChanges { hairpin?: boolean; learning?: boolean; isolated?: boolean; }
@@ -117,6 +122,8 @@ export function parseLink(msg: NlMessage): Link {
   if (parent !== undefined) link.parentIndex = parent;
   const netnsId = attrS32(a, IFLA_LINK_NETNSID);
   if (netnsId !== undefined) link.linkNetnsId = netnsId;
+  const alias = attrStr(a, IFLA_IFALIAS);
+  if (alias) link.alias = alias;
   if (info && kind === 'bridge') {
     const data = attrNested(info, IFLA_INFO_DATA);
     link.bridge = { vlanFiltering: (data && attrU8(data, IFLA_BR_VLAN_FILTERING)) === 1 };
@@ -233,6 +240,8 @@ export class LinkOps {
       if (changes.mac !== undefined) w.attr(IFLA_ADDRESS, macToBytes(changes.mac));
       if (changes.txQueueLen !== undefined) w.u32(IFLA_TXQLEN, changes.txQueueLen);
       if (master !== undefined) w.u32(IFLA_MASTER, master);
+      // no NUL: the kernel stores exactly the given bytes (as iproute2 and vishvananda/netlink send it)
+      if (changes.alias !== undefined) w.attr(IFLA_IFALIAS, Buffer.from(changes.alias));
       if (nsFd !== undefined) w.u32(IFLA_NET_NS_FD, nsFd);
       await this.ctx.sock.request({ type: RTM_SETLINK, payload: w.bytes(), name: 'RTM_SETLINK', slow: nsFd !== undefined });
     };
@@ -249,6 +258,7 @@ export class LinkOps {
   setTxQueueLen(ref: LinkRef, txQueueLen: number): Promise<void> { return this.set(ref, { txQueueLen }); }
   setName(ref: LinkRef, name: string): Promise<void> { return this.set(ref, { name }); }
   setNetns(ref: LinkRef, netns: NetnsRef): Promise<void> { return this.set(ref, { netns }); }
+  setAlias(ref: LinkRef, alias: string): Promise<void> { return this.set(ref, { alias }); }
 
   /** Bridge-port flags of a link attached to a bridge (`ip link set X type bridge_slave hairpin on`). */
   async setBridgePort(ref: LinkRef, changes: BridgePortChanges): Promise<void> {

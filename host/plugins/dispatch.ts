@@ -4,6 +4,7 @@ import type { PluginHandler, PluginRequest, PluginResponse } from '../cni/handle
 import { CniError, ErrCode, formatCniError, toCniError } from '../cni/errors.ts';
 import { plugins as registered } from './registry.ts';
 
+/** Plugins by name, each a lazy import of its handler (the shape of registry.ts; tests pass their own). */
 export type PluginTable = Readonly<Record<string, () => Promise<PluginHandler>>>;
 
 /** A thrown value as the plugin's answer: the CNI error JSON on stdout, exit 1. */

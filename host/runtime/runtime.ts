@@ -48,8 +48,9 @@ export function inProcessExecutor(table: PluginTable, fallback: PluginExecutor =
     },
     async run(pluginPath, stdin, env) {
       if (!pluginPath.startsWith(IN_PROCESS)) return fallback.run(pluginPath, stdin, env);
-      const handler = await table[pluginPath.slice(IN_PROCESS.length)]!();
-      return handler({ env, stdin });
+      // Lazy: dispatch.ts imports the registry, which imports the plugins, which import the runtime's neighbours.
+      const { callPlugin } = await import('../plugins/dispatch.ts');
+      return callPlugin(pluginPath.slice(IN_PROCESS.length), { env, stdin }, table);
     },
   };
 }

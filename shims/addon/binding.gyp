@@ -7,11 +7,14 @@
         "src/util.c",
         "src/netns.c",
         "src/netlink.c",
+        "src/netlink_wait.c",
         "src/sysctl.c",
         "src/flock.c",
+        "src/thread_job.c",
         "src/peercred.c"
       ],
       "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"],
+      "ldflags": ["-Wl,-z,nodelete"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]
     }
   ]

@@ -7,6 +7,7 @@ import { makeHandler, type CmdArgs, type PluginSpec } from '../../host/cni/skel.
 import { CniError } from '../../host/cni/errors.ts';
 import { spawnPlugin } from '../../host/cni/invoke.ts';
 import type { PluginResponse } from '../../host/cni/handler.ts';
+import { prevResultOf, validAttachmentsOf } from '../../host/cni/netconf.ts';
 
 const REF_BRIDGE = '/usr/lib/cni/bridge';
 const DEBIAN_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0'];
@@ -155,7 +156,7 @@ S('interface name rules', async () => {
   assert.is(ok.exitCode, 0, ok.stdout);
 });
 
-S('ADD: CmdArgs carry env, parsed config and netconf; result printed in the config version', async () => {
+S('ADD: CmdArgs carry env, parsed config, cniVersion, name and (lazily) netconf; result printed in the config version', async () => {
   const { spec, calls } = toy(ALL);
   const e = env({ CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=p', CNI_PATH: '/a::/b', EXTRA: 'x' });
   const r = await makeHandler(spec)({ env: e, stdin: enc(conf({ cniVersion: '0.4.0', IPAM: { type: 'host-local' }, capabilities: { portMappings: true }, RuntimeConfig: { portMappings: [] }, args: { cni: { ips: ['10.0.0.1'] } } })) });
@@ -172,6 +173,8 @@ S('ADD: CmdArgs carry env, parsed config and netconf; result printed in the conf
   assert.is(a.args, 'IgnoreUnknown=1;K8S_POD_NAME=p');
   assert.equal(a.path, ['/a', '/b']);
   assert.is(a.env.EXTRA, 'x');
+  assert.is(a.cniVersion, '0.4.0');
+  assert.is(a.name, 'w2net');
   assert.is(a.netconf.cniVersion, '0.4.0');
   assert.equal(a.netconf.ipam, { type: 'host-local' });
   assert.equal(a.netconf.capabilities, { portMappings: true });
@@ -181,8 +184,10 @@ S('ADD: CmdArgs carry env, parsed config and netconf; result printed in the conf
 });
 
 S('a config without cniVersion is 0.1.0 and gets a 0.1.0 result', async () => {
-  const r = await makeHandler(toy(ALL).spec)({ env: env({}), stdin: enc('{"name":"n","type":"bridge"}') });
+  const { spec, calls } = toy(ALL);
+  const r = await makeHandler(spec)({ env: env({}), stdin: enc('{"name":"n","type":"bridge"}') });
   assert.equal(JSON.parse(r.stdout), { cniVersion: '0.1.0', ip4: { ip: '10.200.20.5/24', gateway: '10.200.20.1' }, dns: {} });
+  assert.is(calls.add[0]!.cniVersion, '0.1.0');
 });
 
 S('ADD whose result cannot be expressed in the config version fails with code 999', async () => {
@@ -191,15 +196,25 @@ S('ADD whose result cannot be expressed in the config version fails with code 99
     { code: 999, msg: 'cannot convert: no valid IP addresses' });
 });
 
-S('prevResult: parsed into the 1.x model; same family accepted, another family rejected', async () => {
+S('prevResult: parsed only when the plugin reads it, into the 1.x model; another family rejected then', async () => {
   const { spec, calls } = toy(ALL);
   const h = makeHandler(spec);
   const prev04 = { cniVersion: '0.3.1', interfaces: [{ name: 'eth0' }], ips: [{ version: '4', interface: 0, address: '10.0.0.2/24' }], dns: {} };
   const r = await h({ env: env({ CNI_COMMAND: 'DEL' }), stdin: enc(conf({ cniVersion: '0.4.0', prevResult: prev04 })) });
   assert.is(r.exitCode, 0, r.stdout);
-  assert.equal(calls.del[0]!.netconf.prevResult, { cniVersion: '0.3.1', interfaces: [{ name: 'eth0' }], ips: [{ address: '10.0.0.2/24', interface: 0 }] });
-  assert.equal(errorOf(await h({ env: env({ CNI_COMMAND: 'DEL' }), stdin: enc(conf({ cniVersion: '1.0.0', prevResult: prev04 })) })),
-    { code: 999, msg: 'could not parse prevResult: result type supports [1.0.0 1.1.0] but unmarshalled CNIVersion is "0.3.1"' });
+  const parsed = { cniVersion: '0.3.1', interfaces: [{ name: 'eth0' }], ips: [{ address: '10.0.0.2/24', interface: 0 }] };
+  assert.equal(prevResultOf(calls.del[0]!), parsed);
+  assert.equal(calls.del[0]!.netconf.prevResult, parsed);
+  // a plugin that never reads prevResult (host-local) is not affected by one it cannot parse
+  const other = enc(conf({ cniVersion: '1.0.0', prevResult: prev04 }));
+  assert.is((await h({ env: env({ CNI_COMMAND: 'DEL' }), stdin: other })).exitCode, 0);
+  const msg = 'could not parse prevResult: result type supports [1.0.0 1.1.0] but unmarshalled CNIVersion is "0.3.1"';
+  assert.throws(() => prevResultOf(calls.del[1]!), (e: Error) => e.message === msg);
+  const reading = toy(ALL, { async del(a) { void a.netconf.prevResult; } }).spec;
+  assert.equal(errorOf(await makeHandler(reading)({ env: env({ CNI_COMMAND: 'DEL' }), stdin: other })), { code: 999, msg });
+  // the other netconf fields can be read without touching prevResult
+  const fields = toy(ALL, { async del(a) { if (a.netconf.name !== 'w2net') throw new Error('name'); } }).spec;
+  assert.is((await makeHandler(fields)({ env: env({ CNI_COMMAND: 'DEL' }), stdin: other })).exitCode, 0);
 });
 
 S('thrown errors: CniError passes unchanged (delegated IPAM), anything else is 999 with its message', async () => {
@@ -211,12 +226,16 @@ S('thrown errors: CniError passes unchanged (delegated IPAM), anything else is 9
   assert.equal(errorOf(await makeHandler(weird)({ env: env({}), stdin: enc(conf()) })), { code: 999, msg: 'a string' });
 });
 
-S('common fields with wrong types are 999 with Go wording', async () => {
-  const h = makeHandler(toy(ALL).spec);
-  assert.equal(errorOf(await h({ env: env({}), stdin: enc(conf({ capabilities: { portMappings: 'yes' } })) })),
+S('skel does not decode the common fields; reading a.netconf reports wrong types as 999 with types.NetConf wording', async () => {
+  const bad = [conf({ capabilities: { portMappings: 'yes' } }), conf({ ipam: 'host-local' }), conf({ dns: 5 }), conf({ prevResult: [] })];
+  for (const stdin of bad) assert.is((await makeHandler(toy(ALL).spec)({ env: env({}), stdin: enc(stdin) })).exitCode, 0, stdin);
+  const h = makeHandler(toy(ALL, { async add(a) { void a.netconf; return { cniVersion: '1.0.0', ips: [{ address: '10.200.20.5/24' }] }; } }).spec);
+  assert.equal(errorOf(await h({ env: env({}), stdin: enc(bad[0]!) })),
     { code: 999, msg: 'json: cannot unmarshal string into Go struct field NetConf.capabilities of type bool' });
-  assert.equal(errorOf(await h({ env: env({}), stdin: enc(conf({ ipam: 'host-local' })) })),
+  assert.equal(errorOf(await h({ env: env({}), stdin: enc(bad[1]!) })),
     { code: 999, msg: 'json: cannot unmarshal string into Go struct field NetConf.ipam of type types.IPAM' });
+  assert.equal(errorOf(await h({ env: env({}), stdin: enc(bad[3]!) })),
+    { code: 999, msg: 'json: cannot unmarshal array into Go struct field NetConf.prevResult of type map[string]interface {}' });
 });
 
 S('CHECK: needs config >= 0.4.0 and a plugin version >= the config', async () => {
@@ -247,6 +266,7 @@ S('GC and STATUS: 1.1.0 only; a plugin without a handler succeeds; valid attachm
   const h = makeHandler(spec);
   const valid = [{ containerID: 'c1', ifname: 'eth0' }];
   assert.is((await h({ env: e, stdin: enc(conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': valid })) })).exitCode, 0);
+  assert.equal(validAttachmentsOf(calls.gc[0]!), valid);
   assert.equal(calls.gc[0]!.netconf.validAttachments, valid);
   assert.equal(errorOf(await h({ env: { ...e, CNI_COMMAND: 'STATUS' }, stdin: enc(conf({ cniVersion: '1.1.0' })) })), { code: 50, msg: 'not ready' });
 });

@@ -1,5 +1,6 @@
 // Tests of the differential harness itself (tests/_lib/oracle.ts): it calls plugins exactly as cni-exec.sh
 // (libcni) does, and two runs of the reference on the same scenario snapshot identically.
+import { cniExecScript } from '../_lib/shared.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -53,7 +54,7 @@ test('calls plugins with the same stdin and env as cni-exec.sh (ADD, CHECK, DEL 
       writeFileSync(conf, JSON.stringify(conflist));
       const env = { CNI_PATH: bin, CNI_CACHE_DIR: cache, CNI_ARGS: c.cniArgs };
       for (const cmd of ['ADD', 'CHECK', 'DEL']) {
-        const r = await run('/work/shared/tools/cni-exec.sh', [cmd, c.netns, c.containerId, c.ifName, conf, JSON.stringify(caps)], { env: env as Record<string, string> });
+        const r = await run(cniExecScript, [cmd, c.netns, c.containerId, c.ifName, conf, JSON.stringify(caps)], { env: env as Record<string, string> });
         assert.is(r.code, 0, r.stderr);
       }
     } else {

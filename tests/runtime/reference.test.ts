@@ -1,6 +1,7 @@
 // Integration in a network namespace: the reference plugins (bridge + host-local, portmap, bandwidth) driven by
 // our runtime, compared with the same calls made by ../shared/tools/cni-exec.sh (the libcni-faithful harness):
 // the final result, the result cache entry, and what DEL leaves behind.
+import { cniExecScript } from '../_lib/shared.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { natLinesMentioning, removeNatChains, removeUnusedHostportChains } from 
 import { cleanEnv, run } from '../_lib/run.ts';
 import { Sandbox, type TestNetns } from '../_lib/sandbox.ts';
 
-const CNI_EXEC = '/work/shared/tools/cni-exec.sh';
+const CNI_EXEC = cniExecScript;
 const sb = new Sandbox();
 let pod: TestNetns;
 let confFile = '';

@@ -35,7 +35,7 @@ export async function openNetns(path: string): Promise<NetHandle> {
 }
 
 export async function cmdAdd(a: CmdArgs): Promise<Result> {
-  const c = loadBridgeConfig(a.conf, a.netconf, a.args);
+  const c = loadBridgeConfig(a.conf, a.cniVersion, a.args);
   validateForAdd(c);
   const isL3 = c.ipamType !== '';
   const cont = await openNetns(a.netns);
@@ -46,7 +46,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
     const pair = await setupVeth(host, cont, br, a.ifName, c,
       { mtu: c.mtu, mac: c.mac, hairpin: c.hairpinMode, isolated: c.portIsolation, vlan: c.vlan, trunk: c.trunkVlans },
       () => rollback.push(() => cont.link.delete(a.ifName)));
-    await markOwner(pair.host.name, c.networkName, a.containerId);
+    await markOwner(host, pair.host.index, c.networkName, a.containerId);
     const result: Result = {
       cniVersion: CURRENT_VERSION,
       interfaces: [

@@ -2,6 +2,7 @@
 // still be there. Unlike the reference, an L2 (no IPAM) network is checked too instead of failing on the
 // empty IPAM type.
 import { ipamCheck } from '../../cni/ipam.ts';
+import { prevResultOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Interface, IPConfig, Route } from '../../cni/types.ts';
 import { Cidr, canonicalIP } from '../../core/index.ts';
@@ -16,12 +17,12 @@ interface Found { found: boolean; index: number; peerIndex?: number; masterIndex
 const notFound: Found = { found: false, index: 0 };
 
 export async function cmdCheck(a: CmdArgs): Promise<void> {
-  const c = loadBridgeConfig(a.conf, a.netconf, a.args);
+  const c = loadBridgeConfig(a.conf, a.cniVersion, a.args);
   const cont = await openNetns(a.netns);
   const host = await NetHandle.open();
   try {
     if (c.ipamType !== '') await ipamCheck(a, c.ipamType);
-    const prev = c.netconf.prevResult;
+    const prev = prevResultOf(a);
     if (!prev) throw new Error('Required prevResult missing');
     const interfaces = prev.interfaces ?? [];
     let brEntry: Interface = { name: '' };

@@ -1,8 +1,9 @@
 // The bridge plugin's configuration: types, decoding (Go-json-like), defaults and the reference's validation.
 import { CniError, ErrCode } from '../../cni/errors.ts';
-import type { DNS, NetConf } from '../../cni/types.ts';
+import type { DNS } from '../../cni/types.ts';
 import { argString, parseCniArgs } from '../../cni/args.ts';
 import { bool, decode, int, list, ptr, str, struct } from '../../cni/decode.ts';
+import { netConfFields } from '../../cni/netconf.ts';
 
 export const defaultBridgeName = 'cni0';
 
@@ -12,8 +13,8 @@ export type IpMasqBackend = 'iptables' | 'nftables';
 export interface VlanTrunkEntry { id?: number; minID?: number; maxID?: number; }
 
 export interface BridgeConfig {
-  /** The generic CNI config (name, cniVersion, ipam, dns, prevResult, ...). */
-  netconf: NetConf;
+  /** The config's cniVersion as negotiated ('0.1.0' when absent). */
+  cniVersion: string;
   networkName: string;
   bridge: string;
   isGateway: boolean;
@@ -46,6 +47,7 @@ export interface BridgeConfig {
 const VlanTrunkSchema = struct('main.VlanTrunk', { minID: ptr(int), maxID: ptr(int), id: ptr(int) });
 
 const BridgeSchema = struct('main.NetConf', {
+  ...netConfFields,
   bridge: str,
   isGateway: bool,
   isDefaultGateway: bool,
@@ -66,21 +68,27 @@ const BridgeSchema = struct('main.NetConf', {
   runtimeConfig: struct('main.NetConf.RuntimeConfig', { mac: str }),
 });
 
-function decodeBridge(conf: Record<string, unknown>) { return decode(BridgeSchema, conf); }
-
 function fail(msg: string): never { throw new CniError(ErrCode.Internal, msg); }
+
+function decodeBridge(conf: Record<string, unknown>) {
+  try {
+    return decode(BridgeSchema, conf) ?? {};
+  } catch (e) {
+    return fail(`failed to load netconf: ${(e as Error).message}`);
+  }
+}
+
+/** STATUS: the IPAM type after the decode alone (the reference validates nothing else there). */
+export function ipamTypeOf(conf: Record<string, unknown>): string {
+  return decodeBridge(conf).ipam?.type ?? '';
+}
 
 /**
  * Decode and validate (what the reference checks on every command, so a broken config also fails DEL/CHECK).
- * `cniArgs` is the raw CNI_ARGS string.
+ * `cniVersion` is the negotiated one (CmdArgs.cniVersion), `cniArgs` the raw CNI_ARGS string.
  */
-export function loadBridgeConfig(conf: Record<string, unknown>, netconf: NetConf, cniArgs: string): BridgeConfig {
-  let raw: NonNullable<ReturnType<typeof decodeBridge>>;
-  try {
-    raw = decodeBridge(conf) ?? {};
-  } catch (e) {
-    fail(`failed to load netconf: ${(e as Error).message}`);
-  }
+export function loadBridgeConfig(conf: Record<string, unknown>, cniVersion: string, cniArgs: string): BridgeConfig {
+  const raw = decodeBridge(conf);
   const b = (k: keyof typeof raw): boolean => raw[k] === true;
   const vlan = raw.vlan ?? 0;
   if (vlan < 0 || vlan > 4094) fail(`invalid VLAN ID ${vlan} (must be between 0 and 4094)`);
@@ -95,12 +103,12 @@ export function loadBridgeConfig(conf: Record<string, unknown>, netconf: NetConf
   if (raw.args?.cni?.mac) mac = raw.args.cni.mac;
   if (raw.runtimeConfig?.mac) mac = raw.runtimeConfig.mac;
 
-  const dns = netconf.dns;
+  const dns = raw.dns;
   const dnsSet = !!dns && (dns.nameservers !== undefined || dns.search !== undefined || dns.options !== undefined || !!dns.domain);
 
   return {
-    netconf,
-    networkName: netconf.name,
+    cniVersion,
+    networkName: raw.name ?? '',
     bridge: raw.bridge ?? defaultBridgeName,
     isGateway: b('isGateway') || b('isDefaultGateway'),
     isDefaultGateway: b('isDefaultGateway'),
@@ -119,7 +127,7 @@ export function loadBridgeConfig(conf: Record<string, unknown>, netconf: NetConf
     enabledad: b('enabledad'),
     disableContainerInterface: b('disableContainerInterface'),
     portIsolation: b('portIsolation'),
-    ipamType: netconf.ipam?.type ?? '',
+    ipamType: raw.ipam?.type ?? '',
     dns: dnsSet ? dns : undefined,
     mac,
   };
@@ -163,7 +171,7 @@ export function validateForAdd(c: BridgeConfig): void {
   }
   // An L2 result has no IPs, which 0.1.0/0.2.0 cannot express: fail before creating anything (the reference
   // fails only when printing, leaving the bridge and the veth pair behind).
-  if (c.ipamType === '' && (c.netconf.cniVersion === '0.1.0' || c.netconf.cniVersion === '0.2.0')) fail('cannot convert: no valid IP addresses');
+  if (c.ipamType === '' && (c.cniVersion === '0.1.0' || c.cniVersion === '0.2.0')) fail('cannot convert: no valid IP addresses');
   if (c.mac !== undefined && !macPattern.test(c.mac)) fail(`failed to make veth pair: address ${c.mac}: invalid MAC address`);
 }
 

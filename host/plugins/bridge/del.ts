@@ -4,30 +4,39 @@
 // * an interface whose host end is tagged for another attachment (wrong container ID) is left alone.
 import { existsSync } from 'node:fs';
 import { ipamDel } from '../../cni/ipam.ts';
+import { prevResultOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { teardownIpMasq } from '../../firewall/ipmasq.ts';
 import { NetHandle } from '../../net/handle.ts';
 import { attachmentId, loadBridgeConfig, type BridgeConfig } from './config.ts';
 import { openNetns } from './add.ts';
-import { ownerTag, readOwner } from './owner.ts';
+import { ownerOf, ownerTag } from './owner.ts';
 import { teardownSpoofCheck } from './spoofcheck.ts';
 
 export async function cmdDel(a: CmdArgs): Promise<void> {
-  const c = loadBridgeConfig(a.conf, a.netconf, a.args);
+  const c = loadBridgeConfig(a.conf, a.cniVersion, a.args);
   const isL3 = c.ipamType !== '';
   let ifaceAddrs: string[] | undefined;
   if (a.netns !== '' && existsSync(a.netns)) ifaceAddrs = await deleteContainerIface(a, c);
   if (isL3) await ipamDel(a, c.ipamType);
   if (c.macspoofchk) await teardownSpoofCheck(attachmentId(a.containerId, a.ifName)).catch(() => undefined);
   if (isL3 && c.ipMasq) {
-    const ips = ifaceAddrs && ifaceAddrs.length > 0 ? ifaceAddrs : prevResultAddrs(c);
+    const ips = ifaceAddrs && ifaceAddrs.length > 0 ? ifaceAddrs : prevResultAddrs(a);
     await teardownIpMasq({ network: c.networkName, containerId: a.containerId, ifName: a.ifName, ips });
   }
 }
 
-/** Our addresses recorded in the cached result (those on the container interface). */
-function prevResultAddrs(c: BridgeConfig): string[] | undefined {
-  const prev = c.netconf.prevResult;
+/**
+ * Our addresses recorded in the cached result (those on the container interface). The reference's DEL never
+ * parses prevResult, so one that does not parse is ignored rather than failing DEL.
+ */
+function prevResultAddrs(a: CmdArgs): string[] | undefined {
+  let prev;
+  try {
+    prev = prevResultOf(a);
+  } catch {
+    return undefined;
+  }
   if (!prev?.ips?.length) return undefined;
   return prev.ips.map((ip) => ip.address);
 }
@@ -63,7 +72,7 @@ async function ownedBy(cont: NetHandle, peerIndex: number | undefined, network: 
   try {
     const peer = await host.link.find(peerIndex);
     if (!peer || peer.kind !== 'veth') return true;
-    const tag = await readOwner(peer.name);
+    const tag = ownerOf(peer);
     return tag === undefined || tag === ownerTag(network, containerId);
   } finally {
     host.close();

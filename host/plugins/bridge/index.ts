@@ -1,11 +1,12 @@
 // The bridge plugin: a Linux bridge in the host namespace, a veth pair per container, optional L3 via IPAM.
-import { ipamGc, ipamStatus } from '../../cni/ipam.ts';
+import { ipamStatus } from '../../cni/ipam.ts';
 import { makeHandler } from '../../cni/skel.ts';
 import { SPEC_VERSIONS } from '../../cni/version.ts';
 import { cmdAdd } from './add.ts';
 import { cmdCheck } from './check.ts';
-import { loadBridgeConfig } from './config.ts';
+import { ipamTypeOf } from './config.ts';
 import { cmdDel } from './del.ts';
+import { cmdGc } from './gc.ts';
 
 export const handler = makeHandler({
   name: 'bridge',
@@ -13,13 +14,9 @@ export const handler = makeHandler({
   add: cmdAdd,
   del: cmdDel,
   check: cmdCheck,
-  // The reference has no GC; handing it to the IPAM plugin lets it drop allocations of vanished attachments.
-  async gc(a) {
-    const type = loadBridgeConfig(a.conf, a.netconf, '').ipamType;
-    if (type !== '') await ipamGc(a, type);
-  },
+  gc: cmdGc,
   async status(a) {
-    const type = a.netconf.ipam?.type ?? '';
+    const type = ipamTypeOf(a.conf);
     if (type !== '') await ipamStatus(a, type);
   },
 });

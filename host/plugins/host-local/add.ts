@@ -12,7 +12,7 @@ import { NetworkStore, legacyOwnerKey, ownerKey } from './store.ts';
 
 export async function add(a: CmdArgs): Promise<Result> {
   const conf = loadConfig(a.conf, a.args);
-  const result: Result = { cniVersion: a.netconf.cniVersion };
+  const result: Result = { cniVersion: a.cniVersion };
   if (conf.resolvConf) result.dns = parseResolvConf(conf.resolvConf);
 
   const store = NetworkStore.open(conf.dataDir, conf.name);

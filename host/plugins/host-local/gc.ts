@@ -1,5 +1,6 @@
 // host-local GC (spec 1.1): remove the reservations whose attachment is not in cni.dev/valid-attachments.
 // (The reference has no GC.) A legacy id-only record stays while any valid attachment has its container id.
+import { validAttachmentsOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { loadConfig } from './config.ts';
 import { goTrimSpace } from './gotrim.ts';
@@ -7,7 +8,7 @@ import { NetworkStore, ownerKey, parseOwner } from './store.ts';
 
 export async function gc(a: CmdArgs): Promise<void> {
   const conf = loadConfig(a.conf, a.args);
-  const valid = a.netconf.validAttachments ?? [];
+  const valid = validAttachmentsOf(a);
   const keep = new Set(valid.map((v) => ownerKey(v.containerID, v.ifname)));
   const keepIds = new Set(valid.map((v) => goTrimSpace(v.containerID)));
   const store = NetworkStore.open(conf.dataDir, conf.name);

@@ -1,5 +1,7 @@
-// loopback has no fields of its own: the common NetConf (decoded by skel), whose prevResult — when a runtime
-// chains loopback after another plugin — is passed through unchanged.
+// loopback has no fields of its own: its config is plain types.NetConf, whose prevResult — when a runtime chains
+// loopback after another plugin — is passed through unchanged. Only ADD reads the config (as the reference).
+import { DecodeError } from '../../cni/decode.ts';
+import { prevResultOf, readNetConf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
 
@@ -8,8 +10,21 @@ export interface LoopbackConfig {
   prevResult?: Result;
 }
 
+/** Decodes like the reference's parseNetConf, with its error prefixes. */
 export function loadConfig(a: CmdArgs): LoopbackConfig {
-  const c: LoopbackConfig = { cniVersion: a.netconf.cniVersion };
-  if (a.netconf.prevResult) c.prevResult = a.netconf.prevResult;
+  try {
+    readNetConf(a);
+  } catch (e) {
+    if (e instanceof DecodeError) throw new Error(`failed to parse network config: ${e.message}`);
+    throw e;
+  }
+  const c: LoopbackConfig = { cniVersion: a.cniVersion };
+  let prevResult: Result | undefined;
+  try {
+    prevResult = prevResultOf(a);
+  } catch (e) {
+    throw new Error(`failed to parse prevResult: ${(e as Error).message}`);
+  }
+  if (prevResult) c.prevResult = prevResult;
   return c;
 }

@@ -10,11 +10,11 @@ import * as nft from './nftables.ts';
 export async function cmdAdd(a: CmdArgs): Promise<Result> {
   let conf: PortMapConfig;
   try {
-    conf = loadPortMapConfig(a.conf, a.netconf, a.ifName);
+    conf = loadPortMapConfig(a.conf, a.cniVersion, a.ifName);
   } catch (e) {
     throw new Error(`failed to parse config: ${(e as Error).message}`);
   }
-  const prev = a.netconf.prevResult;
+  const prev = conf.prevResult;
   if (!prev) throw new Error('must be called as chained plugin');
   if (conf.portMappings.length === 0) return prev;
 

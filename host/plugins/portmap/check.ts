@@ -5,8 +5,8 @@ import * as ipt from './iptables.ts';
 import * as nft from './nftables.ts';
 
 export async function cmdCheck(a: CmdArgs): Promise<void> {
-  const conf = loadPortMapConfig(a.conf, a.netconf, a.ifName);
-  if (!a.netconf.prevResult) throw new Error('Required prevResult missing');
+  const conf = loadPortMapConfig(a.conf, a.cniVersion, a.ifName);
+  if (!conf.prevResult) throw new Error('Required prevResult missing');
   if (conf.portMappings.length === 0) return;
   const backend = conf.backend === 'nftables' ? nft : ipt;
   for (const addr of [conf.contIPv4, conf.contIPv6]) {

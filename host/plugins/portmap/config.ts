@@ -1,6 +1,7 @@
 // portmap's configuration: types, Go-json-like decoding, defaults and the reference's validation (v1.9.1).
 import { bool, custom, decode, DecodeError, int, isPlainObject, jsonTypeName, list, str, struct, typeError, type Decoded, type Decoder } from '../../cni/decode.ts';
-import type { NetConf, Result } from '../../cni/types.ts';
+import { netConfFields, prevResultOf } from '../../cni/netconf.ts';
+import type { Result } from '../../cni/types.ts';
 import { isUnspecified, parseIpNet, type IpNet } from '../../firewall/addr.ts';
 import { defaultBackend, type Backend } from '../../firewall/backend.ts';
 
@@ -26,6 +27,8 @@ export interface PortMapConfig {
   conditionsV6?: string[];
   /** runtimeConfig.portMappings (the capability). */
   portMappings: PortMapEntry[];
+  /** The parsed prevResult (1.x model), when the runtime sent one. */
+  prevResult?: Result;
   /** The container addresses picked from prevResult (first IPv4 and first IPv6 on CNI_IFNAME in a sandbox). */
   contIPv4?: IpNet;
   contIPv6?: IpNet;
@@ -40,6 +43,7 @@ function anonymousStruct<T>(goType: string, inner: Decoder<T>): Decoder<T> {
 
 const PortMapEntrySchema = struct('main.PortMapEntry', { hostPort: int, containerPort: int, protocol: str, hostIP: str });
 const PortMapConfSchema = struct('main.PortMapConf', {
+  ...netConfFields,
   backend: str,
   snat: bool,
   conditionsV4: list(str),
@@ -57,14 +61,21 @@ type RawConf = NonNullable<Decoded<typeof PortMapConfSchema>>;
 /**
  * Decodes and validates like the reference's parseConfig. Throws Error with the reference's text (callers add the
  * `failed to parse config: ` prefix on ADD and DEL, as the reference does; CHECK reports it bare).
+ * `cniVersion` is the negotiated one (CmdArgs.cniVersion): prevResult is parsed as its family.
  */
-export function loadPortMapConfig(conf: Record<string, unknown>, netconf: NetConf, ifName: string): PortMapConfig {
+export function loadPortMapConfig(conf: Record<string, unknown>, cniVersion: string, ifName: string): PortMapConfig {
   let raw: RawConf;
   try {
     raw = decode(PortMapConfSchema, conf) ?? {};
   } catch (e) {
     if (e instanceof DecodeError) throw new Error(`failed to parse network configuration: ${e.message}`);
     throw e;
+  }
+  let prevResult: Result | undefined;
+  try {
+    prevResult = prevResultOf({ conf, cniVersion });
+  } catch (e) {
+    throw new Error(`could not parse prevResult: ${(e as Error).message}`);
   }
   const snat = raw.snat ?? true;
   if (raw.markMasqBit !== undefined && raw.externalSetMarkChain !== undefined) {
@@ -82,11 +93,14 @@ export function loadPortMapConfig(conf: Record<string, unknown>, netconf: NetCon
     if (pm.hostPort <= 0) throw new Error(`Invalid host port number: ${pm.hostPort}`);
   }
 
-  const out: PortMapConfig = { network: netconf.name, backend, snat, masqAll: raw.masqAll ?? false, markMasqBit, portMappings };
+  const out: PortMapConfig = { network: raw.name ?? '', backend, snat, masqAll: raw.masqAll ?? false, markMasqBit, portMappings };
   if (raw.externalSetMarkChain !== undefined) out.externalSetMarkChain = raw.externalSetMarkChain;
   if (raw.conditionsV4 !== undefined) out.conditionsV4 = raw.conditionsV4;
   if (raw.conditionsV6 !== undefined) out.conditionsV6 = raw.conditionsV6;
-  if (netconf.prevResult) Object.assign(out, containerAddresses(netconf.prevResult, ifName));
+  if (prevResult) {
+    out.prevResult = prevResult;
+    Object.assign(out, containerAddresses(prevResult, ifName));
+  }
   return out;
 }
 

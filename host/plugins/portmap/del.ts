@@ -8,7 +8,7 @@ import * as nft from './nftables.ts';
 export async function cmdDel(a: CmdArgs): Promise<void> {
   let conf: PortMapConfig;
   try {
-    conf = loadPortMapConfig(a.conf, a.netconf, a.ifName);
+    conf = loadPortMapConfig(a.conf, a.cniVersion, a.ifName);
   } catch (e) {
     throw new Error(`failed to parse config: ${(e as Error).message}`);
   }

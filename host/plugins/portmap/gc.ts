@@ -2,14 +2,15 @@
 // attachments that are not in cni.dev/valid-attachments. Pods are found by the entry rules' comment
 // `dnat name: "<net>" id: "<cid>"` in CNI-HOSTPORT-DNAT. The nftables rules carry only the container ID (no
 // network), so they cannot be attributed to a network and are left alone.
+import { validAttachmentsOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { removeRules } from '../../firewall/ensure.ts';
 import { iptablesInstalled, listChain, splitSaveLine } from '../../firewall/iptables.ts';
 import { dnatChainName, dnatComment, TOP_LEVEL_DNAT_CHAIN } from './chains.ts';
 
 export async function cmdGc(a: CmdArgs): Promise<void> {
-  const network = a.netconf.name;
-  const keep = new Set((a.netconf.validAttachments ?? []).map((v) => dnatChainName(network, v.containerID)));
+  const network = a.name;
+  const keep = new Set(validAttachmentsOf(a).map((v) => dnatChainName(network, v.containerID)));
   for (const family of [4, 6] as const) {
     if (!iptablesInstalled(family)) continue;
     const entries = (await listChain(family, 'nat', TOP_LEVEL_DNAT_CHAIN).catch(() => null)) ?? [];

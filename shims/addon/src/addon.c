@@ -28,6 +28,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"errnoText", NULL, util_js_errno_text, NULL, NULL, NULL, napi_enumerable, NULL},
       {"peerCred", NULL, peercred_js_get, NULL, NULL, NULL, napi_enumerable, NULL},
   };
+  if (netlink_env_setup(env) != napi_ok) {
+    napi_throw_error(env, NULL, "wasm_cni addon: cannot set up per-thread state");
+    return NULL;
+  }
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
 }

@@ -2,13 +2,15 @@
  * Waiting happens on a thread of its own with non-blocking attempts and a short backoff (200 µs
  * doubling to 10 ms), so a timeout is exact enough and neither the event loop nor libuv's pool is held. */
 #include "flock.h"
+#include "thread_job.h"
 #include "util.h"
 
 #include <errno.h>
-#include <pthread.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 static int try_lock(int fd, int exclusive) {
   for (;;) {
@@ -52,9 +54,7 @@ napi_value flock_js_try(napi_env env, napi_callback_info info) {
 }
 
 typedef struct {
-  napi_threadsafe_function done;
-  napi_deferred deferred;
-  int fd;
+  int fd; /* a dup: same open file description, so the same lock, whatever the caller does with its fd */
   int exclusive;
   int64_t timeout_ms;
   int acquired;
@@ -63,40 +63,34 @@ typedef struct {
 
 /* Runs on a thread of its own, not on libuv's pool: waiters must never starve the pool, or a lock holder
  * whose file I/O needs the pool could not finish and release the lock. */
-static void *lock_thread(void *data) {
-  lock_job *job = data;
-  int64_t deadline = job->timeout_ms < 0 ? -1 : now_ms() + job->timeout_ms;
+static void lock_run(thread_job *job, void *data) {
+  lock_job *l = data;
+  int64_t deadline = l->timeout_ms < 0 ? -1 : now_ms() + l->timeout_ms;
   long pause_us = 200;
   for (;;) {
-    int r = try_lock(job->fd, job->exclusive);
+    int r = try_lock(l->fd, l->exclusive);
     if (r < 0) {
-      job->err = errno;
+      l->err = errno;
       break;
     }
     if (r == 1) {
-      job->acquired = 1;
+      l->acquired = 1;
       break;
     }
     if (deadline >= 0 && now_ms() >= deadline) break;
+    if (thread_job_abandoned(job)) break;
     struct timespec ts = {0, pause_us * 1000};
     nanosleep(&ts, NULL);
     if (pause_us < 10000) pause_us *= 2;
   }
-  napi_threadsafe_function done = job->done;
-  napi_call_threadsafe_function(done, job, napi_tsfn_blocking);
-  napi_release_threadsafe_function(done, napi_tsfn_release);
-  return NULL;
+  close(l->fd);
 }
 
-static void lock_settle(napi_env env, napi_value js_cb, void *context, void *data) {
-  (void)js_cb;
-  (void)context;
-  lock_job *job = data;
-  if (env) {
-    if (job->err) napi_reject_deferred(env, job->deferred, util_errno_error(env, job->err, "flock", "flock"));
-    else napi_resolve_deferred(env, job->deferred, util_bool(env, job->acquired));
-  }
-  free(job);
+static napi_value lock_settle(napi_env env, void *data, napi_value *rejection) {
+  lock_job *l = data;
+  if (!l->err) return util_bool(env, l->acquired);
+  *rejection = util_errno_error(env, l->err, "flock", "flock");
+  return NULL;
 }
 
 /* lock(fd, exclusive, timeoutMs) -> Promise<boolean>: false when the timeout passed (timeoutMs < 0: wait forever) */
@@ -106,30 +100,22 @@ napi_value flock_js_wait(napi_env env, napi_callback_info info) {
   int exclusive;
   if (read_fd_mode(env, info, 3, argv, &fd, &exclusive)) return NULL;
   if (util_arg_int(env, argv[2], "timeoutMs", &timeout)) return NULL;
-  lock_job *job = calloc(1, sizeof *job);
-  if (!job) {
+  lock_job *l = calloc(1, sizeof *l);
+  if (!l) {
     util_throw_errno(env, ENOMEM, "", "flock");
     return NULL;
   }
-  job->fd = (int)fd;
-  job->exclusive = exclusive;
-  job->timeout_ms = timeout;
-  napi_value promise, name;
-  NAPI_CALL(env, napi_create_promise(env, &job->deferred, &promise));
-  NAPI_CALL(env, napi_create_string_utf8(env, "wasm_cni.flock", NAPI_AUTO_LENGTH, &name));
-  NAPI_CALL(env, napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, lock_settle, &job->done));
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 64 * 1024);
-  pthread_t thread;
-  int err = pthread_create(&thread, &attr, lock_thread, job);
-  pthread_attr_destroy(&attr);
-  if (err) {
-    napi_release_threadsafe_function(job->done, napi_tsfn_abort);
-    napi_reject_deferred(env, job->deferred, util_errno_error(env, err, "pthread_create", "flock"));
-    free(job);
+  l->fd = fcntl((int)fd, F_DUPFD_CLOEXEC, 0);
+  if (l->fd < 0) {
+    util_throw_errno(env, errno, "flock", "flock");
+    free(l);
+    return NULL;
   }
+  l->exclusive = exclusive;
+  l->timeout_ms = timeout;
+  int dup_fd = l->fd;
+  napi_value promise = thread_job_start(env, "flock", lock_run, lock_settle, l);
+  if (!promise) close(dup_fd); /* not started (l is freed): the dup is ours to close */
   return promise;
 }
 

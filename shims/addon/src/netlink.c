@@ -3,6 +3,7 @@
  * Waiting for a reply happens on the event loop (netlink_wait.c). */
 #include "netlink.h"
 #include "netns.h"
+#include "thread_job.h"
 #include "util.h"
 
 #include <errno.h>
@@ -10,7 +11,6 @@
 #include <linux/netlink.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,8 +152,6 @@ napi_value netlink_js_send(napi_env env, napi_callback_info info) {
 }
 
 typedef struct {
-  napi_threadsafe_function done;
-  napi_deferred deferred;
   int fd; /* a dup: the socket outlives a close() of the caller's fd while the thread sends */
   ssize_t sent;
   int err;
@@ -161,75 +159,46 @@ typedef struct {
   unsigned char data[];
 } send_job;
 
-static void *send_thread(void *arg) {
-  send_job *job = arg;
-  job->sent = send_to_kernel(job->fd, job->data, job->len);
-  if (job->sent < 0) job->err = errno;
-  close(job->fd);
-  napi_threadsafe_function done = job->done;
-  /* napi_closing: the environment is going away; the job was not queued and the function must not be
-   * touched again (not even released). */
-  if (napi_call_threadsafe_function(done, job, napi_tsfn_blocking) == napi_closing) free(job);
-  else napi_release_threadsafe_function(done, napi_tsfn_release);
-  return NULL;
+static void send_run(thread_job *job, void *data) {
+  (void)job;
+  send_job *s = data;
+  s->sent = send_to_kernel(s->fd, s->data, s->len);
+  if (s->sent < 0) s->err = errno;
+  close(s->fd);
 }
 
-static void send_settle(napi_env env, napi_value js_cb, void *context, void *data) {
-  (void)js_cb;
-  (void)context;
-  send_job *job = data;
-  if (env) {
-    if (job->err) napi_reject_deferred(env, job->deferred, util_errno_error(env, job->err, "sendto", "netlink send"));
-    else napi_resolve_deferred(env, job->deferred, util_int(env, job->sent));
-  }
-  free(job);
+static napi_value send_settle(napi_env env, void *data, napi_value *rejection) {
+  send_job *s = data;
+  if (!s->err) return util_int(env, s->sent);
+  *rejection = util_errno_error(env, s->err, "sendto", "netlink send");
+  return NULL;
 }
 
 /* sendAsync(fd, bytes) -> Promise<number>. The kernel runs an rtnetlink request inside the sender's
  * sendmsg(), whatever the socket's O_NONBLOCK; some requests (deleting a link, moving one to another
  * namespace: RCU grace periods, waiting for references to drop) take tens of ms there. They are sent from
- * a thread of their own (never libuv's pool, which parallel pods would exhaust); the reply is then waited
- * for on the event loop like any other. */
+ * a thread of their own; the reply is then waited for on the event loop like any other. */
 napi_value netlink_js_send_async(napi_env env, napi_callback_info info) {
   int64_t fd;
   void *data = NULL;
   size_t len = 0;
   if (read_fd_bytes(env, info, &fd, &data, &len)) return NULL;
-  send_job *job = calloc(1, sizeof *job + len);
-  if (!job) {
+  send_job *s = calloc(1, sizeof *s + len);
+  if (!s) {
     util_throw_errno(env, ENOMEM, "", "netlink send");
     return NULL;
   }
-  memcpy(job->data, data, len);
-  job->len = len;
-  job->fd = fcntl((int)fd, F_DUPFD_CLOEXEC, 0);
-  if (job->fd < 0) {
+  memcpy(s->data, data, len);
+  s->len = len;
+  s->fd = fcntl((int)fd, F_DUPFD_CLOEXEC, 0);
+  if (s->fd < 0) {
     util_throw_errno(env, errno, "sendto", "netlink send");
-    free(job);
+    free(s);
     return NULL;
   }
-  napi_value promise, name;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "wasm_cni.netlinkSend", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, send_settle, &job->done) != napi_ok) {
-    close(job->fd);
-    free(job);
-    util_throw_napi(env, "netlink send: promise / threadsafe function");
-    return NULL;
-  }
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 64 * 1024);
-  pthread_t thread;
-  int err = pthread_create(&thread, &attr, send_thread, job);
-  pthread_attr_destroy(&attr);
-  if (err) {
-    napi_release_threadsafe_function(job->done, napi_tsfn_abort);
-    napi_reject_deferred(env, job->deferred, util_errno_error(env, err, "pthread_create", "netlink send"));
-    close(job->fd);
-    free(job);
-  }
+  int dup_fd = s->fd;
+  napi_value promise = thread_job_start(env, "netlink send", send_run, send_settle, s);
+  if (!promise) close(dup_fd); /* not started (s is freed): the dup is ours to close */
   return promise;
 }
 

@@ -7,8 +7,7 @@ import type { NetConf } from '../../../host/cni/types.ts';
 const test = suite('bridge config');
 
 function load(conf: Record<string, unknown>, cniArgs = '', netconf: Partial<NetConf> = {}) {
-  const nc: NetConf = { cniVersion: '1.0.0', name: 'n', type: 'bridge', ...netconf };
-  return loadBridgeConfig({ cniVersion: '1.0.0', name: 'n', type: 'bridge', ...conf }, nc, cniArgs);
+  return loadBridgeConfig({ cniVersion: '1.0.0', name: 'n', type: 'bridge', ...netconf, ...conf }, netconf.cniVersion ?? '1.0.0', cniArgs);
 }
 
 function errorOf(fn: () => unknown): string {

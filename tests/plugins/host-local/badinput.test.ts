@@ -24,6 +24,11 @@ type Case = [string, Conf | undefined, Conf?, string?];
 
 const cases: Case[] = [
   ['no ipam key', undefined],
+  ['ipam is a number', undefined, { ipam: 5 }],
+  ['ipam is a string', undefined, { ipam: 'host-local' }],
+  ['ipam is an array', undefined, { ipam: [] }],
+  ['ipam.type is a number', { ...good, type: 5 }],
+  ['ipam.type is an object', { ...good, type: {} }],
   ['ipam.name is a number', { ...good, name: 5 }],
   ['ranges is a string', { type: 'host-local', ranges: 'x' }],
   ['a range set is a string', { type: 'host-local', ranges: ['x'] }],
@@ -84,6 +89,9 @@ const cases: Case[] = [
   ['runtimeConfig.ipRanges subnet invalid', good, { runtimeConfig: { ipRanges: [[{ subnet: '10.200.68.0/33' }]] } }],
   ['runtimeConfig.ipRanges subnet is a number', good, { runtimeConfig: { ipRanges: [[{ subnet: 5 }]] } }],
   ['runtimeConfig.ipRanges overlaps the config', good, { runtimeConfig: { ipRanges: [[{ subnet }]] } }],
+  ['runtimeConfig is a number', good, { runtimeConfig: 5 }],
+  ['runtimeConfig is an array', good, { runtimeConfig: [] }],
+  ['args is a string', good, { args: 'x' }],
   ['args.cni is a number', good, { args: { cni: 5 } }],
   ['args.cni.ips is a number', good, { args: { cni: { ips: 5 } } }],
   ['args.cni.ips element is a number', good, { args: { cni: { ips: [5] } } }],
@@ -114,7 +122,7 @@ for (const [label, ipam, extras, cniArgs] of cases) {
   test(`ADD: ${label}`, async () => { await compare(label, 'ADD', ipam, extras, cniArgs); });
 }
 
-const alsoOnDelCheck = new Set(['no ipam key', 'range subnet has host bits', 'overlap between sets', 'route dst is not a CIDR', 'CNI_ARGS IP is not an IP', 'runtimeConfig.ips element is empty']);
+const alsoOnDelCheck = new Set(['no ipam key', 'ipam is a number', 'ipam.type is a number', 'range subnet has host bits', 'overlap between sets', 'route dst is not a CIDR', 'CNI_ARGS IP is not an IP', 'runtimeConfig.ips element is empty']);
 for (const [label, ipam, extras, cniArgs] of cases.filter((c) => alsoOnDelCheck.has(c[0]))) {
   test(`DEL: ${label}`, async () => { await compare(label, 'DEL', ipam, extras, cniArgs); });
   test(`CHECK: ${label}`, async () => { await compare(label, 'CHECK', ipam, extras, cniArgs); });

@@ -6,15 +6,13 @@ import { loadPortMapConfig, type PortMapConfig } from '../../../host/plugins/por
 import { dnatChain, dnatChainName, markMasqChain, setMarkChain, topLevelDnatChain } from '../../../host/plugins/portmap/chains.ts';
 import { setupPlan } from '../../../host/plugins/portmap/iptables.ts';
 import { parseIpNet } from '../../../host/firewall/addr.ts';
-import type { NetConf, Result } from '../../../host/cni/types.ts';
+import type { Result } from '../../../host/cni/types.ts';
 
 const test = suite('portmap: config and chain model');
 const LONG_ID = 'icee6giejonei6sohng6ahngee7laquohquee9shiGo7fohferakah3Feiyoolu2pei7ciPhoh7shaoX6vai3vuf0ahfaeng8yohb9ceu0daez5hashee8ooYai5wa3y';
 
 function load(conf: Record<string, unknown>, prevResult?: Result, ifName = 'container'): PortMapConfig {
-  const netconf: NetConf = { cniVersion: '1.0.0', name: String(conf.name ?? 'test'), type: 'portmap' };
-  if (prevResult) netconf.prevResult = prevResult;
-  return loadPortMapConfig(conf, netconf, ifName);
+  return loadPortMapConfig({ cniVersion: '1.0.0', type: 'portmap', ...conf, ...(prevResult ? { prevResult } : {}) }, '1.0.0', ifName);
 }
 
 test('an ADD config: picks the addresses on CNI_IFNAME in a sandbox, skips the host-side one', () => {

@@ -1,0 +1,75 @@
+// What the demo leaves on the node, judged against a baseline taken before it started: network namespaces,
+// links, nat rules and chains, and its state directory. Only things that are new *and* the demo's (by name,
+// pod CIDR or container id) count, so other workloads on the node are never reported nor touched.
+import { existsSync, readdirSync } from 'node:fs';
+import { runCmd } from './proc.ts';
+
+export interface DemoFootprint {
+  netnsPrefix: string;
+  bridge: string;
+  /** e.g. "10.200.130." — nat rules mentioning the pod CIDR's addresses are the demo's. */
+  podAddressPrefix: string;
+  podCidr: string;
+  containerIds: string[];
+  stateDir: string;
+}
+
+export interface NodeSnapshot { netns: Set<string>; links: Set<string>; nat: Set<string>; }
+
+async function netnsNames(): Promise<string[]> {
+  const r = await runCmd('ip', ['netns', 'list']);
+  return r.stdout.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+}
+
+async function linkNames(): Promise<string[]> {
+  const r = await runCmd('ip', ['-o', 'link', 'show']);
+  return r.stdout.split('\n').map((l) => l.split(': ')[1]?.split('@')[0]).filter((n): n is string => !!n);
+}
+
+async function natLines(): Promise<string[]> {
+  const r = await runCmd('iptables-save', ['-t', 'nat']);
+  return r.stdout.split('\n').filter((l) => l.startsWith('-A ') || l.startsWith(':'));
+}
+
+export async function snapshot(): Promise<NodeSnapshot> {
+  const [netns, links, nat] = await Promise.all([netnsNames(), linkNames(), natLines()]);
+  return { netns: new Set(netns), links: new Set(links), nat: new Set(nat) };
+}
+
+/** Chains and rules the CNI plugins share between pods (portmap's skeleton), created by the demo when absent before. */
+const SHARED_CHAINS = ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ'];
+
+function natLineIsDemos(line: string, f: DemoFootprint): boolean {
+  return line.includes(f.podAddressPrefix) || line.includes(f.podCidr) || line.includes(f.bridge) || f.containerIds.some((id) => line.includes(id));
+}
+
+export interface Leftovers { netns: string[]; links: string[]; nat: string[]; state: string[]; }
+
+/** What is on the node now that was not in `before` and belongs to the demo. */
+export async function leftovers(before: NodeSnapshot, f: DemoFootprint, demoLinks: (name: string) => boolean): Promise<Leftovers> {
+  const now = await snapshot();
+  const netns = [...now.netns].filter((n) => !before.netns.has(n) && n.startsWith(f.netnsPrefix));
+  const links = [...now.links].filter((l) => !before.links.has(l) && (l === f.bridge || demoLinks(l)));
+  const nat = [...now.nat].filter((l) => !before.nat.has(l) && (natLineIsDemos(l, f) || SHARED_CHAINS.some((c) => l.includes(c))));
+  const state = existsSync(f.stateDir) ? [f.stateDir, ...readdirSync(f.stateDir).map((e) => `${f.stateDir}/${e}`)] : [];
+  return { netns, links, nat, state };
+}
+
+export const leftoverCount = (l: Leftovers): number => l.netns.length + l.links.length + l.nat.length + l.state.length;
+
+/**
+ * Removes portmap's shared chains if the demo created them (absent in `before`) and nothing else uses them now,
+ * in one iptables-restore transaction (it fails harmlessly if another pod started using them meanwhile).
+ */
+export async function removeSharedChainsIfUnused(before: NodeSnapshot): Promise<void> {
+  const created = SHARED_CHAINS.filter((c) => ![...before.nat].some((l) => l.startsWith(`:${c} `)));
+  if (created.length === 0) return;
+  const lines = await natLines();
+  const present = created.filter((c) => lines.some((l) => l.startsWith(`:${c} `)));
+  if (present.length === 0) return;
+  const inUse = lines.some((l) => l.startsWith('-A CNI-HOSTPORT-DNAT ') || l.startsWith(':CNI-DN-'));
+  if (inUse) return;
+  const jumps = lines.filter((l) => l.startsWith('-A ') && present.some((c) => l.endsWith(` -j ${c}`))).map((l) => '-D ' + l.slice(3));
+  const input = ['*nat', ...jumps, ...present.map((c) => `-F ${c}`), ...present.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+  await runCmd('iptables-restore', ['--noflush', '--wait'], 15_000, input);
+}

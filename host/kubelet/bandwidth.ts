@@ -1,0 +1,29 @@
+// Pod bandwidth from the kubernetes.io/{ingress,egress}-bandwidth annotations (kubelet-network.md §7.1), and
+// the CNI `bandwidth` capability argument the cni plugin builds from it (§7.2).
+import { parseBandwidthQuantity } from '../core/index.ts';
+
+export const INGRESS_ANNOTATION = 'kubernetes.io/ingress-bandwidth';
+export const EGRESS_ANNOTATION = 'kubernetes.io/egress-bandwidth';
+/** "Practically unlimited" burst the kubelet sends with every rate: max int32 bits. */
+export const UNLIMITED_BURST = 2147483647;
+
+/** Rates in bits/s; a missing direction is undefined. */
+export interface PodBandwidth { ingress?: number; egress?: number }
+
+/** null when neither annotation is present; throws the quantity / limit error (ingress checked first). */
+export function extractPodBandwidth(annotations: Readonly<Record<string, string>> | undefined): PodBandwidth | null {
+  if (!annotations) return null;
+  const out: PodBandwidth = {};
+  if (Object.hasOwn(annotations, INGRESS_ANNOTATION)) out.ingress = parseBandwidthQuantity(annotations[INGRESS_ANNOTATION]!);
+  if (Object.hasOwn(annotations, EGRESS_ANNOTATION)) out.egress = parseBandwidthQuantity(annotations[EGRESS_ANNOTATION]!);
+  return out.ingress === undefined && out.egress === undefined ? null : out;
+}
+
+/** runtimeConfig.bandwidth for CNI: `<dir>Rate` + `<dir>Burst` per present direction; undefined when none. */
+export function bandwidthCapability(bw: PodBandwidth | null): Record<string, number> | undefined {
+  if (!bw) return undefined;
+  const out: Record<string, number> = {};
+  if (bw.ingress !== undefined) { out.ingressRate = bw.ingress; out.ingressBurst = UNLIMITED_BURST; }
+  if (bw.egress !== undefined) { out.egressRate = bw.egress; out.egressBurst = UNLIMITED_BURST; }
+  return out;
+}

@@ -1,0 +1,35 @@
+// bridge GC (spec 1.1; the reference has none): for the attachments not in cni.dev/valid-attachments, the IPAM
+// plugin drops their reservations, and their masquerade rules (ipMasq) and spoof checks (macspoofchk) go — what
+// DEL would have removed, for attachments whose DEL never came. Every part runs even when an earlier one
+// fails; the errors are reported together. The veth pairs are left alone (GC is no substitute for DEL).
+import { ipamGc } from '../../cni/ipam.ts';
+import { validAttachmentsOf } from '../../cni/netconf.ts';
+import type { CmdArgs } from '../../cni/skel.ts';
+import { gcIpMasq } from '../../firewall/ipmasq.ts';
+import { NetHandle } from '../../net/handle.ts';
+import { loadBridgeConfig } from './config.ts';
+import { gcSpoofChecks } from './spoofcheck.ts';
+
+export async function cmdGc(a: CmdArgs): Promise<void> {
+  const c = loadBridgeConfig(a.conf, a.cniVersion, '');
+  const validAttachments = validAttachmentsOf(a);
+  const errors: string[] = [];
+  const step = async (fn: () => Promise<void>): Promise<void> => {
+    try { await fn(); } catch (e) { errors.push((e as Error).message); }
+  };
+  if (c.ipamType !== '') await step(() => ipamGc(a, c.ipamType));
+  if (c.ipamType !== '' && c.ipMasq) await step(() => gcIpMasq({ network: c.networkName, validAttachments }));
+  if (c.macspoofchk) {
+    await step(async () => {
+      const host = await NetHandle.open();
+      let hostLinks;
+      try {
+        hostLinks = new Map((await host.link.list()).map((l) => [l.name, l]));
+      } finally {
+        host.close();
+      }
+      await gcSpoofChecks({ network: c.networkName, validAttachments, hostLinks });
+    });
+  }
+  if (errors.length > 0) throw new Error(errors.join('; '));
+}
