@@ -37,7 +37,7 @@ export async function delegate(a: CmdArgs, type: string, command: DelegateComman
 /** IPAM ADD: the delegate's result in the 1.x model (its cniVersion is the one it printed). */
 export async function ipamAdd(a: CmdArgs, type: string): Promise<Result> {
   const stdout = stdoutOrThrow(await delegate(a, type, 'ADD'));
-  return readPluginResult(stdout, a.netconf.cniVersion).result;
+  return readPluginResult(stdout, a.cniVersion).result;
 }
 
 export async function ipamDel(a: CmdArgs, type: string): Promise<void> {

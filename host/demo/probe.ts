@@ -77,7 +77,7 @@ export async function measureThroughput(fromNs: string, toNs: string, toIp: stri
     let drainSeconds: number | undefined;
     if (drainBytes > 0) {
       const t0 = performance.now();
-      await client(['-n', String(drainBytes)], 120_000);
+      await client(['-u', '-b', '0', '-l', '1400', '-n', String(drainBytes)], 120_000);
       drainSeconds = (performance.now() - t0) / 1000;
     }
     return { ...iperfReceived(await client(['-t', String(seconds)], (seconds + 10) * 1000)), drainSeconds };

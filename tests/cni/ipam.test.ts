@@ -91,7 +91,7 @@ I('in-process: a plugin of the table gets the same stdin bytes and env with only
   });
   const table = { 'w2-ipam': async () => async (req: PluginRequest) => { seen.push(req); return toyIpam(req); } };
   const stdin = enc(JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'w2main', ipam: { type: 'w2-ipam' } }));
-  const a = { env: { ...baseEnv('ADD'), WASM_CNI_IPAM_EXEC: '' }, stdin, netconf: { cniVersion: '1.0.0' } } as unknown as CmdArgs;
+  const a = { env: { ...baseEnv('ADD'), WASM_CNI_IPAM_EXEC: '' }, stdin, cniVersion: '1.0.0', netconf: { cniVersion: '1.0.0' } } as unknown as CmdArgs;
   const res = await delegate(a, 'w2-ipam', 'ADD', table);
   assert.equal(readPluginResult(stdoutOrThrow(res), '1.0.0').result, { cniVersion: '1.0.0', ips: [{ address: '10.200.20.77/24' }] });
   assert.is(seen[0]!.stdin, stdin);
