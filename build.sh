@@ -43,7 +43,7 @@ if [ -f shims/addon/binding.gyp ] && stale build/native/wasm_cni.node shims/addo
 fi
 
 # 3. The CNI executable (one static binary, installed under every plugin name).
-PLUGINS="bridge host-local loopback portmap bandwidth"
+PLUGINS="bridge host-local loopback portmap bandwidth kubenet"
 if [ -f shims/exec/cni-shim.c ] && stale build/cni/.stamp shims/exec; then
   step "cni executable (cc)" bash -c "
     cc -O2 -Wall -Wextra -static -o build/native/cni-shim shims/exec/*.c 2>/dev/null \

@@ -11,7 +11,7 @@ import { Cidr, parseBandwidthQuantity } from '../core/index.ts';
 import { addonPath, cniBinDir, coreWasmPath } from '../paths.ts';
 import { createNamedNetns, removeNamedNetns } from '../native/netns.ts';
 import { isValidLinkName } from '../net/link.ts';
-import { leftoverCount, leftovers, removeSharedChainsIfUnused, snapshot, type DemoFootprint, type NodeSnapshot } from '../demo/leftovers.ts';
+import { leftoverCount, leftovers, removeNewEmptyNftTables, removeSharedChainsIfUnused, snapshot, type DemoFootprint, type NodeSnapshot } from '../demo/leftovers.ts';
 import { startNode } from '../demo/node.ts';
 import { bold, block, DemoFailure, fail, formatMs, note, ok, section, step, title } from '../demo/output.ts';
 import { askFromHost, formatBytes, formatRate, hostVethOf, measureThroughput, reach, startEchoServer, tbfQdiscs } from '../demo/probe.ts';
@@ -264,9 +264,10 @@ export async function run(argv: string[]): Promise<number> {
         removeNamedNetns(pod.netnsName);
       });
     }
-    await step(`node down: bridge ${o.bridge}, state dir`, async () => {
+    await step(`node down: bridge ${o.bridge}, de-dup rules, hostport chains, state dir`, async () => {
       await node!.shutdown();
       await removeSharedChainsIfUnused(before);
+      await removeNewEmptyNftTables(before);
       rmSync(o.stateDir, { recursive: true, force: true });
     });
     const left = await leftovers(before, footprint, (l) => podLinks.has(l) || l.startsWith('bwp'));
@@ -274,7 +275,7 @@ export async function run(argv: string[]): Promise<number> {
       fail(`left behind: ${JSON.stringify(left)}`);
       throw new DemoFailure('teardown left state behind');
     }
-    ok(`nothing left: 0 netns, 0 links, 0 nat rules, 0 state files`);
+    ok('nothing left: no netns, links, nat rules, nft tables or state files of the demo');
     process.stdout.write(`\n${bold('demo passed')} in ${formatMs(performance.now() - started)}\n`);
     return 0;
   } catch (e) {
@@ -294,6 +295,7 @@ async function sweep(o: DemoOptions, pods: DemoPod[], before: NodeSnapshot): Pro
   for (const l of await linksOnBridge(o.bridge)) await runCmd('ip', ['link', 'delete', l]);
   if (!before.links.has(o.bridge)) await runCmd('ip', ['link', 'delete', o.bridge]);
   await removeSharedChainsIfUnused(before);
+  await removeNewEmptyNftTables(before);
   if (o.stateDir) rmSync(o.stateDir, { recursive: true, force: true });
 }
 

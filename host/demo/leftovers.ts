@@ -14,7 +14,7 @@ export interface DemoFootprint {
   stateDir: string;
 }
 
-export interface NodeSnapshot { netns: Set<string>; links: Set<string>; nat: Set<string>; }
+export interface NodeSnapshot { netns: Set<string>; links: Set<string>; nat: Set<string>; nftTables: Set<string>; }
 
 async function netnsNames(): Promise<string[]> {
   const r = await runCmd('ip', ['netns', 'list']);
@@ -31,9 +31,15 @@ async function natLines(): Promise<string[]> {
   return r.stdout.split('\n').filter((l) => l.startsWith('-A ') || l.startsWith(':'));
 }
 
+/** `nft list tables` as "family name" ([] without nft). */
+async function nftTables(): Promise<string[]> {
+  const r = await runCmd('nft', ['list', 'tables']);
+  return r.code === 0 ? r.stdout.split('\n').filter((l) => l.startsWith('table ')).map((l) => l.slice(6).trim()) : [];
+}
+
 export async function snapshot(): Promise<NodeSnapshot> {
-  const [netns, links, nat] = await Promise.all([netnsNames(), linkNames(), natLines()]);
-  return { netns: new Set(netns), links: new Set(links), nat: new Set(nat) };
+  const [netns, links, nat, nft] = await Promise.all([netnsNames(), linkNames(), natLines(), nftTables()]);
+  return { netns: new Set(netns), links: new Set(links), nat: new Set(nat), nftTables: new Set(nft) };
 }
 
 /** Chains and rules the CNI plugins share between pods (portmap's skeleton), created by the demo when absent before. */
@@ -43,7 +49,7 @@ function natLineIsDemos(line: string, f: DemoFootprint): boolean {
   return line.includes(f.podAddressPrefix) || line.includes(f.podCidr) || line.includes(f.bridge) || f.containerIds.some((id) => line.includes(id));
 }
 
-export interface Leftovers { netns: string[]; links: string[]; nat: string[]; state: string[]; }
+export interface Leftovers { netns: string[]; links: string[]; nat: string[]; nftTables: string[]; state: string[]; }
 
 /** What is on the node now that was not in `before` and belongs to the demo. */
 export async function leftovers(before: NodeSnapshot, f: DemoFootprint, demoLinks: (name: string) => boolean): Promise<Leftovers> {
@@ -51,11 +57,28 @@ export async function leftovers(before: NodeSnapshot, f: DemoFootprint, demoLink
   const netns = [...now.netns].filter((n) => !before.netns.has(n) && n.startsWith(f.netnsPrefix));
   const links = [...now.links].filter((l) => !before.links.has(l) && (l === f.bridge || demoLinks(l)));
   const nat = [...now.nat].filter((l) => !before.nat.has(l) && (natLineIsDemos(l, f) || SHARED_CHAINS.some((c) => l.includes(c))));
+  const nftTables = [...now.nftTables].filter((t) => !before.nftTables.has(t));
   const state = existsSync(f.stateDir) ? [f.stateDir, ...readdirSync(f.stateDir).map((e) => `${f.stateDir}/${e}`)] : [];
-  return { netns, links, nat, state };
+  return { netns, links, nat, nftTables, state };
 }
 
-export const leftoverCount = (l: Leftovers): number => l.netns.length + l.links.length + l.nat.length + l.state.length;
+export const leftoverCount = (l: Leftovers): number => l.netns.length + l.links.length + l.nat.length + l.nftTables.length + l.state.length;
+
+/**
+ * Deletes nft tables that appeared during the demo and hold no rule (what ebtables-nft style chains leave
+ * once their rules are gone, e.g. `bridge filter` after kubenet's de-dup chain is removed).
+ */
+export async function removeNewEmptyNftTables(before: NodeSnapshot): Promise<void> {
+  for (const t of await nftTables()) {
+    if (before.nftTables.has(t)) continue;
+    const [family, name] = t.split(' ') as [string, string];
+    const r = await runCmd('nft', ['-j', 'list', 'table', family, name]);
+    if (r.code !== 0) continue;
+    const doc = JSON.parse(r.stdout) as { nftables: Array<Record<string, unknown>> };
+    if (doc.nftables.some((x) => 'rule' in x)) continue;
+    await runCmd('nft', ['delete', 'table', family, name]);
+  }
+}
 
 /**
  * Removes portmap's shared chains if the demo created them (absent in `before`) and nothing else uses them now,

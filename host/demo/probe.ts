@@ -57,9 +57,9 @@ export function askFromHost(host: string, port: number, timeoutMs = 2000): Promi
 export interface Throughput { bitsPerSecond: number; seconds: number; }
 
 function iperfReceived(json: string): Throughput {
-  const doc = JSON.parse(json) as { end?: { sum_received?: { bits_per_second?: number; seconds?: number } } };
+  const doc = JSON.parse(json) as { error?: string; end?: { sum_received?: { bits_per_second?: number; seconds?: number } } };
   const recv = doc.end?.sum_received;
-  if (!recv?.bits_per_second) throw new Error('iperf3 reported no received bytes');
+  if (!recv?.bits_per_second) throw new Error(`iperf3 reported no received bytes${doc.error ? `: ${doc.error}` : ''}`);
   return { bitsPerSecond: recv.bits_per_second, seconds: recv.seconds ?? 0 };
 }
 
@@ -71,13 +71,21 @@ function iperfReceived(json: string): Throughput {
 export async function measureThroughput(fromNs: string, toNs: string, toIp: string, port: number, seconds: number, drainBytes = 0): Promise<Throughput & { drainSeconds?: number }> {
   if (!which('iperf3')) throw new Error('iperf3 is not installed (bash scripts/setup.sh installs it)');
   const server = await startInNetns(toNs, 'iperf3', ['-s', '--forceflush', '-p', String(port)], 'Server listening');
-  const client = (args: string[], timeoutMs: number) =>
-    mustRun('ip', ['netns', 'exec', fromNs, 'iperf3', '-c', toIp, '-p', String(port), '-J', ...args], timeoutMs);
+  // The server takes a moment between tests ("busy", "connection reset"): retry the connect briefly.
+  const client = async (args: string[], timeoutMs: number): Promise<string> => {
+    for (let attempt = 0; ; attempt++) {
+      const r = await runCmd('ip', ['netns', 'exec', fromNs, 'iperf3', '-c', toIp, '-p', String(port), '-J', ...args], timeoutMs);
+      if (r.code === 0) return r.stdout;
+      const why = (() => { try { return (JSON.parse(r.stdout) as { error?: string }).error ?? ''; } catch { return r.stderr.trim(); } })();
+      if (attempt < 10 && /unable to connect|busy|reset/i.test(why)) { await new Promise((res) => setTimeout(res, 200)); continue; }
+      throw new Error(`iperf3 to ${toIp}: ${why || `exit ${r.code}`}`);
+    }
+  };
   try {
     let drainSeconds: number | undefined;
     if (drainBytes > 0) {
       const t0 = performance.now();
-      await client(['-u', '-b', '0', '-l', '1400', '-n', String(drainBytes)], 120_000);
+      await client(['-n', String(drainBytes)], 120_000);
       drainSeconds = (performance.now() - t0) / 1000;
     }
     return { ...iperfReceived(await client(['-t', String(seconds)], (seconds + 10) * 1000)), drainSeconds };

@@ -8,7 +8,7 @@ import { bandwidthCapability, extractPodBandwidth } from './bandwidth.ts';
 import { getPodIPs } from './podips.ts';
 import type { Logger } from './noop.ts';
 import {
-  CNI_TIMEOUT_MS, DEFAULT_IF_NAME, POD_CIDR_CHANGE, POD_CIDR_KEY, errorText,
+  CNI_TIMEOUT_MS, DEFAULT_IF_NAME, bareContainerId, POD_CIDR_CHANGE, POD_CIDR_KEY, errorText,
   type HairpinMode, type NetworkHost, type NetworkPlugin, type PodNetworkStatus, type PortMapping,
 } from './types.ts';
 
@@ -225,7 +225,7 @@ export class CniNetworkPlugin implements NetworkPlugin {
       }
       // On Linux the kubelet builds no `dns` capability argument (it is Windows-only).
     }
-    return { containerId: sandboxId, netns, ifName: DEFAULT_IF_NAME, args, capabilityArgs };
+    return { containerId: bareContainerId(sandboxId), netns, ifName: DEFAULT_IF_NAME, args, capabilityArgs };
   }
 
   private async refresh(): Promise<void> {

@@ -4,7 +4,8 @@
 // ebtables-nft's layout (`bridge filter`, chain KUBE-DEDUP jumped to from OUTPUT) with one `nft` batch through
 // host/firewall, and skip everything when ebtables is not installed, as the kubelet does.
 import { accessSync, constants } from 'node:fs';
-import { applyNft, listNftChain, nftInstalled } from '../firewall/nft.ts';
+import { applyNft, listNftChain, listNftTable, nftInstalled } from '../firewall/nft.ts';
+import { runTool } from '../firewall/tools.ts';
 
 export const DEDUP_CHAIN = 'KUBE-DEDUP';
 
@@ -70,4 +71,14 @@ export async function removeDedupRules(chain = DEDUP_CHAIN): Promise<void> {
   const cmds = (output ?? []).filter((r) => r.comment === `-j ${chain}`).map((r) => `delete rule bridge filter OUTPUT handle ${r.handle}`);
   if ((await listNftChain('bridge', 'filter', chain)) !== null) cmds.push(`flush chain bridge filter ${chain}`, `delete chain bridge filter ${chain}`);
   await applyNft(cmds);
+  // the table was only there for us when nothing else is left in it
+  const rest = await listNftTable('bridge', 'filter');
+  if (rest !== null && rest.length === 0 && !(await hasOtherChains(chain))) await applyNft(['delete table bridge filter']);
+}
+
+async function hasOtherChains(ours: string): Promise<boolean> {
+  const r = await runTool('nft', ['-j', 'list', 'table', 'bridge', 'filter']);
+  if (r.code !== 0) return false;
+  const doc = JSON.parse(r.stdout) as { nftables: Array<{ chain?: { name: string } }> };
+  return doc.nftables.some((o) => o.chain && o.chain.name !== 'OUTPUT' && o.chain.name !== ours);
 }

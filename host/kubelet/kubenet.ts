@@ -20,7 +20,7 @@ import { ensureMasqRule, removeMasqRule } from './masq.ts';
 import { enableBridgeNetfilter, hostSysctl, type Logger } from './noop.ts';
 import { getPodIPs } from './podips.ts';
 import {
-  DEFAULT_IF_NAME, POD_CIDR_CHANGE, POD_CIDR_KEY, aggregate, errorText,
+  DEFAULT_IF_NAME, POD_CIDR_CHANGE, bareContainerId, POD_CIDR_KEY, aggregate, errorText,
   type HairpinMode, type NetworkHost, type NetworkPlugin, type PodNetworkStatus, type SysctlAccess,
 } from './types.ts';
 import { Cidr } from '../core/index.ts';
@@ -186,7 +186,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     let netns = '';
     try { netns = await host.getNetNS(sandboxId); } catch (e) { this.log(`kubenet failed to retrieve network namespace path: ${errorText(e)}`); }
     if (netns) this.disableDad(netns);
-    await this.runtime.addNetworkList(this.loConfig, { containerId: sandboxId, netns, ifName: 'lo' });
+    await this.runtime.addNetworkList(this.loConfig, { containerId: bareContainerId(sandboxId), netns, ifName: 'lo' });
     const rt = await this.runtimeConf(sandboxId, netns);
     const mappings = await host.getPodPortMappings(sandboxId);
     rt.capabilityArgs = { portMappings: portMappingsCapability(mappings) };
@@ -260,7 +260,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     let netns = '';
     try { netns = await this.requireHost().getNetNS(sandboxId); } catch { /* DEL without a netns still releases the IP */ }
     const ignoreMissing = (e: unknown) => { if (!errorText(e).includes('no such file or directory')) errors.push(e); };
-    await this.runtime.delNetworkList(this.loConfig, { containerId: sandboxId, netns, ifName: 'lo' }).catch(ignoreMissing);
+    await this.runtime.delNetworkList(this.loConfig, { containerId: bareContainerId(sandboxId), netns, ifName: 'lo' }).catch(ignoreMissing);
     if (this.netConfig) {
       const rt = await this.runtimeConf(sandboxId, netns);
       try {
@@ -307,7 +307,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
   }
 
   private async runtimeConf(sandboxId: string, netns: string): Promise<RuntimeConf> {
-    return { containerId: sandboxId, netns, ifName: DEFAULT_IF_NAME };
+    return { containerId: bareContainerId(sandboxId), netns, ifName: DEFAULT_IF_NAME };
   }
 
   private requireHost(): NetworkHost {

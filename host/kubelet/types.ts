@@ -57,6 +57,12 @@ export function podFullName(namespace: string, name: string): string {
   return `${name}_${namespace}`;
 }
 
+/** The container ID CNI gets: a sandbox ID's bare part (`docker://abc` → `abc`). */
+export function bareContainerId(sandboxId: string): string {
+  const at = sandboxId.indexOf('://');
+  return at >= 0 ? sandboxId.slice(at + 3) : sandboxId;
+}
+
 /** Sysctls the plugins touch (net/bridge/..., net/ipv6/...), replaceable in tests. */
 export interface SysctlAccess {
   /** Throws when the key does not exist. */

@@ -8,4 +8,5 @@ export const plugins: Record<string, () => Promise<PluginHandler>> = {
   loopback: async () => (await import('./loopback/index.ts')).handler,
   bridge: async () => (await import('./bridge/index.ts')).handler,
   bandwidth: async () => (await import('./bandwidth/index.ts')).handler,
+  kubenet: async () => (await import('./kubenet/index.ts')).handler,
 };

@@ -20,16 +20,15 @@ export async function cmdGc(a: CmdArgs): Promise<void> {
   if (c.ipamType !== '') await step(() => ipamGc(a, c.ipamType));
   if (c.ipamType !== '' && c.ipMasq) await step(() => gcIpMasq({ network: c.networkName, validAttachments }));
   if (c.macspoofchk) {
-    await step(async () => {
+    const listHostLinks = async () => {
       const host = await NetHandle.open();
-      let hostLinks;
       try {
-        hostLinks = new Map((await host.link.list()).map((l) => [l.name, l]));
+        return await host.link.list();
       } finally {
         host.close();
       }
-      await gcSpoofChecks({ network: c.networkName, validAttachments, hostLinks });
-    });
+    };
+    await step(() => gcSpoofChecks({ network: c.networkName, validAttachments, listHostLinks }));
   }
   if (errors.length > 0) throw new Error(errors.join('; '));
 }

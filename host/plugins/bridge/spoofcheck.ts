@@ -80,8 +80,9 @@ export interface SpoofCheckGcArgs {
   network: string;
   /** cni.dev/valid-attachments: their spoof checks are kept. */
   validAttachments: Array<{ containerID: string; ifname: string }>;
-  /** The host namespace's links by name (a PREROUTING jump names its host veth). */
-  hostLinks: Map<string, Link>;
+  /** The host namespace's links (a PREROUTING jump names its host veth); read after the rules, so that a veth
+   * missing from it was really gone, not made (with its rules) after the listing. */
+  listHostLinks: () => Promise<Link[]>;
 }
 
 /**
@@ -103,10 +104,12 @@ export async function gcSpoofChecks(a: SpoofCheckGcArgs): Promise<void> {
     if (!jumps.has(id)) jumps.set(id, []);
     if (r.chain === BASE_CHAIN) jumps.get(id)!.push(r);
   }
+  if (jumps.size === 0) return;
+  const hostLinks = new Map((await a.listHostLinks()).map((l) => [l.name, l]));
   const stale = [...jumps].filter(([id, entries]) => entries.every((jump) => {
     const veth = iifnameOf(jump);
     if (veth === undefined) return false;
-    const link = a.hostLinks.get(veth);
+    const link = hostLinks.get(veth);
     return link === undefined || taggedFor(link, a.network, id);
   })).map(([id]) => id);
   if (stale.length === 0) return;

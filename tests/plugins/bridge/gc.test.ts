@@ -5,9 +5,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NetHandle } from '../../../host/net/index.ts';
 import { cniBinDir } from '../../../host/paths.ts';
 import { OracleRun, oursMode, referenceNames, type Impl, type OracleCase } from '../../_lib/oracle.ts';
-import { run } from '../../_lib/run.ts';
+import { run, sh } from '../../_lib/run.ts';
 import { Sandbox } from '../../_lib/sandbox.ts';
 
 const test = suite('bridge: GC');
@@ -38,12 +39,14 @@ async function add(impl: Impl, c: Pod): Promise<void> {
   assert.is(r.exitCode, 0, JSON.stringify(r.error));
 }
 
-/** GC of `c`'s network at spec 1.1.0, through the built executable when it is fresh (as the oracle's "ours"). */
-async function gc(c: Pod, valid: Pod[]): Promise<{ code: number; stdout: string }> {
-  const stdin = JSON.stringify({
-    ...c.config, cniVersion: '1.1.0',
-    'cni.dev/valid-attachments': valid.map((v) => ({ containerID: v.containerId, ifname: v.ifName })),
-  });
+/** GC of `c`'s network with these valid attachments. */
+function gc(c: Pod, valid: Pod[]): Promise<{ code: number; stdout: string }> {
+  return gcRaw(c, valid.map((v) => ({ containerID: v.containerId, ifname: v.ifName })));
+}
+
+/** GC at spec 1.1.0, through the built executable when it is fresh (as the oracle's "ours"), else in-process. */
+async function gcRaw(c: Pod, validAttachments: unknown): Promise<{ code: number; stdout: string }> {
+  const stdin = JSON.stringify({ ...c.config, cniVersion: '1.1.0', 'cni.dev/valid-attachments': validAttachments });
   const env = { CNI_COMMAND: 'GC', CNI_PATH: cniBinDir };
   if (oursMode() === 'exec') return run(join(cniBinDir, 'bridge'), [], { env, input: stdin });
   const { callPlugin } = await import('../../../host/plugins/dispatch.ts');
@@ -54,8 +57,8 @@ async function gc(c: Pod, valid: Pod[]): Promise<{ code: number; stdout: string 
 /** What a pod has on the machine: masquerade chain + its POSTROUTING jump, spoof-check chains + PREROUTING jump, reservation. */
 async function stateOf(c: Pod): Promise<{ masqChain: boolean; masqJump: boolean; spoofChains: number; spoofJump: boolean; reservation: boolean }> {
   const chain = referenceNames(c.network, c.containerId).masqChain;
-  const nat = (await run('iptables-save', ['-t', 'nat'])).stdout.split('\n');
-  const nft = (await run('nft', ['list', 'table', 'bridge', 'nat'])).stdout;
+  const nat = (await sh('iptables-save', ['-t', 'nat'])).split('\n');
+  const nft = await sh('nft', ['list', 'table', 'bridge', 'nat']);
   const spoof = `cni-br-iface-${c.containerId}-eth0`;
   const dir = join(c.dataDir, c.network);
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip')) : [];
@@ -71,11 +74,20 @@ async function stateOf(c: Pod): Promise<{ masqChain: boolean; masqJump: boolean;
 const present = { masqChain: true, masqJump: true, spoofChains: 2, spoofJump: true, reservation: true };
 const gone = { masqChain: false, masqJump: false, spoofChains: 0, spoofJump: false, reservation: false };
 
-async function hostVethOf(c: Pod): Promise<string | undefined> {
+/**
+ * The pod's host veth as `ip -j link show dev` shows it (name, ifalias). Found by the peer's index (not by dumping
+ * every host link, which other suites' link churn can interrupt).
+ */
+async function hostVethOf(c: Pod): Promise<{ ifname: string; ifalias?: string } | undefined> {
   const ns = c.netns.split('/').pop()!;
-  const peer = JSON.parse((await run('ip', ['-n', ns, '-j', 'link', 'show', 'eth0'])).stdout || '[]')[0]?.link_index;
-  const links = JSON.parse((await run('ip', ['-j', 'link', 'show'])).stdout) as Array<{ ifindex: number; ifname: string; ifalias?: string }>;
-  return links.find((l) => l.ifindex === peer)?.ifname;
+  const peer = (JSON.parse(await sh('ip', ['-n', ns, '-j', 'link', 'show', 'eth0'])) as Array<{ link_index?: number }>)[0]?.link_index;
+  if (peer === undefined) return undefined;
+  const host = await NetHandle.open();
+  let name: string | undefined;
+  try { name = (await host.link.find(peer))?.name; } finally { host.close(); }
+  if (name === undefined) return undefined;
+  const l = (JSON.parse(await sh('ip', ['-j', 'link', 'show', 'dev', name])) as Array<{ ifname: string; ifalias?: string }>)[0]!;
+  return { ifname: l.ifname, ifalias: l.ifalias };
 }
 
 test('GC removes the masquerade chain, spoof check and reservation of an attachment not valid; the valid one keeps all', async () => {
@@ -88,14 +100,14 @@ test('GC removes the masquerade chain, spoof check and reservation of an attachm
   assert.equal(await stateOf(a), present);
   assert.equal(await stateOf(b), present);
   const bVeth = await hostVethOf(b);
-  assert.ok(bVeth);
+  assert.is(bVeth?.ifalias, `wasm-cni:${network}:${b.containerId}`, 'ADD tags the host veth with its owner');
 
   const r = await gc(a, [a]);
   assert.is(r.code, 0, r.stdout);
   assert.is(r.stdout, '');
   assert.equal(await stateOf(a), present, 'valid attachment intact');
   assert.equal(await stateOf(b), gone, 'invalid attachment cleaned');
-  assert.is(await hostVethOf(b), bVeth, 'the veth pair is left for DEL (GC is no substitute for DEL)');
+  assert.equal(await hostVethOf(b), bVeth, 'the veth pair is left for DEL (GC is no substitute for DEL)');
 
   assert.is((await gc(a, [a])).code, 0, 'a second GC finds nothing to do');
   assert.equal(await stateOf(a), present);
@@ -127,12 +139,9 @@ test('other networks are left alone; an untagged live veth keeps its spoof check
 test('bad valid-attachments: decode error, nothing removed', async () => {
   const c = await pod(`brgc3-${sb.prefix}`, 'x', sb.dir('ipam'), '10.200.78.40');
   await add('ours', c);
-  const stdin = JSON.stringify({ ...c.config, 'cni.dev/valid-attachments': 'not-a-list' });
-  const env = { CNI_COMMAND: 'GC', CNI_PATH: cniBinDir };
-  const { callPlugin } = await import('../../../host/plugins/dispatch.ts');
-  const r = await callPlugin('bridge', { env, stdin: Buffer.from(stdin) });
-  assert.is(r.exitCode, 1);
-  assert.ok(JSON.parse(r.stdout).msg, r.stdout);
+  const r = await gcRaw(c, 'not-a-list');
+  assert.is(r.code, 1);
+  assert.match(JSON.parse(r.stdout).msg, /cannot unmarshal string into Go struct field NetConf\.cni\.dev\/valid-attachments/);
   assert.equal(await stateOf(c), present);
   assert.is((await new OracleRun('ours', sb).exec('DEL', c)).exitCode, 0);
 });
