@@ -44,12 +44,19 @@ fi
 
 # 3. The CNI executable (one static binary, installed under every plugin name).
 PLUGINS="bridge host-local loopback portmap bandwidth kubenet"
-if [ -f shims/exec/cni-shim.c ] && stale build/cni/.stamp shims/exec; then
+if [ -f shims/exec/cni-shim.c ] && stale build/native/cni-shim shims/exec; then
   step "cni executable (cc)" bash -c "
-    cc -O2 -Wall -Wextra -static -o build/native/cni-shim shims/exec/*.c 2>/dev/null \
-      || cc -O2 -Wall -Wextra -o build/native/cni-shim shims/exec/*.c
-    for p in $PLUGINS; do cp -f build/native/cni-shim build/cni/\$p; done
-    touch build/cni/.stamp"
+    cc -O2 -Wall -Wextra -static -o build/native/cni-shim.tmp shims/exec/*.c 2>/dev/null \
+      || cc -O2 -Wall -Wextra -o build/native/cni-shim.tmp shims/exec/*.c
+    mv -f build/native/cni-shim.tmp build/native/cni-shim"
+fi
+if [ -f build/native/cni-shim ]; then
+  for p in $PLUGINS; do
+    # copy then rename: a runtime may be executing the old file right now
+    if [ ! -e "build/cni/$p" ] || [ build/native/cni-shim -nt "build/cni/$p" ]; then
+      cp -f build/native/cni-shim "build/cni/.$p.tmp" && mv -f "build/cni/.$p.tmp" "build/cni/$p"
+    fi
+  done
 fi
 
 # 4. Bundles of host/ (the CLI and daemon; the cold-path plugin entry).

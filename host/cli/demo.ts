@@ -239,7 +239,7 @@ export async function run(argv: string[]): Promise<number> {
       // A bucket that holds more than a fraction of a second at the limit would let a short test run at line
       // speed: send the bucket's worth first (the kubelet asks for a 2^31-bit "unlimited" burst).
       const drain = q.burst > (limit / 8) * 0.25 ? Math.ceil(q.burst * 1.05) : 0;
-      if (drain) note(`${dev}: tbf rate ${formatRate(q.rate * 8)}, burst ${formatBytes(q.burst)}: the burst is sent first, then measured`);
+      if (drain) note(`${dev}: tbf rate ${formatRate(q.rate * 8)}, burst ${formatBytes(q.burst)} (the kubelet's "unlimited" burst): sending the burst first, then measuring`);
       await step((t: { bitsPerSecond: number; drainSeconds?: number }) =>
         `${dir.padEnd(6)} ${shaped.name}: ${formatRate(t.bitsPerSecond)} (limit ${formatRate(limit)}, ${Math.round((t.bitsPerSecond / limit) * 100)} %)` +
         (t.drainSeconds !== undefined ? `, after the ${formatBytes(q.burst)} burst went through in ${t.drainSeconds.toFixed(1)} s` : ''), async () => {

@@ -71,13 +71,16 @@ function iperfReceived(json: string): Throughput {
 export async function measureThroughput(fromNs: string, toNs: string, toIp: string, port: number, seconds: number, drainBytes = 0): Promise<Throughput & { drainSeconds?: number }> {
   if (!which('iperf3')) throw new Error('iperf3 is not installed (bash scripts/setup.sh installs it)');
   const server = await startInNetns(toNs, 'iperf3', ['-s', '--forceflush', '-p', String(port)], 'Server listening');
-  // The server takes a moment between tests ("busy", "connection reset"): retry the connect briefly.
+  // Between tests the server stays busy until the previous test's data has arrived ("busy", "connection
+  // reset"): retry the connect for a while.
   const client = async (args: string[], timeoutMs: number): Promise<string> => {
-    for (let attempt = 0; ; attempt++) {
+    const deadline = performance.now() + 30_000;
+    for (;;) {
       const r = await runCmd('ip', ['netns', 'exec', fromNs, 'iperf3', '-c', toIp, '-p', String(port), '-J', ...args], timeoutMs);
-      if (r.code === 0) return r.stdout;
-      const why = (() => { try { return (JSON.parse(r.stdout) as { error?: string }).error ?? ''; } catch { return r.stderr.trim(); } })();
-      if (attempt < 10 && /unable to connect|busy|reset/i.test(why)) { await new Promise((res) => setTimeout(res, 200)); continue; }
+      let why = '';
+      try { why = (JSON.parse(r.stdout) as { error?: string }).error ?? ''; } catch { why = r.stderr.trim() || `exit ${r.code}`; }
+      if (r.code === 0 && !why) return r.stdout;
+      if (performance.now() < deadline && /unable to connect|busy|reset/i.test(why)) { await new Promise((res) => setTimeout(res, 200)); continue; }
       throw new Error(`iperf3 to ${toIp}: ${why || `exit ${r.code}`}`);
     }
   };

@@ -3,7 +3,7 @@
 // runtimeConfig (portMappings, bandwidth, ipRanges) built from the pod. Plugins run through host/runtime.
 import { CniRuntime, type PluginExecutor, type RuntimeConf } from '../runtime/runtime.ts';
 import { confFiles, loadConfFile, parseConfList, type NetworkConfigList } from '../runtime/config.ts';
-import type { Env } from '../cni/invoke.ts';
+import { findInPath, type Env } from '../cni/invoke.ts';
 import { bandwidthCapability, extractPodBandwidth } from './bandwidth.ts';
 import { getPodIPs } from './podips.ts';
 import type { Logger } from './noop.ts';
@@ -48,8 +48,7 @@ export interface CniPluginOptions {
 
 /** Reads the default network of a config dir: the first file (byte order) that parses and validates. */
 export async function getDefaultCniNetwork(confDir: string, runtime: CniRuntime, log: Logger = () => {}): Promise<CniNetwork> {
-  let files: string[];
-  files = confFiles(confDir, ['.conf', '.conflist', '.json']);
+  const files = confFiles(confDir, ['.conf', '.conflist', '.json']);
   if (files.length === 0) throw new Error(`no networks found in ${confDir}`);
   for (const file of files) {
     let list: NetworkConfigList;
@@ -132,6 +131,12 @@ export class CniNetworkPlugin implements NetworkPlugin {
   async status(): Promise<void> {
     await this.refresh();
     this.checkInitialized();
+    // Not checked by the kubelet, but every SetUpPod would fail without it.
+    if (!this.opts.exec) {
+      for (const p of this.loopbackNetwork.list.plugins) {
+        try { findInPath(p.network.type, this.runtime.path); } catch (e) { throw new Error(`cni loopback plugin missing: ${errorText(e)}`); }
+      }
+    }
   }
 
   async setUpPod(namespace: string, name: string, sandboxId: string, annotations: Record<string, string>, options: Record<string, string>): Promise<void> {

@@ -2,8 +2,8 @@
 // CIDR(s), run through the CNI bridge + host-local plugins (and, unlike dockershim, portmap for hostPorts and
 // bandwidth for shaping, chained after the bridge), the MTU picked by the Wasm core, one masquerade rule,
 // promiscuous-bridge mode with its de-dup rules.
-import { pickMtu, type MtuInterface } from '../core/index.ts';
 import { readdirSync } from 'node:fs';
+import { Cidr, pickMtu, type MtuInterface } from '../core/index.ts';
 import { withNetHandle } from '../net/index.ts';
 import { IFF_LOOPBACK, IFF_POINTOPOINT, IFF_UP } from '../net/nl/constants.ts';
 import { SysctlOps } from '../net/sysctl.ts';
@@ -14,7 +14,7 @@ import { bandwidthCapability, extractPodBandwidth } from './bandwidth.ts';
 import { portMappingsCapability } from './cni.ts';
 import { syncDedupRules, removeDedupRules, DEDUP_CHAIN, type DedupPair } from './dedup.ts';
 import {
-  DEFAULT_BRIDGE, KUBENET_NETWORK, kubenetBridgeConfigText, kubenetLoopbackList, kubenetNetworkList, parsePodCidrs,
+  DEFAULT_BRIDGE, kubenetBridgeConfigText, kubenetLoopbackList, kubenetNetworkList, parsePodCidrs,
 } from './kubenet-config.ts';
 import { ensureMasqRule, removeMasqRule } from './masq.ts';
 import { enableBridgeNetfilter, hostSysctl, type Logger } from './noop.ts';
@@ -23,7 +23,6 @@ import {
   DEFAULT_IF_NAME, POD_CIDR_CHANGE, bareContainerId, POD_CIDR_KEY, aggregate, errorText,
   type HairpinMode, type NetworkHost, type NetworkPlugin, type PodNetworkStatus, type SysctlAccess,
 } from './types.ts';
-import { Cidr } from '../core/index.ts';
 
 export const KUBENET_PLUGIN_NAME = 'kubenet';
 export const DEFAULT_CNI_DIR = '/opt/cni/bin';
@@ -316,4 +315,3 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
   }
 }
 
-export { KUBENET_NETWORK };

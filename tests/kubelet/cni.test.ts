@@ -270,6 +270,15 @@ B2('port-mapping lookup failure fails DEL; plugin error text is "msg; details"; 
   await p3.tearDownPod('ns', 'n', 'id').then(() => assert.unreachable(), (err: Error) => assert.is(err.message, 'cni config uninitialized'));
 });
 
+B2('Status: a missing loopback binary makes the node not ready', async () => {
+  const e = env();
+  writeLoggingPlugin(e.bin, 'main', e.log);
+  write(e.conf, 'a.conflist', { cniVersion: '0.4.0', name: 'a', plugins: [{ type: 'main' }] });
+  const p = new CniNetworkPlugin(e.opts({ loopback: parseConfList(enc('{"cniVersion":"0.2.0","name":"cni-loopback","plugins":[{"type":"loopback"}]}')) }));
+  await p.init(host(), 'none', '10.0.0.0/8', 0);
+  await p.status().then(() => assert.unreachable(), (err: Error) => assert.is(err.message, `cni loopback plugin missing: failed to find plugin "loopback" in path [${e.bin} ${e.bin2}]`));
+});
+
 B2('GetPodNetworkStatus: netns lookup error, empty netns', async () => {
   const e = env();
   const p = new CniNetworkPlugin(e.opts());

@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   NoopNetworkPlugin, NetworkPluginMetrics, PluginManager, effectiveHairpinMode, initNetworkPlugin, parseNetworkFlags,
-  formatNetworkFlags, DEFAULT_FLAGS, type NetworkPlugin,
+  formatNetworkFlags, parsePortSpec, DEFAULT_FLAGS, type NetworkPlugin,
 } from '../../host/kubelet/index.ts';
 import { FakeSysctl, ScriptedPlugin, fakeHost } from '../_lib/kubelet-fakes.ts';
 
@@ -160,6 +160,13 @@ B1('flags: kubelet names and defaults, comma bin dirs, both spellings', () => {
   assert.equal(DEFAULT_FLAGS.cniBinDirs, ['/opt/cni/bin']);
   assert.throws(() => parseNetworkFlags(['--network-plugin-mtu', 'abc']), /invalid argument "abc"/);
   assert.throws(() => parseNetworkFlags(['--pod-cidr']), /flag needs an argument/);
+});
+
+B1('port specs for the CLI', () => {
+  assert.equal(parsePortSpec('8080:80'), { hostIP: '', hostPort: 8080, containerPort: 80, protocol: 'TCP' });
+  assert.equal(parsePortSpec('127.0.0.1:53:5353/udp'), { hostIP: '127.0.0.1', hostPort: 53, containerPort: 5353, protocol: 'UDP' });
+  assert.equal(parsePortSpec('[::1]:9000:9000/SCTP'), { hostIP: '::1', hostPort: 9000, containerPort: 9000, protocol: 'SCTP' });
+  for (const bad of ['80', '0:80', '70000:80', '8080:80/icmp', 'x:80:80']) assert.throws(() => parsePortSpec(bad), /invalid port/, bad);
 });
 
 B1.run();

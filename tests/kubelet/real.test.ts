@@ -78,6 +78,19 @@ K('a hostPort is served from the pod; shaping lands on the host veth; pod status
   assert.is(st.shaping.egressTbf, 20_000_000);
 });
 
+K('a pod whose netns is already gone is still torn down (its IP is released); status is served from the record', async () => {
+  const ns = await sb.netns('gone');
+  const id = `${sb.prefix}gone`;
+  host.set(id, { netns: ns.path });
+  await stack.manager.setUpPod('t', 'gone', id);
+  const st = (await stack.manager.getPodNetworkStatus('t', 'gone', id))!;
+  await run('ip', ['netns', 'delete', ns.name]);
+  assert.equal((await stack.manager.getPodNetworkStatus('t', 'gone', id))!.ips, st.ips, 'recorded IPs, no netns read');
+  await stack.manager.tearDownPod('t', 'gone', id);
+  assert.not.ok(leases(join(ipamDir, 'kubenet')).includes(st.ips[0]!));
+  host.delete(id);
+});
+
 K('teardown removes pods, leases, hostport rules and cached results; shutdown removes the bridge', async () => {
   const ids = Object.values(pods).map((p) => p.id);
   for (const p of Object.values(pods)) await stack.manager.tearDownPod('t', p.name, p.id);
