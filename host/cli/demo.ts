@@ -11,7 +11,7 @@ import { Cidr, parseBandwidthQuantity } from '../core/index.ts';
 import { addonPath, cniBinDir, coreWasmPath } from '../paths.ts';
 import { createNamedNetns, removeNamedNetns } from '../native/netns.ts';
 import { isValidLinkName } from '../net/link.ts';
-import { leftoverCount, leftovers, removeNewEmptyNftTables, removeSharedChainsIfUnused, snapshot, type DemoFootprint, type NodeSnapshot } from '../demo/leftovers.ts';
+import { leftoverCount, leftovers, readNodeSysctls, removeNewEmptyNftTables, removeSharedChainsIfUnused, restoreNodeSysctls, snapshot, type DemoFootprint, type NodeSnapshot } from '../demo/leftovers.ts';
 import { startNode } from '../demo/node.ts';
 import { bold, block, DemoFailure, fail, formatMs, note, ok, section, step, title } from '../demo/output.ts';
 import { askFromHost, formatBytes, formatRate, hostVethOf, measureThroughput, reach, startEchoServer, tbfQdiscs } from '../demo/probe.ts';
@@ -155,6 +155,7 @@ export async function run(argv: string[]): Promise<number> {
     containerIds: pods.map((p) => p.sandboxId), stateDir: o.stateDir,
   };
   const before = await snapshot();
+  const sysctlsBefore = readNodeSysctls();
   let node: DemoNode | null = null;
   const podsUp = new Set<DemoPod>();
 
@@ -166,6 +167,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const p of podsUp) { try { await node?.down(p); } catch { /* swept below */ } }
     try { await node?.shutdown(); } catch { /* swept below */ }
     await sweep(o, pods, before);
+    restoreNodeSysctls(sysctlsBefore);
   };
   const onSignal = (sig: NodeJS.Signals) => {
     process.stdout.write(`\n${sig}: cleaning up…\n`);
@@ -210,6 +212,10 @@ export async function run(argv: string[]): Promise<number> {
         ok(`${from.name.padEnd(7)} → ${to.name.padEnd(7)} ${to.ip!.padEnd(15)} ${r.detail}`);
       }
     }
+
+    const tcp = await reach(pods[1]!.netnsName, pods[0]!.ip!, ECHO_PORT, 'tcp');
+    if (!tcp.ok) { fail(`client → web:${ECHO_PORT}: ${tcp.detail}`); throw new DemoFailure('pod-to-pod TCP failed'); }
+    ok(`client  → web:${ECHO_PORT}    ${tcp.detail.replace(/^tcp: /, 'tcp "')}"`);
 
     section('hostPort');
     const web = pods[0]!;
@@ -269,6 +275,8 @@ export async function run(argv: string[]): Promise<number> {
       await removeSharedChainsIfUnused(before);
       await removeNewEmptyNftTables(before);
       rmSync(o.stateDir, { recursive: true, force: true });
+      const restored = restoreNodeSysctls(sysctlsBefore);
+      if (restored.length) note(`restored ${restored.join(', ')} to their values before the demo`);
     });
     const left = await leftovers(before, footprint, (l) => podLinks.has(l) || l.startsWith('bwp'));
     if (leftoverCount(left) > 0) {

@@ -1,7 +1,7 @@
 // What the demo leaves on the node, judged against a baseline taken before it started: network namespaces,
 // links, nat rules and chains, and its state directory. Only things that are new *and* the demo's (by name,
 // pod CIDR or container id) count, so other workloads on the node are never reported nor touched.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { runCmd } from './proc.ts';
 
 export interface DemoFootprint {
@@ -95,4 +95,26 @@ export async function removeSharedChainsIfUnused(before: NodeSnapshot): Promise<
   const jumps = lines.filter((l) => l.startsWith('-A ') && present.some((c) => l.endsWith(` -j ${c}`))).map((l) => '-D ' + l.slice(3));
   const input = ['*nat', ...jumps, ...present.map((c) => `-F ${c}`), ...present.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
   await runCmd('iptables-restore', ['--noflush', '--wait'], 15_000, input);
+}
+
+/** Node-wide switches kubenet and the bridge plugin turn on (and never turn off again). */
+const NODE_SYSCTLS = ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/bridge/bridge-nf-call-iptables'];
+
+export type SysctlValues = Map<string, string>;
+
+export function readNodeSysctls(): SysctlValues {
+  const m: SysctlValues = new Map();
+  for (const p of NODE_SYSCTLS) { try { m.set(p, readFileSync(p, 'utf8').trim()); } catch { /* not present */ } }
+  return m;
+}
+
+/** Puts back the values the demo found (only those it changed); returns the names it restored. */
+export function restoreNodeSysctls(before: SysctlValues): string[] {
+  const restored: string[] = [];
+  for (const [p, v] of before) {
+    try {
+      if (readFileSync(p, 'utf8').trim() !== v) { writeFileSync(p, v); restored.push(p.replace('/proc/sys/', '').replace(/\//g, '.')); }
+    } catch { /* best effort */ }
+  }
+  return restored;
 }

@@ -54,7 +54,7 @@ export async function step<T>(label: string | ((v: T) => string), fn: () => Prom
     ok(typeof label === 'string' ? label : label(v), performance.now() - t0);
     return v;
   } catch (e) {
-    fail(`${typeof label === 'string' ? label : 'step'}: ${(e as Error).message}`);
+    fail(typeof label === 'string' ? `${label}: ${(e as Error).message}` : (e as Error).message);
     throw new DemoFailure((e as Error).message);
   }
 }

@@ -29,9 +29,9 @@ export function startEchoServer(ns: string, port: number, tag: string): Promise<
 
 export interface Reach { ok: boolean; how: 'ping' | 'tcp'; detail: string; }
 
-/** From inside netns `ns` to `ip`: one ICMP echo when ping is installed, else one TCP exchange with the echo server. */
-export async function reach(ns: string, ip: string, echoPort: number): Promise<Reach> {
-  if (which('ping')) {
+/** From inside netns `ns` to `ip`: one ICMP echo when ping is installed (or `how` says so), else one TCP exchange with the echo server. */
+export async function reach(ns: string, ip: string, echoPort: number, how: Reach['how'] = which('ping') ? 'ping' : 'tcp'): Promise<Reach> {
+  if (how === 'ping') {
     const r = await runCmd('ip', ['netns', 'exec', ns, 'ping', '-n', '-c', '1', '-W', '2', ip], 5000);
     const rtt = /time=([\d.]+) ms/.exec(r.stdout)?.[1];
     return { ok: r.code === 0, how: 'ping', detail: r.code === 0 ? `ping ${rtt ?? '?'} ms` : (r.stdout + r.stderr).trim().split('\n').pop() ?? 'no reply' };

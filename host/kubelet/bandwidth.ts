@@ -19,11 +19,24 @@ export function extractPodBandwidth(annotations: Readonly<Record<string, string>
   return out.ingress === undefined && out.egress === undefined ? null : out;
 }
 
+/** Burst (bits) to send with a rate (bits/s). */
+export type BurstPolicy = (rateBits: number) => number;
+
+/** What the kubelet's cni plugin sends: the same near-unlimited burst for every rate. */
+export const kubeletBurst: BurstPolicy = () => UNLIMITED_BURST;
+
+/**
+ * kubenet's burst. Old kubenet shaped with htb classes on cbr0, which allow next to no burst; with the
+ * bandwidth plugin, the kubelet's 256 MiB burst would let a 10 Mbit/s pod run at line rate for ~20 s.
+ * So: 100 ms worth of the rate, and at least 64 KiB so that one GSO packet always fits the bucket.
+ */
+export const kubenetBurst: BurstPolicy = (rateBits) => Math.min(UNLIMITED_BURST, Math.max(Math.ceil(rateBits / 10), 64 * 1024 * 8));
+
 /** runtimeConfig.bandwidth for CNI: `<dir>Rate` + `<dir>Burst` per present direction; undefined when none. */
-export function bandwidthCapability(bw: PodBandwidth | null): Record<string, number> | undefined {
+export function bandwidthCapability(bw: PodBandwidth | null, burst: BurstPolicy = kubeletBurst): Record<string, number> | undefined {
   if (!bw) return undefined;
   const out: Record<string, number> = {};
-  if (bw.ingress !== undefined) { out.ingressRate = bw.ingress; out.ingressBurst = UNLIMITED_BURST; }
-  if (bw.egress !== undefined) { out.egressRate = bw.egress; out.egressBurst = UNLIMITED_BURST; }
+  if (bw.ingress !== undefined) { out.ingressRate = bw.ingress; out.ingressBurst = burst(bw.ingress); }
+  if (bw.egress !== undefined) { out.egressRate = bw.egress; out.egressBurst = burst(bw.egress); }
   return out;
 }

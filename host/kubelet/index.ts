@@ -10,6 +10,6 @@ export { KubenetNetworkPlugin, KUBENET_PLUGIN_NAME, REQUIRED_PLUGINS, CHAINED_PL
 export { DEFAULT_BRIDGE, KUBENET_NETWORK, kubenetBridgeConfigText, kubenetNetworkList, parsePodCidrs, rangesText, routesText } from './kubenet-config.ts';
 export { ensureMasqRule, removeMasqRule, listMasqRules, masqRule, MASQ_COMMENT } from './masq.ts';
 export { DEDUP_CHAIN, listDedupRules, removeDedupRules, syncDedupRules, ebtablesInstalled } from './dedup.ts';
-export { EGRESS_ANNOTATION, INGRESS_ANNOTATION, UNLIMITED_BURST, bandwidthCapability, extractPodBandwidth, type PodBandwidth } from './bandwidth.ts';
+export { EGRESS_ANNOTATION, INGRESS_ANNOTATION, UNLIMITED_BURST, bandwidthCapability, kubeletBurst, kubenetBurst, type BurstPolicy, extractPodBandwidth, type PodBandwidth } from './bandwidth.ts';
 export { getPodIPs } from './podips.ts';
 export { SandboxTable, parsePortSpec, type SandboxInfo } from './host.ts';

@@ -10,7 +10,7 @@ import { SysctlOps } from '../net/sysctl.ts';
 import { findInPath, type Env } from '../cni/invoke.ts';
 import { CniRuntime, type PluginExecutor, type RuntimeConf } from '../runtime/runtime.ts';
 import type { NetworkConfigList } from '../runtime/config.ts';
-import { bandwidthCapability, extractPodBandwidth } from './bandwidth.ts';
+import { bandwidthCapability, extractPodBandwidth, kubenetBurst } from './bandwidth.ts';
 import { portMappingsCapability } from './cni.ts';
 import { syncDedupRules, removeDedupRules, DEDUP_CHAIN, type DedupPair } from './dedup.ts';
 import {
@@ -189,7 +189,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     const rt = await this.runtimeConf(sandboxId, netns);
     const mappings = await host.getPodPortMappings(sandboxId);
     rt.capabilityArgs = { portMappings: portMappingsCapability(mappings) };
-    const bandwidth = bandwidthCapability(bw);
+    const bandwidth = bandwidthCapability(bw, kubenetBurst);
     if (bandwidth) rt.capabilityArgs.bandwidth = bandwidth;
     let result;
     try {
