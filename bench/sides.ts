@@ -5,7 +5,6 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestStatus } from '../host/daemon/client.ts';
 import { cliEntryPath, cniBinDir, projectRoot } from '../host/paths.ts';
-import { daemonThreadpoolSize } from '../host/daemon/runner.ts';
 import { benchEnv } from './host.ts';
 
 export type SideId = 'ref' | 'daemon' | 'cold';
@@ -53,7 +52,7 @@ export async function startBenchDaemon(socket: string, profileDir?: string, work
   const args = [...profile, ...(existsSync(cliEntryPath) && bundlesFresh()
     ? [cliEntryPath, 'daemon', '--socket', socket]
     : ['--import', 'tsx', join(projectRoot, 'host', 'cli', 'main.ts'), 'daemon', '--socket', socket]), ...(workers === undefined ? [] : ['--workers', String(workers)])];
-  const proc = spawn(process.execPath, args, { env: benchEnv({ UV_THREADPOOL_SIZE: daemonThreadpoolSize }), stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, args, { env: benchEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr!.on('data', (b) => { log = (log + b).slice(-4000); });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));

@@ -2,7 +2,6 @@
 import { parseArgs } from 'node:util';
 import { requestStatus } from './client.ts';
 import { stderrLog } from './log.ts';
-import { daemonThreadpoolSize } from './runner.ts';
 import { startDaemon, type DaemonStatus } from './server.ts';
 import { socketPathFromEnv } from './wire.ts';
 
@@ -29,10 +28,6 @@ export async function run(argv: string[]): Promise<number> {
   if (allowUids.some((u) => !Number.isInteger(u) || u < 0)) { process.stderr.write(`--allow-uid takes a numeric uid\n${usage}\n`); return 2; }
   const workers = values.workers === undefined ? undefined : Number(values.workers);
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 0)) { process.stderr.write(`--workers takes a number (0: run plugins on the main thread)\n${usage}\n`); return 2; }
-  const pool = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
-  if (pool < Number(daemonThreadpoolSize)) {
-    stderrLog('warn', 'threadpool-small', { UV_THREADPOOL_SIZE: pool, advice: `start the daemon with UV_THREADPOOL_SIZE=${daemonThreadpoolSize} (deploy/ does)` });
-  }
   const daemon = await startDaemon({
     workers,
     socketPath: values.socket ?? socketPathFromEnv(),

@@ -22,16 +22,8 @@ export async function inProcessRunner(table: PluginTable, log: LogSink): Promise
 }
 
 /**
- * The libuv threadpool size the daemon should be started with (UV_THREADPOOL_SIZE; read once, at process start,
- * so the launcher sets it). The addon waits for flocks and netlink replies on pool threads; with libuv's default
- * of 4, a few calls waiting for the host-local lock starve the lock holder's netlink wait.
- */
-export const daemonThreadpoolSize = '64';
-
-/**
- * Handlers run on the main thread unless asked (`--workers N`). Threads need an addon whose netlink receive
- * buffer is per thread (shims/addon/src/netlink.c keeps one static buffer: parallel bridge ADDs on two workers
- * then lose replies), and measured no faster here: the kernel's rtnl lock serializes the link work anyway.
+ * Handlers run on the main thread unless asked (`--workers N`; the addon keeps its netlink receive buffer and
+ * waits per thread). Threads measured no faster here: the kernel's rtnl lock serializes the link work anyway.
  */
 export const defaultWorkers = 0;
 

@@ -19,12 +19,14 @@ export interface WasmCniAddon {
   /** A non-blocking netlink socket created inside the namespace at nsPath (null: the caller's), bound to it. */
   netlinkOpen(nsPath: string | null, protocol: number): number;
   netlinkSend(fd: number, bytes: Uint8Array): number;
-  /** The same from a worker thread: the kernel runs a request inside sendmsg(), and some (link deletion)
-   * take tens of milliseconds. */
+  /** The same from a thread of its own (not libuv's pool): the kernel runs a request inside sendmsg(), and
+   * some (link deletion, netns moves) take tens of milliseconds there. */
   netlinkSendAsync(fd: number, bytes: Uint8Array): Promise<number>;
   /** One datagram from the kernel, or null when none is queued. */
   netlinkRecv(fd: number): Buffer | null;
-  /** Resolves true when a datagram is ready, false after timeoutMs. Waits off the event loop. */
+  /** Resolves true when a datagram is ready, false after timeoutMs (negative: none). Waits on this thread's
+   * event loop (a poll handle, no pool thread); one wait per fd at a time (else throws EBUSY); netlinkClose
+   * rejects a pending wait with ECANCELED. */
   netlinkWait(fd: number, timeoutMs: number): Promise<boolean>;
   netlinkClose(fd: number): void;
   /** key is relative to /proc/sys with slashes ("net/ipv4/ip_forward"); the trailing newline is removed. */
@@ -32,7 +34,7 @@ export interface WasmCniAddon {
   sysctlWrite(nsPath: string | null, key: string, value: string): void;
   /** flock(2) without waiting: false when a conflicting lock is held. */
   flockTry(fd: number, exclusive: boolean): boolean;
-  /** flock(2) waiting off the event loop: false when timeoutMs passed (negative: no timeout). */
+  /** flock(2) waiting on a thread of its own: false when timeoutMs passed (negative: no timeout). */
   flockWait(fd: number, exclusive: boolean, timeoutMs: number): Promise<boolean>;
   flockUnlock(fd: number): void;
   netnsIdentity(path: string): NetnsIdentity;

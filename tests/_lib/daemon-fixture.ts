@@ -4,7 +4,6 @@
 // It prints "ready <pid>" on stdout once listening and drains gracefully on SIGTERM or when its stdin closes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { daemonThreadpoolSize } from '../../host/daemon/runner.ts';
 import { startDaemon } from '../../host/daemon/server.ts';
 import { cleanEnv } from './run.ts';
 
@@ -15,7 +14,7 @@ export interface FixtureDaemon { proc: ChildProcess; pid: number; stderr: () => 
 /** Starts the fixture daemon as a child process and waits until it listens. */
 export function spawnFixtureDaemon(socket: string, allowUids: number[] = []): Promise<FixtureDaemon> {
   const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), socket, ...allowUids.map(String)],
-    { env: cleanEnv({ UV_THREADPOOL_SIZE: daemonThreadpoolSize }), stdio: ['pipe', 'pipe', 'pipe'] }); // stdin: closes when the test process dies
+    { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] }); // stdin: closes when the test process dies
   let err = '';
   proc.stderr!.on('data', (b) => { err += b; });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));

@@ -5,7 +5,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cniBinDir, projectRoot } from '../../host/paths.ts';
-import { daemonThreadpoolSize } from '../../host/daemon/runner.ts';
 import { cleanEnv, run } from '../_lib/run.ts';
 import { Sandbox, type TestNetns } from '../_lib/sandbox.ts';
 
@@ -28,7 +27,7 @@ test.before(async () => {
   socket = join(box.dir('cli'), 'run', 'wasm-cni.sock');
   pod = await box.netns('pod');
   await run('ip', ['-n', pod.name, 'link', 'set', 'lo', 'down']);
-  daemon = spawn(process.execPath, [...cli, 'daemon', '--socket', socket], { env: cleanEnv({ UV_THREADPOOL_SIZE: daemonThreadpoolSize }), stdio: ['ignore', 'ignore', 'pipe'] });
+  daemon = spawn(process.execPath, [...cli, 'daemon', '--socket', socket], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
   daemon.stderr!.on('data', (b) => { daemonLog += b; });
   await waitForSocket(socket);
 });

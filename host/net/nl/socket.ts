@@ -18,8 +18,8 @@ export interface NlRequest {
   payload: Uint8Array;
   /** name for error reports ("RTM_NEWLINK") */
   name?: string;
-  /** the kernel may take long (it waits for RCU grace periods when a link goes away): send it from a
-   * worker thread so the event loop keeps running and other namespaces' requests can proceed */
+  /** the kernel may take long inside sendmsg (it waits for RCU grace periods when a link goes away): send it
+   * from a thread of its own so the event loop keeps running and other namespaces' requests can proceed */
   slow?: boolean;
 }
 
