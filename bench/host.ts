@@ -1,6 +1,7 @@
 // Machine plumbing for the benchmarks: synchronous commands (no stdin pipes to race with), a per-run name
 // prefix, and a sweep that removes every namespace and link carrying it.
 import { spawnSync } from 'node:child_process';
+import { childEnv as withoutNodeStartupVars } from '../host/child-env.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,12 +9,7 @@ import { join } from 'node:path';
 
 /** The environment for everything benchmarked: without the variables that slow Node's start (both sides). */
 export function benchEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, ...extra })) {
-    if (v === undefined || k === 'NODE_EXTRA_CA_CERTS' || k === 'NODE_OPTIONS') continue;
-    env[k] = v;
-  }
-  return env;
+  return withoutNodeStartupVars(process.env, extra);
 }
 
 /** Runs a command to completion; throws with its stderr when it fails. */

@@ -1,10 +1,10 @@
 // The implementations compared in one run: the Go reference, ours through the daemon, ours on the cold path.
 // All three are exec'd as whole processes from a CNI_PATH directory, the way a runtime does.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestStatus } from '../host/daemon/client.ts';
-import { cliEntryPath, cniBinDir, projectRoot } from '../host/paths.ts';
+import { bundlesFresh, cliEntryPath, cniBinDir, projectRoot } from '../host/paths.ts';
 import { benchEnv } from './host.ts';
 
 export type SideId = 'ref' | 'daemon' | 'cold';
@@ -27,21 +27,7 @@ export function sides(daemonSocket: string, absentSocket: string): Side[] {
   ];
 }
 
-function newestUnder(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestUnder(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** True when the bundles under build/js are at least as new as every source under host/ (an installed kit has none). */
-export function bundlesFresh(): boolean {
-  const entry = join(projectRoot, 'build', 'js', 'cni-plugin.mjs');
-  const sources = join(projectRoot, 'host');
-  return existsSync(entry) && (!existsSync(sources) || statSync(entry).mtimeMs >= newestUnder(sources));
-}
+export { bundlesFresh };
 
 export interface BenchDaemon { proc: ChildProcess; stop(): Promise<void> }
 

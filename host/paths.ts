@@ -1,5 +1,5 @@
 // Where the built artefacts live, found the same way from sources (tsx) and from bundles (build/js/).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,3 +28,18 @@ export const cniBinDir = join(buildDir, 'cni');
 /** The cold-path entry the native executable runs with Node when no daemon answers. */
 export const pluginEntryPath = join(buildDir, 'js', 'cni-plugin.mjs');
 export const cliEntryPath = join(buildDir, 'js', 'wasm-cni.mjs');
+
+function newestMtimeUnder(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtimeUnder(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** True when the cold-path bundle is at least as new as every source under host/ (an installed kit has none). */
+export function bundlesFresh(): boolean {
+  const sources = join(projectRoot, 'host');
+  return existsSync(pluginEntryPath) && (!existsSync(sources) || statSync(pluginEntryPath).mtimeMs >= newestMtimeUnder(sources));
+}

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import { childEnv as withoutNodeStartupVars } from '../child-env.ts';
 
 export interface CmdResult { code: number; stdout: string; stderr: string; }
 
@@ -10,10 +11,7 @@ const SYSTEM_DIRS = ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin'
 
 /** The environment for child processes: without the variables that slow Node's start. */
 export function childEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && k !== 'NODE_OPTIONS' && k !== 'NODE_EXTRA_CA_CERTS') env[k] = v;
-  }
+  const env = withoutNodeStartupVars();
   env.PATH = [...(env.PATH ?? '').split(':').filter(Boolean), ...SYSTEM_DIRS].join(':');
   return env;
 }

@@ -43,7 +43,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { cniBinDir, pluginEntryPath, projectRoot } from '../../host/paths.ts';
+import { bundlesFresh, cniBinDir, projectRoot } from '../../host/paths.ts';
 import { cleanEnv, run, type RunOptions, type RunResult } from './run.ts';
 import { Sandbox } from './sandbox.ts';
 
@@ -149,21 +149,12 @@ function versionAtLeast(v: string, min: string): boolean {
 }
 
 let oursModeMemo: 'exec' | 'in-process' | undefined;
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
 /** How "ours" runs: the built executables when they are at least as new as the sources, else in-process. */
 export function oursMode(): 'exec' | 'in-process' {
   const forced = process.env.ORACLE_OURS;
   if (forced === 'exec' || forced === 'in-process') return forced;
   if (!oursModeMemo) {
-    const fresh = existsSync(pluginEntryPath) && existsSync(join(cniBinDir, '.stamp'))
-      && statSync(pluginEntryPath).mtimeMs >= newestMtime(join(projectRoot, 'host'));
+    const fresh = bundlesFresh() && existsSync(join(cniBinDir, 'bridge'));
     oursModeMemo = fresh ? 'exec' : 'in-process';
   }
   return oursModeMemo;

@@ -1,17 +1,13 @@
 // Run a command and collect its output (tests and tooling only; plugins never spawn processes themselves).
 import { spawn } from 'node:child_process';
+import { childEnv } from '../../host/child-env.ts';
 
 export interface RunResult { code: number; stdout: string; stderr: string; }
 export interface RunOptions { input?: string | Uint8Array; env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number; }
 
 /** Environment for anything launched as a plugin or benchmarked: without the variables that slow Node's start. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, ...extra })) {
-    if (v === undefined || k === 'NODE_EXTRA_CA_CERTS' || k === 'NODE_OPTIONS') continue;
-    env[k] = v;
-  }
-  return env;
+  return childEnv(process.env, extra);
 }
 
 export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
