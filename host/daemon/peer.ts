@@ -1,4 +1,5 @@
 // Who may drive the daemon: root, or a configured uid, told by SO_PEERCRED on the accepted socket.
+import { statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { addon } from '../native/addon.ts';
 import { peerCredOfSocket } from '../native/peercred.ts';
@@ -38,4 +39,30 @@ export function peerCheckerFromAddon(): PeerChecker {
       return { ok: false, uid: cred.uid, pid: cred.pid, reason: `uid ${cred.uid} (pid ${cred.pid}) may not use this daemon` };
     },
   };
+}
+
+/** The namespaces whose identity must match for the daemon to act for a caller: where links, rules and paths live. */
+const SHARED_NAMESPACES = ['net', 'mnt'] as const;
+
+function namespaceId(pid: number | 'self', kind: string): string {
+  const st = statSync(`/proc/${pid}/ns/${kind}`);
+  return `${st.dev}:${st.ino}`;
+}
+
+/**
+ * Null when the peer shares the daemon's network and mount namespaces; else why not. A peer whose namespaces
+ * cannot be read (it exited, or no pid) counts as different: the cold path is always correct, only slower.
+ */
+export function namespaceMismatch(pid: number | undefined): string | null {
+  if (pid === undefined || pid <= 0) return 'caller pid unknown';
+  for (const kind of SHARED_NAMESPACES) {
+    let theirs: string;
+    try {
+      theirs = namespaceId(pid, kind);
+    } catch (e) {
+      return `cannot read the ${kind} namespace of pid ${pid}: ${(e as Error).message}`;
+    }
+    if (theirs !== namespaceId('self', kind)) return `caller (pid ${pid}) is in another ${kind} namespace`;
+  }
+  return null;
 }

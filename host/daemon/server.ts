@@ -10,7 +10,7 @@ import { plugins as registered } from '../plugins/registry.ts';
 import { requestStatus } from './client.ts';
 import { stderrLog, type LogSink } from './log.ts';
 import { Metrics, type CallStats } from './metrics.ts';
-import { peerCheckerFromAddon, type PeerChecker } from './peer.ts';
+import { namespaceMismatch, peerCheckerFromAddon, type PeerChecker } from './peer.ts';
 import { defaultWorkers, inProcessRunner, workerPoolRunner } from './runner.ts';
 import { KeyedSerializer } from './serialize.ts';
 import {
@@ -161,6 +161,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       if (header!.kind === Kind.Status) return void sock.end(encodeFrame(Kind.StatusReply, Buffer.from(JSON.stringify(status()))), () => sock.destroy());
       if (header!.kind !== Kind.Call) return reject(sock, RejectReason.BadFrame, `unexpected frame kind ${header!.kind}`);
       if (draining) return reject(sock, RejectReason.Draining, 'daemon is shutting down');
+      if (peerChecker.available) {
+        const elsewhere = namespaceMismatch(peer.pid);
+        if (elsewhere) return reject(sock, RejectReason.OtherNamespace, elsewhere, { peerPid: peer.pid });
+      }
       let call: Call;
       try {
         call = decodeCall(collector.payload());

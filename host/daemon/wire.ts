@@ -16,7 +16,9 @@ export const MAX_ENV = 256;
 export const MAX_PLUGIN_NAME = 64;
 
 export const Kind = { Call: 1, Result: 2, Reject: 3, Status: 4, StatusReply: 5 } as const;
-export const RejectReason = { Version: 1, BadFrame: 2, Denied: 3, Draining: 4 } as const;
+// OtherNamespace: the caller's network or mount namespace is not the daemon's; its host side must be changed
+// where the caller runs, so the shim takes the cold path (like Version and Draining).
+export const RejectReason = { Version: 1, BadFrame: 2, Denied: 3, Draining: 4, OtherNamespace: 5 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 
 export const defaultSocketPath = '/run/wasm-cni/wasm-cni.sock';

@@ -269,7 +269,7 @@ static struct buf build_call(const char *plugin, const struct buf *in) {
 /* A REJECT: go cold when the call simply cannot be served here, otherwise report why. */
 static void handle_reject(const char *plugin, const uint8_t *payload, uint32_t len, const struct buf *in) {
   uint16_t reason = len >= 2 ? (uint16_t)(payload[0] << 8 | payload[1]) : 0;
-  if (reason == REJECT_VERSION || reason == REJECT_DRAINING) cold_exec(plugin, in->p, in->len);
+  if (reason == REJECT_VERSION || reason == REJECT_DRAINING || reason == REJECT_OTHER_NAMESPACE) cold_exec(plugin, in->p, in->len);
   char msg[512] = "";
   if (len >= 6) {
     uint32_t mlen = get_u32(payload + 2);

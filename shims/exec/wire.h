@@ -34,6 +34,7 @@ enum wire_reject_reason {
   REJECT_BAD_FRAME = 2,  /* malformed or over a limit */
   REJECT_DENIED = 3,     /* peer credentials not allowed */
   REJECT_DRAINING = 4,   /* the daemon is shutting down: the shim takes the cold path */
+  REJECT_OTHER_NAMESPACE = 5, /* the caller runs in another net/mount namespace: the shim takes the cold path */
 };
 
 #define WIRE_MAX_PAYLOAD (4u << 20) /* 4 MiB each way */
