@@ -102,7 +102,7 @@ for (const [label, extra] of hlFails) {
 
 // ---- plugins whose struct embeds types.NetConf: their own prefix and struct name --------------------------
 
-const E = suite('lazy netconf: bridge, portmap, loopback vs reference (decode errors before anything is touched)');
+const E = suite('lazy netconf: bridge, portmap, bandwidth, loopback vs reference (decode errors before anything is touched)');
 
 E.after(async () => { await sb.cleanup(); });
 
@@ -123,6 +123,10 @@ const embedded: Array<[string, 'ADD' | 'DEL' | 'CHECK', Conf]> = [
   ['portmap', 'ADD', { prevResult: { cniVersion: '1.0.0', ips: [{ address: 'x' }] } }],
   ['portmap', 'DEL', { prevResult: { cniVersion: '1.0.0', ips: [{ address: 'x' }] } }],
   ['portmap', 'CHECK', { prevResult: { cniVersion: '1.0.0', ips: [{ address: 'x' }] } }],
+  ['bandwidth', 'ADD', { ipam: 5 }],
+  ['bandwidth', 'ADD', { prevResult: { cniVersion: '1.0.0', ips: [{ address: 'x' }] } }],
+  ['bandwidth', 'DEL', { prevResult: { cniVersion: '1.0.0', ips: [{ address: 'x' }] } }],
+  ['bandwidth', 'ADD', { ingressRate: 'x', ipam: 5 }],
   ['loopback', 'ADD', { dns: 5 }],
   ['loopback', 'ADD', { ipam: { type: 5 } }],
   ['loopback', 'ADD', { prevResult: { cniVersion: '1.0.0', ips: [{ address: 'x' }] } }],

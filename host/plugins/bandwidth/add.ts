@@ -16,8 +16,8 @@ const TBF_HANDLE = 0x00010000; // 1:
 type Undo = () => Promise<unknown>;
 
 export async function add(a: CmdArgs): Promise<Result> {
-  const cfg = loadBandwidthConfig(a.conf, a.netconf.name);
-  const prev = a.netconf.prevResult;
+  const cfg = loadBandwidthConfig(a.conf, a.name, a.cniVersion);
+  const prev = cfg.prevResult;
   const bw = cfg.bandwidth;
   // The reference panics (nil prevResult) when there are no limits and no prevResult; we report it instead.
   if (!prev) throw new Error('must be called as chained plugin');

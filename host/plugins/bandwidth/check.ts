@@ -8,8 +8,8 @@ import { ifbName } from './names.ts';
 import { tbfFor } from './tbf.ts';
 
 export async function check(a: CmdArgs): Promise<void> {
-  const cfg = loadBandwidthConfig(a.conf, a.netconf.name);
-  const prev = a.netconf.prevResult;
+  const cfg = loadBandwidthConfig(a.conf, a.name, a.cniVersion);
+  const prev = cfg.prevResult;
   if (!prev) throw new Error('must be called as a chained plugin');
 
   const pod = await openPodNetns(a.netns);

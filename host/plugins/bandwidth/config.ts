@@ -1,5 +1,7 @@
 // bandwidth's configuration: the four limits (static or runtimeConfig.bandwidth), Go-json-like decoding and the
 // reference's validation (plugins.md §5.1).
+import type { Result } from '../../cni/types.ts';
+import { netConfFields, prevResultOf } from '../../cni/netconf.ts';
 import { custom, decode, DecodeError, isPlainObject, jsonTypeName, struct, typeError, uint64, type Decoder } from '../../cni/decode.ts';
 
 /** Rates in bits per second, bursts in bits; 0 = not set. */
@@ -15,6 +17,8 @@ export interface BandwidthConfig {
   network: string;
   /** The limits in effect (static config if present, else runtimeConfig.bandwidth); undefined = none given. */
   bandwidth?: BandwidthEntry;
+  /** The previous plugin's result (1.x model), when the runtime sent one. */
+  prevResult?: Result;
 }
 
 /** The largest burst in bytes the reference accepts is one less than this (tbf's limit fields are 32 bits). */
@@ -30,6 +34,7 @@ function anonymousStruct<T>(goType: string, inner: Decoder<T>): Decoder<T> {
 
 const EntrySchema = struct('main.BandwidthEntry', ENTRY_FIELDS);
 const PluginConfSchema = struct('main.PluginConf', {
+  ...netConfFields,
   ...ENTRY_FIELDS,
   runtimeConfig: anonymousStruct(
     'struct { Bandwidth *main.BandwidthEntry "json:\\"bandwidth,omitempty\\"" }',
@@ -66,8 +71,11 @@ export function isZero(b: BandwidthEntry): boolean {
   return b.ingressRate === 0 && b.ingressBurst === 0 && b.egressRate === 0 && b.egressBurst === 0;
 }
 
-/** Decodes and validates like the reference's parseConfig; throws Error with the reference's text. */
-export function loadBandwidthConfig(conf: Record<string, unknown>, network: string): BandwidthConfig {
+/**
+ * Decodes and validates like the reference's parseConfig; throws Error with the reference's text.
+ * `cniVersion` is the negotiated one: prevResult is parsed as its family, after the limits are checked.
+ */
+export function loadBandwidthConfig(conf: Record<string, unknown>, network: string, cniVersion: string): BandwidthConfig {
   let raw;
   try {
     raw = decode(PluginConfSchema, conf) ?? {};
@@ -82,5 +90,12 @@ export function loadBandwidthConfig(conf: Record<string, unknown>, network: stri
     validateRateAndBurst(bandwidth.ingressRate, bandwidth.ingressBurst);
     validateRateAndBurst(bandwidth.egressRate, bandwidth.egressBurst);
   }
-  return { network, bandwidth };
+  let prevResult: Result | undefined;
+  try {
+    prevResult = prevResultOf({ conf, cniVersion });
+  } catch (e) {
+    // the reference wraps the library's own "could not parse prevResult" once more
+    throw new Error(`could not parse prevResult: ${(e as Error).message}`);
+  }
+  return { network, bandwidth, prevResult };
 }

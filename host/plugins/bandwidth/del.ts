@@ -6,7 +6,7 @@ import { loadBandwidthConfig } from './config.ts';
 import { ifbName } from './names.ts';
 
 export async function del(a: CmdArgs): Promise<void> {
-  const cfg = loadBandwidthConfig(a.conf, a.netconf.name);
+  const cfg = loadBandwidthConfig(a.conf, a.name, a.cniVersion);
   const ifb = ifbName(cfg.network, a.containerId);
   await withNetHandle(null, async (host) => {
     try {

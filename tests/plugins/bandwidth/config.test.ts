@@ -6,7 +6,7 @@ import { ifbName } from '../../../host/plugins/bandwidth/names.ts';
 
 const test = suite('bandwidth config');
 const base = { cniVersion: '1.0.0', name: 'net', type: 'bandwidth' };
-const load = (extra: Record<string, unknown>) => loadBandwidthConfig({ ...base, ...extra }, 'net');
+const load = (extra: Record<string, unknown>) => loadBandwidthConfig({ ...base, ...extra }, 'net', '1.0.0');
 const fails = (extra: Record<string, unknown>, msg: string) => assert.throws(() => load(extra), (e: Error) => e.message === msg, msg);
 
 test('static limits', () => {
