@@ -34,11 +34,11 @@
 // A Snapshot holds: the outcome (result JSON, an empty 1.x `dns` dropped (Debian 1.1.1 prints it, v1.9.1 not); MACs → <mac1>…, veth<8 hex> → <veth1>…, fe80:: host addresses →
 // <link-local>), and for the host (restricted to the scenario's links: sandbox-prefixed names, result interfaces
 // without a sandbox, bwp<hash>, ports of those bridges, host peers of the pod's veths) and for each pod netns (all
-// links): `ip -d link` (a stable subset of fields), addresses and routes (without IPv6 link-scope ones, which
-// appear asynchronously), `bridge vlan`, `tc qdisc` and `tc filter` per qdisc (actions after a stolen mirred
+// links): `ip -d link` (a stable subset of fields), addresses and routes (without IPv6 link-scope state and the
+// local/anycast routes of IPv6 addresses, which appear asynchronously), `bridge vlan`, `tc qdisc` and `tc filter` per qdisc (actions after a stolen mirred
 // redirect dropped: the reference installs an unreachable duplicate), chosen sysctls; `iptables-save`/`ip6tables-save` lines of nat and filter that mention a marker (network
 // name, container ID, CNI-/CNI-DN- chain names, scope.markers); `nft -j` objects of tables named cni* (or
-// scope.nftTables) that mention a marker (base chains always); every file of scope.dataDir (path, mode, content).
+// scope.nftTables) that mention a marker (base chains always); every file of scope.dataDir (path, mode with Debian's 0644 read as v1.9.1's 0600, content).
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -497,6 +497,10 @@ function isIpv6LinkScopeRoute(r: Record<string, unknown>): boolean {
   const dst = String(r.dst ?? '');
   return dst === 'fe80::/64' || dst === 'ff00::/8' || (r.type === 'local' && LINK_LOCAL_RE.test(dst));
 }
+/** IPv6 local/anycast routes of an address appear only when its DAD completes; the address list has them. */
+function isIpv6AddressRoute(r: Record<string, unknown>): boolean {
+  return r.table === 'local' && (r.type === 'local' || r.type === 'anycast') && String(r.dst ?? '').includes(':');
+}
 
 async function nsView(v: NsView, nsPath: string, sysctls: string[]): Promise<Record<string, unknown>> {
   const tc: Record<string, unknown> = {};
@@ -507,7 +511,7 @@ async function nsView(v: NsView, nsPath: string, sysctls: string[]): Promise<Rec
       ifname: a.ifname,
       addrs: ((a.addr_info as Record<string, unknown>[] | undefined) ?? []).filter((x) => !isIpv6LinkScope(x)).map((x) => pick(x, ADDR_FIELDS)),
     })),
-    routes: v.routes.filter((r) => !isIpv6LinkScopeRoute(r)).map((r) => {
+    routes: v.routes.filter((r) => !isIpv6LinkScopeRoute(r) && !isIpv6AddressRoute(r)).map((r) => {
       const out = pick(r, ROUTE_FIELDS);
       if (Array.isArray(out.flags)) out.flags = (out.flags as string[]).filter((f) => f !== 'linkdown'); // carrier timing
       return out;
@@ -570,7 +574,10 @@ function stateView(dir: string): Record<string, { mode: string; content: string 
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) { walk(p); continue; }
-      out[relative(dir, p)] = { mode: (statSync(p).mode & 0o7777).toString(8), content: readFileSync(p, 'utf8') };
+      // Debian 1.1.1 host-local writes reservations and last_reserved_ip.* with 0644, v1.9.1 (which we follow) 0600.
+      let mode = (statSync(p).mode & 0o7777).toString(8);
+      if (mode === '644' && e.name !== 'lock') mode = '600';
+      out[relative(dir, p)] = { mode, content: readFileSync(p, 'utf8') };
     }
   };
   walk(dir);
