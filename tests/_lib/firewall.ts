@@ -104,6 +104,12 @@ export async function removeNftTableIfUnused(family: string, table: string): Pro
   await run('nft', ['delete', 'table', family, table]);
 }
 
+/** The nft tables the bridge plugin (ipMasq nftables backend, macspoofchk) leaves in place, removed once unused. */
+export async function removeUnusedBridgeNftTables(): Promise<void> {
+  await removeNftTableIfUnused('inet', 'cni_plugins_masquerade');
+  await removeNftTableIfUnused('bridge', 'nat');
+}
+
 // ---- pod plumbing without any plugin: a bridge with the gateway addresses and veth-attached pods ----------------
 
 export interface BridgedPod { ns: string; nsPath: string; hostVeth: string; ip4: string; ip6: string; }

@@ -1,5 +1,6 @@
 // bridge: v1.9.1 features Debian's 1.1.1 lacks, and where we intentionally do better than the reference.
 // Each test that differs from the reference names the reference's behaviour. Subnets: 10.200.76-78.0/24.
+import { removeUnusedBridgeNftTables } from '../../_lib/firewall.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { bridgeConf } from './scenarios.ts';
 const test = suite('bridge: beyond the reference');
 let sb: Sandbox;
 test.before(() => { sb = new Sandbox(); });
-test.after(async () => { await sb.cleanup(); });
+test.after(async () => { await sb.cleanup(); await removeUnusedBridgeNftTables(); });
 // Bridges outlive DEL (as in the reference); drop each test's bridges so a subnet's gateway is never on two.
 const bridgesMade: string[] = [];
 test.after.each(async () => {

@@ -2,12 +2,14 @@
 // and on ours; results, links, addresses, routes, VLANs, sysctls, nat rules, nft spoof-check rules and
 // host-local files must be the same after every step (random MACs and veth names masked).
 // Subnets: 10.200.70-75.0/24, fd00:200:70::/64.
+import { removeUnusedBridgeNftTables } from '../../_lib/firewall.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { run } from '../../_lib/run.ts';
 import { assertSameAsReference, assertSameErrors, bridgeConf, hostSysctls, newIds, podSysctls, stepOf } from './scenarios.ts';
 
 const test = suite('bridge: same as the reference');
+test.after(removeUnusedBridgeNftTables);
 
 test('IPv4 gateway, ipMasq, hairpin: ADD, CHECK, DEL', async () => {
   await assertSameAsReference({

@@ -1,6 +1,7 @@
 // bridge GC (spec 1.1; the reference has none, and Debian's 1.1.1 stops at spec 1.0.0): attachments not in
 // cni.dev/valid-attachments lose their host-local reservation, masquerade chain and spoof check; valid ones and
 // other networks' keep theirs. Subnet 10.200.78.0/24 (ranges split per network so pods never share an address).
+import { removeUnusedBridgeNftTables } from '../../_lib/firewall.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ test.before(() => {
   sb = new Sandbox();
   bridge = sb.name('gc');
 });
-test.after(async () => { await sb.cleanup(); });
+test.after(async () => { await sb.cleanup(); await removeUnusedBridgeNftTables(); });
 
 type Pod = OracleCase & { dataDir: string; network: string };
 
