@@ -42,6 +42,26 @@ static int read_args(napi_env env, napi_callback_info info, size_t want, napi_va
   return 0;
 }
 
+/* Opens a /proc/sys file as seen from inside netns `ns` (NULL: ours). The open file stays bound to that
+ * namespace after we return to our own, so the read or write needs no second switch. -1 = thrown. */
+static int open_in_netns(napi_env env, const char *ns, const char *path, int flags) {
+  char what[PATH_MAX + 64];
+  netns_scope scope;
+  const char *syscall = "";
+  if (netns_enter(ns, &scope, &syscall, what, sizeof what) < 0) {
+    util_throw_errno(env, errno, syscall, what);
+    return -1;
+  }
+  int fd = open(path, flags | O_CLOEXEC);
+  int err = fd < 0 ? errno : 0;
+  netns_leave(&scope);
+  if (fd < 0) {
+    snprintf(what, sizeof what, "open %s", path);
+    util_throw_errno(env, err, "open", what);
+  }
+  return fd;
+}
+
 /* read(nsPath | null, key) -> string (key relative to /proc/sys, with slashes; trailing newline removed) */
 napi_value sysctl_js_read(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -50,20 +70,9 @@ napi_value sysctl_js_read(napi_env env, napi_callback_info info) {
   if (read_args(env, info, 2, argv, ns, &has_ns, key, sizeof key)) return NULL;
   snprintf(path, sizeof path, "/proc/sys/%s", key);
 
-  netns_scope scope;
-  const char *syscall = "";
-  if (netns_enter(has_ns ? ns : NULL, &scope, &syscall, what, sizeof what) < 0) {
-    util_throw_errno(env, errno, syscall, what);
-    return NULL;
-  }
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  int err = fd < 0 ? errno : 0;
-  netns_leave(&scope);
-  if (fd < 0) {
-    snprintf(what, sizeof what, "open %s", path);
-    util_throw_errno(env, err, "open", what);
-    return NULL;
-  }
+  int fd = open_in_netns(env, has_ns ? ns : NULL, path, O_RDONLY);
+  if (fd < 0) return NULL;
+  int err;
   char buf[4096];
   ssize_t n;
   do n = read(fd, buf, sizeof buf - 1);
@@ -91,20 +100,9 @@ napi_value sysctl_js_write(napi_env env, napi_callback_info info) {
   if (util_arg_string(env, argv[2], "value", value, sizeof value)) return NULL;
   snprintf(path, sizeof path, "/proc/sys/%s", key);
 
-  netns_scope scope;
-  const char *syscall = "";
-  if (netns_enter(has_ns ? ns : NULL, &scope, &syscall, what, sizeof what) < 0) {
-    util_throw_errno(env, errno, syscall, what);
-    return NULL;
-  }
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  int err = fd < 0 ? errno : 0;
-  netns_leave(&scope);
-  if (fd < 0) {
-    snprintf(what, sizeof what, "open %s", path);
-    util_throw_errno(env, err, "open", what);
-    return NULL;
-  }
+  int fd = open_in_netns(env, has_ns ? ns : NULL, path, O_WRONLY);
+  if (fd < 0) return NULL;
+  int err;
   size_t len = strlen(value);
   ssize_t n;
   do n = write(fd, value, len);
