@@ -94,18 +94,9 @@ export function parseResult(raw: unknown, version: string): Result {
     }
     return d === '' ? '0.1.0' : d;
   };
-  if (family === '1.x') {
-    const r = decode(result1Schema, raw) ?? {};
-    const out: Result = { cniVersion: declared(r.cniVersion) };
-    if (r.interfaces?.length) out.interfaces = r.interfaces.map(interfaceFrom);
-    if (r.ips?.length) out.ips = r.ips.map((ip) => ipFrom(ip.address, ip.gateway, ip.interface));
-    if (r.routes?.length) out.routes = r.routes.map(routeFrom);
-    const dns = dnsFrom(r.dns);
-    if (dns) out.dns = dns;
-    return out;
-  }
-  if (family === '0.4') {
-    const r = decode(result04Schema, raw) ?? {};
+  if (family === '1.x' || family === '0.4') {
+    // the same fields; the 0.4 schema also reads (and drops) ips[].version
+    const r = family === '1.x' ? decode(result1Schema, raw) ?? {} : decode(result04Schema, raw) ?? {};
     const out: Result = { cniVersion: declared(r.cniVersion) };
     if (r.interfaces?.length) out.interfaces = r.interfaces.map(interfaceFrom);
     if (r.ips?.length) out.ips = r.ips.map((ip) => ipFrom(ip.address, ip.gateway, ip.interface));
