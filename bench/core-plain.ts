@@ -1,7 +1,12 @@
 // The core's allocator algorithm written in plain TypeScript (IPv4 only), as the comparison row of
 // bench/core.ts: same ranges, same bitmap, same reference order (resume after last, wrap, last one last).
 
-interface PlainRange { start: number; end: number; gw: number; bits: Uint32Array }
+interface PlainRange {
+  start: number;
+  end: number;
+  gw: number;
+  bits: Uint32Array;
+}
 
 export class PlainAllocator {
   private ranges: PlainRange[];
@@ -21,7 +26,8 @@ export class PlainAllocator {
     if (i < 0) return false;
     const r = this.ranges[i];
     const off = ip - r.start;
-    const w = off >>> 5, b = 1 << (off & 31);
+    const w = off >>> 5,
+      b = 1 << (off & 31);
     if (((r.bits[w] & b) !== 0) === on) return false;
     r.bits[w] ^= b;
     this.count += on ? 1 : -1;
@@ -36,7 +42,10 @@ export class PlainAllocator {
       let word = ~r.bits[w] & (~0 << (from & 31));
       let found = -1;
       for (;;) {
-        if (word !== 0) { found = (w << 5) + (31 - Math.clz32(word & -word)); break; }
+        if (word !== 0) {
+          found = (w << 5) + (31 - Math.clz32(word & -word));
+          break;
+        }
         w++;
         if (w << 5 > to) break;
         word = ~r.bits[w];
@@ -52,11 +61,17 @@ export class PlainAllocator {
     const n = this.ranges.length;
     const li = last === undefined ? -1 : this.find(last);
     if (li < 0) {
-      for (const r of this.ranges) { const f = this.freeIn(r, 0, r.end - r.start); if (f >= 0) return r.start + f; }
+      for (const r of this.ranges) {
+        const f = this.freeIn(r, 0, r.end - r.start);
+        if (f >= 0) return r.start + f;
+      }
       return -1;
     }
     const lr = this.ranges[li];
-    if (last! !== lr.end) { const f = this.freeIn(lr, last! + 1 - lr.start, lr.end - lr.start); if (f >= 0) return lr.start + f; }
+    if (last! !== lr.end) {
+      const f = this.freeIn(lr, last! + 1 - lr.start, lr.end - lr.start);
+      if (f >= 0) return lr.start + f;
+    }
     for (let k = 1; k < n; k++) {
       const r = this.ranges[(li + k) % n];
       const f = this.freeIn(r, 0, r.end - r.start);
@@ -76,7 +91,10 @@ export class PlainAllocator {
     } else {
       const lr = this.ranges[li];
       if (last! !== lr.end) this.fillIn(lr, last! + 1 - lr.start, lr.end - lr.start, max, st);
-      for (let k = 1; k < n && st.count < max; k++) { const r = this.ranges[(li + k) % n]; this.fillIn(r, 0, r.end - r.start, max, st); }
+      for (let k = 1; k < n && st.count < max; k++) {
+        const r = this.ranges[(li + k) % n];
+        this.fillIn(r, 0, r.end - r.start, max, st);
+      }
       if (st.count < max) this.fillIn(lr, 0, last! - lr.start, max, st);
     }
     this.count += st.count;
@@ -96,7 +114,11 @@ export class PlainAllocator {
       const room = max - st.count;
       if (n > room) {
         let keep = 0;
-        for (let k = 0; k < room; k++) { const low = free & -free; keep |= low; free ^= low; }
+        for (let k = 0; k < room; k++) {
+          const low = free & -free;
+          keep |= low;
+          free ^= low;
+        }
         free = keep;
         n = room;
       }
@@ -111,9 +133,21 @@ export class PlainAllocator {
     let r: PlainRange | undefined;
     for (let i = 0; i < ips.length; i++) {
       const v = ips[i];
-      if (!r || v < r.start || v > r.end) { const k = this.find(v); if (k < 0) { r = undefined; continue; } r = this.ranges[k]; }
-      const off = v - r.start, w = off >>> 5, b = 1 << (off & 31);
-      if (r.bits[w] & b) { r.bits[w] ^= b; n++; }
+      if (!r || v < r.start || v > r.end) {
+        const k = this.find(v);
+        if (k < 0) {
+          r = undefined;
+          continue;
+        }
+        r = this.ranges[k];
+      }
+      const off = v - r.start,
+        w = off >>> 5,
+        b = 1 << (off & 31);
+      if (r.bits[w] & b) {
+        r.bits[w] ^= b;
+        n++;
+      }
     }
     this.count -= n;
     return n;
@@ -130,6 +164,6 @@ export function countInV4(addrs: Uint32Array, network: number, prefix: number): 
   const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
   const want = (network & mask) >>> 0;
   let n = 0;
-  for (let i = 0; i < addrs.length; i++) if (((addrs[i] & mask) >>> 0) === want) n++;
+  for (let i = 0; i < addrs.length; i++) if ((addrs[i] & mask) >>> 0 === want) n++;
   return n;
 }

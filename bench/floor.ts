@@ -27,15 +27,26 @@ function startup(tool: Tool): number {
   return median(Array.from({ length: 15 }, () => timed(tool, batch(tool), input)));
 }
 
-export interface FloorMs { bridge: number; ipMasq: number; portmap: number; bandwidth: number; loopback: number }
+export interface FloorMs {
+  bridge: number;
+  ipMasq: number;
+  portmap: number;
+  bandwidth: number;
+  loopback: number;
+}
 
 export function measureFloor(host: BenchHost, iterations: number): FloorMs {
   const start = { ip: startup('ip'), tc: startup('tc'), ipt: startup('iptables-restore') };
   const nsName = `${host.prefix}-floor`;
   host.netns('floor');
-  const br = host.name('fbr'), veth = host.name('fv'), ifb = host.name('fifb');
-  const chain = `CNI-${host.prefix}-MASQ`, dn = `CNI-DN-${host.prefix}`, hp = `CNI-${host.prefix}-HP`;
-  const podIp = '10.200.40.250', gw = '10.200.40.193';
+  const br = host.name('fbr'),
+    veth = host.name('fv'),
+    ifb = host.name('fifb');
+  const chain = `CNI-${host.prefix}-MASQ`,
+    dn = `CNI-DN-${host.prefix}`,
+    hp = `CNI-${host.prefix}-HP`;
+  const podIp = '10.200.40.250',
+    gw = '10.200.40.193';
   cmd('ip', ['-batch', '-'], `link add ${br} type bridge\naddr add ${gw}/26 dev ${br}\nlink set ${br} up\n`);
   timed('iptables-restore', batch('iptables-restore'), `*nat\n:${hp} - [0:0]\nCOMMIT\n`);
 
@@ -44,23 +55,57 @@ export function measureFloor(host: BenchHost, iterations: number): FloorMs {
     for (let i = 0; i < iterations; i++) {
       // bridge: veth into the pod, enslave, address and default route inside; DEL removes the pod end.
       const bridgeMs =
-        timed('ip', batch('ip'), `link add ${veth} type veth peer name eth0 netns ${nsName}\nlink set ${veth} master ${br}\nlink set ${veth} up\n`) +
-        timed('ip', batch('ip', nsName), `addr add ${podIp}/26 dev eth0\nlink set eth0 up\nroute add default via ${gw}\n`);
+        timed(
+          'ip',
+          batch('ip'),
+          `link add ${veth} type veth peer name eth0 netns ${nsName}\nlink set ${veth} master ${br}\nlink set ${veth} up\n`,
+        ) +
+        timed(
+          'ip',
+          batch('ip', nsName),
+          `addr add ${podIp}/26 dev eth0\nlink set eth0 up\nroute add default via ${gw}\n`,
+        );
       // bandwidth (while the veth exists): ifb, tbf on both, ingress + mirred redirect.
       const bwMs =
         timed('ip', batch('ip'), `link add ${ifb} type ifb\nlink set ${ifb} up\n`) +
-        timed('tc', batch('tc'), [
-          `qdisc add dev ${veth} root tbf rate 10mbit burst 1mb latency 25ms`,
-          `qdisc add dev ${veth} ingress`,
-          `filter add dev ${veth} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${ifb}`,
-          `qdisc add dev ${ifb} root tbf rate 20mbit burst 1mb latency 25ms`, ''].join('\n')) +
-        timed('ip', batch('ip'), `link del ${ifb}\n`) - 2 * start.ip - start.tc;
+        timed(
+          'tc',
+          batch('tc'),
+          [
+            `qdisc add dev ${veth} root tbf rate 10mbit burst 1mb latency 25ms`,
+            `qdisc add dev ${veth} ingress`,
+            `filter add dev ${veth} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${ifb}`,
+            `qdisc add dev ${ifb} root tbf rate 20mbit burst 1mb latency 25ms`,
+            '',
+          ].join('\n'),
+        ) +
+        timed('ip', batch('ip'), `link del ${ifb}\n`) -
+        2 * start.ip -
+        start.tc;
       const masqMs =
-        timed('iptables-restore', batch('iptables-restore'), `*nat\n:${chain} - [0:0]\n-A ${chain} -d 10.200.40.192/26 -j ACCEPT\n-A ${chain} ! -d 224.0.0.0/4 -j MASQUERADE\n-A POSTROUTING -s ${podIp}/32 -j ${chain}\nCOMMIT\n`) +
-        timed('iptables-restore', batch('iptables-restore'), `*nat\n-D POSTROUTING -s ${podIp}/32 -j ${chain}\n-F ${chain}\n-X ${chain}\nCOMMIT\n`) - 2 * start.ipt;
+        timed(
+          'iptables-restore',
+          batch('iptables-restore'),
+          `*nat\n:${chain} - [0:0]\n-A ${chain} -d 10.200.40.192/26 -j ACCEPT\n-A ${chain} ! -d 224.0.0.0/4 -j MASQUERADE\n-A POSTROUTING -s ${podIp}/32 -j ${chain}\nCOMMIT\n`,
+        ) +
+        timed(
+          'iptables-restore',
+          batch('iptables-restore'),
+          `*nat\n-D POSTROUTING -s ${podIp}/32 -j ${chain}\n-F ${chain}\n-X ${chain}\nCOMMIT\n`,
+        ) -
+        2 * start.ipt;
       const portmapMs =
-        timed('iptables-restore', batch('iptables-restore'), `*nat\n:${dn} - [0:0]\n-A ${dn} -s ${podIp}/32 -p tcp --dport 48080 -j MARK --set-xmark 0x2000/0x2000\n-A ${dn} -p tcp --dport 48080 -j DNAT --to-destination ${podIp}:80\n-A ${hp} -p tcp -m multiport --dports 48080 -j ${dn}\nCOMMIT\n`) +
-        timed('iptables-restore', batch('iptables-restore'), `*nat\n-D ${hp} -p tcp -m multiport --dports 48080 -j ${dn}\n-F ${dn}\n-X ${dn}\nCOMMIT\n`) - 2 * start.ipt;
+        timed(
+          'iptables-restore',
+          batch('iptables-restore'),
+          `*nat\n:${dn} - [0:0]\n-A ${dn} -s ${podIp}/32 -p tcp --dport 48080 -j MARK --set-xmark 0x2000/0x2000\n-A ${dn} -p tcp --dport 48080 -j DNAT --to-destination ${podIp}:80\n-A ${hp} -p tcp -m multiport --dports 48080 -j ${dn}\nCOMMIT\n`,
+        ) +
+        timed(
+          'iptables-restore',
+          batch('iptables-restore'),
+          `*nat\n-D ${hp} -p tcp -m multiport --dports 48080 -j ${dn}\n-F ${dn}\n-X ${dn}\nCOMMIT\n`,
+        ) -
+        2 * start.ipt;
       const delMs = timed('ip', batch('ip', nsName), 'link del eth0\n');
       samples.bridge.push(bridgeMs + delMs - 3 * start.ip);
       samples.bandwidth.push(bwMs);
@@ -73,5 +118,11 @@ export function measureFloor(host: BenchHost, iterations: number): FloorMs {
     spawnSync('ip', ['link', 'del', br]);
   }
   const floor = (xs: number[]) => Math.max(0, median(xs));
-  return { bridge: floor(samples.bridge), ipMasq: floor(samples.ipMasq), portmap: floor(samples.portmap), bandwidth: floor(samples.bandwidth), loopback: floor(samples.loopback) };
+  return {
+    bridge: floor(samples.bridge),
+    ipMasq: floor(samples.ipMasq),
+    portmap: floor(samples.portmap),
+    bandwidth: floor(samples.bandwidth),
+    loopback: floor(samples.loopback),
+  };
 }

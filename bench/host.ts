@@ -14,14 +14,19 @@ export function benchEnv(extra: Record<string, string | undefined> = {}): Record
 
 /** Runs a command to completion; throws with its stderr when it fails. */
 export function cmd(file: string, args: string[], input?: string): string {
-  const r = spawnSync(file, args, { input, encoding: 'utf8', env: benchEnv(), stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const r = spawnSync(file, args, {
+    input,
+    encoding: 'utf8',
+    env: benchEnv(),
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} exited ${r.status}: ${r.stderr.trim()}`);
   return r.stdout;
 }
 
 export class BenchHost {
-  readonly prefix = 'wb' + randomBytes(2).toString('hex');
+  readonly prefix = `wb${randomBytes(2).toString('hex')}`;
   private dirs: string[] = [];
 
   name(suffix: string): string {
@@ -44,7 +49,9 @@ export class BenchHost {
   }
 
   sweep(): void {
-    for (const n of cmd('ip', ['netns', 'list']).split('\n').map((l) => l.split(' ')[0] ?? '')) {
+    for (const n of cmd('ip', ['netns', 'list'])
+      .split('\n')
+      .map((l) => l.split(' ')[0] ?? '')) {
       if (n.startsWith(this.prefix)) spawnSync('ip', ['netns', 'delete', n], { stdio: 'ignore' });
     }
     for (const line of cmd('ip', ['-o', 'link', 'show']).split('\n')) {

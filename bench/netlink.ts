@@ -17,7 +17,10 @@ const podNs = `${host.prefix}-pod`;
 const br = host.name('br');
 const veth = host.name('v0');
 
-interface Round { setup: number; teardown: number; }
+interface Round {
+  setup: number;
+  teardown: number;
+}
 
 async function viaHostNet(): Promise<Round> {
   const t0 = performance.now();
@@ -72,10 +75,12 @@ try {
     ['whole round', (r) => r.setup + r.teardown],
   ];
   console.log(`netlink: host/net in one process vs 10 ip commands (${ROUNDS} rounds, median ms)\n`);
-  console.log(table([
-    ['step', 'host/net', 'ip', 'ip / host/net'],
-    ...rows.map(([label, f]) => [label, ms(med(ours, f)), ms(med(theirs, f)), ratio(med(theirs, f), med(ours, f))]),
-  ]));
+  console.log(
+    table([
+      ['step', 'host/net', 'ip', 'ip / host/net'],
+      ...rows.map(([label, f]) => [label, ms(med(ours, f)), ms(med(theirs, f)), ratio(med(theirs, f), med(ours, f))]),
+    ]),
+  );
   console.log('\nTear-down is the kernel unregistering the links (it waits for RCU grace periods inside the');
   console.log('request); both paths pay it in full, so the whole-round ratio is bounded by it.');
 } finally {

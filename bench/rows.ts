@@ -35,53 +35,112 @@ export interface Row {
   target: string;
 }
 
-const bandwidthArgs = { ingressRate: 10_000_000, ingressBurst: 1_000_000, egressRate: 20_000_000, egressBurst: 1_000_000 };
+const bandwidthArgs = {
+  ingressRate: 10_000_000,
+  ingressBurst: 1_000_000,
+  egressRate: 20_000_000,
+  egressBurst: 1_000_000,
+};
 
 function subnet(slot: number): { subnet: string; gw: string; pod: string } {
   const base = 64 * slot;
   return { subnet: `10.200.40.${base}/26`, gw: `10.200.40.${base + 1}`, pod: `10.200.40.${base + 10}` };
 }
 
-function bridgeConf(ctx: RowContext, bridge: string, ipMasq: boolean, dataDir: string, range = subnet(ctx.slot).subnet) {
+function bridgeConf(
+  ctx: RowContext,
+  bridge: string,
+  ipMasq: boolean,
+  dataDir: string,
+  range = subnet(ctx.slot).subnet,
+) {
   return {
-    type: 'bridge', bridge, isGateway: true, ipMasq, hairpinMode: true,
+    type: 'bridge',
+    bridge,
+    isGateway: true,
+    ipMasq,
+    hairpinMode: true,
     ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: range }]], routes: [{ dst: '0.0.0.0/0' }] },
   };
 }
 
 function runtimeFor(side: Side, ctx: RowContext): CniRuntime {
-  return new CniRuntime({ path: [side.binDir], cacheDir: ctx.host.dir(`cache-${side.id}`), env: side.env, exec: execExecutor, onStderr: () => {} });
+  return new CniRuntime({
+    path: [side.binDir],
+    cacheDir: ctx.host.dir(`cache-${side.id}`),
+    env: side.env,
+    exec: execExecutor,
+    onStderr: () => {},
+  });
 }
 
 /** ADD then DEL of a conflist for one pod, timed together. */
-function chainRow(id: string, title: string, needs: string[], plugins: (ctx: RowContext, side: Side, dataDir: string, bridge: string) => unknown[],
-  floor: (f: FloorMs) => number, target: string, caps: Record<string, unknown> = {}): Row {
+function chainRow(
+  id: string,
+  title: string,
+  needs: string[],
+  plugins: (ctx: RowContext, side: Side, dataDir: string, bridge: string) => unknown[],
+  floor: (f: FloorMs) => number,
+  target: string,
+  caps: Record<string, unknown> = {},
+): Row {
   return {
-    id, title, needs, iterations: 12, floor, target,
+    id,
+    title,
+    needs,
+    iterations: 12,
+    floor,
+    target,
     async prepare(side, ctx) {
       const rt = runtimeFor(side, ctx);
       const dataDir = ctx.host.dir(`ipam-${side.id}`);
       const bridge = ctx.host.name(`b${id}${ctx.slot}`);
-      const list = parseConfList(Buffer.from(JSON.stringify({ cniVersion: '1.0.0', name: `${ctx.host.prefix}-${id}-${side.id}`, plugins: plugins(ctx, side, dataDir, bridge) })));
+      const list = parseConfList(
+        Buffer.from(
+          JSON.stringify({
+            cniVersion: '1.0.0',
+            name: `${ctx.host.prefix}-${id}-${side.id}`,
+            plugins: plugins(ctx, side, dataDir, bridge),
+          }),
+        ),
+      );
       const netns = ctx.host.netns(`${id}-${side.id}`);
       return {
         async once(i) {
-          const conf: RuntimeConf = { containerId: `${ctx.host.prefix}-${side.id}-${i}`, netns, ifName: 'eth0', capabilityArgs: caps };
+          const conf: RuntimeConf = {
+            containerId: `${ctx.host.prefix}-${side.id}-${i}`,
+            netns,
+            ifName: 'eth0',
+            capabilityArgs: caps,
+          };
           const t0 = performance.now();
           await rt.addNetworkList(list, conf);
           await rt.delNetworkList(list, conf);
           return performance.now() - t0;
         },
-        async close() { cmd('ip', ['link', 'del', bridge]); },
+        async close() {
+          cmd('ip', ['link', 'del', bridge]);
+        },
       };
     },
   };
 }
 
 /** One plugin exec'd directly with a prepared stdin; returns the wall time, throws on failure. */
-async function execPlugin(side: Side, type: string, command: string, env: Record<string, string>, stdin: unknown): Promise<number> {
+async function execPlugin(
+  side: Side,
+  type: string,
+  command: string,
+  env: Record<string, string>,
+  stdin: unknown,
+): Promise<number> {
   const t0 = performance.now();
-  const r = await spawnPlugin(join(side.binDir, type), Buffer.from(JSON.stringify(stdin)), { ...side.env, CNI_COMMAND: command, CNI_PATH: side.binDir, ...env });
+  const r = await spawnPlugin(join(side.binDir, type), Buffer.from(JSON.stringify(stdin)), {
+    ...side.env,
+    CNI_COMMAND: command,
+    CNI_PATH: side.binDir,
+    ...env,
+  });
   const t = performance.now() - t0;
   if (r.exitCode !== 0) throw new Error(`${side.id} ${type} ${command} exited ${r.exitCode}: ${r.stdout} ${r.stderr}`);
   return t;
@@ -90,8 +149,11 @@ async function execPlugin(side: Side, type: string, command: string, env: Record
 /** host-local ADD with `existing` reservations already on disk (DEL afterwards, untimed). */
 function hostLocalRow(existing: number): Row {
   return {
-    id: `hl${existing}`, title: `host-local ADD, ${existing.toLocaleString('en')} existing reservations`, needs: ['host-local'],
-    iterations: existing >= 10_000 ? 6 : 15, target: existing ? 'flat: within 1.5× of the row at 0' : '',
+    id: `hl${existing}`,
+    title: `host-local ADD, ${existing.toLocaleString('en')} existing reservations`,
+    needs: ['host-local'],
+    iterations: existing >= 10_000 ? 6 : 15,
+    target: existing ? 'flat: within 1.5× of the row at 0' : '',
     async prepare(side, ctx) {
       const dataDir = ctx.host.dir(`hl-${side.id}`);
       const name = `${ctx.host.prefix}-hl`;
@@ -102,9 +164,18 @@ function hostLocalRow(existing: number): Row {
         const n = k + 2;
         writeFileSync(join(netDir, `10.200.${n >> 8}.${n & 255}`), `fill-${k}\r\neth0`);
       }
-      if (existing) writeFileSync(join(netDir, 'last_reserved_ip.0'), `10.200.${(existing + 1) >> 8}.${(existing + 1) & 255}`);
-      const conf = { cniVersion: '1.0.0', name, ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.200.0.0/16' }]] } };
-      const env = (i: number) => ({ CNI_CONTAINERID: `${ctx.host.prefix}-${side.id}-${i}`, CNI_NETNS: '/var/run/netns/none', CNI_IFNAME: 'eth0' });
+      if (existing)
+        writeFileSync(join(netDir, 'last_reserved_ip.0'), `10.200.${(existing + 1) >> 8}.${(existing + 1) & 255}`);
+      const conf = {
+        cniVersion: '1.0.0',
+        name,
+        ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.200.0.0/16' }]] },
+      };
+      const env = (i: number) => ({
+        CNI_CONTAINERID: `${ctx.host.prefix}-${side.id}-${i}`,
+        CNI_NETNS: '/var/run/netns/none',
+        CNI_IFNAME: 'eth0',
+      });
       return {
         async once(i) {
           const t = await execPlugin(side, 'host-local', 'ADD', env(i), conf);
@@ -118,32 +189,64 @@ function hostLocalRow(existing: number): Row {
 }
 
 export const rows: Row[] = [
-  chainRow('full', 'full conflist bridge(ipMasq)+portmap+bandwidth ADD+DEL', ['bridge', 'host-local', 'portmap', 'bandwidth'],
+  chainRow(
+    'full',
+    'full conflist bridge(ipMasq)+portmap+bandwidth ADD+DEL',
+    ['bridge', 'host-local', 'portmap', 'bandwidth'],
     (ctx, side, dataDir, bridge) => [
       bridgeConf(ctx, bridge, true, dataDir),
       { type: 'portmap', capabilities: { portMappings: true }, snat: true },
       { type: 'bandwidth', capabilities: { bandwidth: true } },
     ],
-    (f) => f.bridge + f.ipMasq + f.portmap + f.bandwidth, '≤ 1.4× floor (≈ 0.18× reference)',
-    { portMappings: [{ hostPort: 48080, containerPort: 80, protocol: 'tcp' }], bandwidth: bandwidthArgs }),
-  chainRow('br', 'bridge+host-local ADD+DEL, no ipMasq', ['bridge', 'host-local'],
-    (ctx, side, dataDir, bridge) => [bridgeConf(ctx, bridge, false, dataDir)], (f) => f.bridge, '≤ 1.3× floor'),
-  chainRow('brm', 'bridge+host-local ADD+DEL, ipMasq', ['bridge', 'host-local'],
-    (ctx, side, dataDir, bridge) => [bridgeConf(ctx, bridge, true, dataDir)], (f) => f.bridge + f.ipMasq, '≤ 1.3× floor'),
+    (f) => f.bridge + f.ipMasq + f.portmap + f.bandwidth,
+    '≤ 1.4× floor (≈ 0.18× reference)',
+    { portMappings: [{ hostPort: 48080, containerPort: 80, protocol: 'tcp' }], bandwidth: bandwidthArgs },
+  ),
+  chainRow(
+    'br',
+    'bridge+host-local ADD+DEL, no ipMasq',
+    ['bridge', 'host-local'],
+    (ctx, side, dataDir, bridge) => [bridgeConf(ctx, bridge, false, dataDir)],
+    (f) => f.bridge,
+    '≤ 1.3× floor',
+  ),
+  chainRow(
+    'brm',
+    'bridge+host-local ADD+DEL, ipMasq',
+    ['bridge', 'host-local'],
+    (ctx, side, dataDir, bridge) => [bridgeConf(ctx, bridge, true, dataDir)],
+    (f) => f.bridge + f.ipMasq,
+    '≤ 1.3× floor',
+  ),
   {
-    id: 'pm', title: 'portmap ADD+DEL, 1 mapping', needs: ['portmap'], iterations: 12, target: '≤ 1.5× floor', floor: (f) => f.portmap,
+    id: 'pm',
+    title: 'portmap ADD+DEL, 1 mapping',
+    needs: ['portmap'],
+    iterations: 12,
+    target: '≤ 1.5× floor',
+    floor: (f) => f.portmap,
     async prepare(side, ctx) {
       const { pod, gw } = subnet(ctx.slot);
       const netns = ctx.host.netns(`pm-${side.id}`);
       const conf = {
-        cniVersion: '1.0.0', name: `${ctx.host.prefix}-pm-${side.id}`, type: 'portmap', snat: true,
+        cniVersion: '1.0.0',
+        name: `${ctx.host.prefix}-pm-${side.id}`,
+        type: 'portmap',
+        snat: true,
         runtimeConfig: { portMappings: [{ hostPort: 48081 + ctx.slot, containerPort: 80, protocol: 'tcp' }] },
-        prevResult: { cniVersion: '1.0.0', interfaces: [{ name: 'eth0', sandbox: netns }], ips: [{ address: `${pod}/26`, gateway: gw, interface: 0 }] },
+        prevResult: {
+          cniVersion: '1.0.0',
+          interfaces: [{ name: 'eth0', sandbox: netns }],
+          ips: [{ address: `${pod}/26`, gateway: gw, interface: 0 }],
+        },
       };
       return {
         async once(i) {
           const env = { CNI_CONTAINERID: `${ctx.host.prefix}-${side.id}-${i}`, CNI_NETNS: netns, CNI_IFNAME: 'eth0' };
-          return (await execPlugin(side, 'portmap', 'ADD', env, conf)) + (await execPlugin(side, 'portmap', 'DEL', env, conf));
+          return (
+            (await execPlugin(side, 'portmap', 'ADD', env, conf)) +
+            (await execPlugin(side, 'portmap', 'DEL', env, conf))
+          );
         },
         async close() {},
       };
@@ -153,32 +256,59 @@ export const rows: Row[] = [
   hostLocalRow(1000),
   hostLocalRow(60_000),
   {
-    id: 'lo', title: 'one plugin invocation (loopback ADD)', needs: ['loopback'], iterations: 15, target: 'cold ≤ 1.5× reference', floor: (f) => f.loopback,
+    id: 'lo',
+    title: 'one plugin invocation (loopback ADD)',
+    needs: ['loopback'],
+    iterations: 15,
+    target: 'cold ≤ 1.5× reference',
+    floor: (f) => f.loopback,
     async prepare(side, ctx) {
       const netns = ctx.host.netns(`lo-${side.id}`);
       const conf = { cniVersion: '1.0.0', name: 'lo', type: 'loopback' };
       return {
-        once: (i) => execPlugin(side, 'loopback', 'ADD', { CNI_CONTAINERID: `${ctx.host.prefix}-${i}`, CNI_NETNS: netns, CNI_IFNAME: 'lo' }, conf),
+        once: (i) =>
+          execPlugin(
+            side,
+            'loopback',
+            'ADD',
+            { CNI_CONTAINERID: `${ctx.host.prefix}-${i}`, CNI_NETNS: netns, CNI_IFNAME: 'lo' },
+            conf,
+          ),
         async close() {},
       };
     },
   },
   {
-    id: 'pods', title: '100 pods ADD, 8 in parallel, then DEL (bridge+host-local): total wall', needs: ['bridge', 'host-local'],
-    iterations: 1, sequential: true, target: '≤ 0.3× reference',
+    id: 'pods',
+    title: '100 pods ADD, 8 in parallel, then DEL (bridge+host-local): total wall',
+    needs: ['bridge', 'host-local'],
+    iterations: 1,
+    sequential: true,
+    target: '≤ 0.3× reference',
     async prepare(side, ctx) {
       const pods = Number(process.env.BENCH_PODS ?? 100);
       const rt = runtimeFor(side, ctx);
       const bridge = ctx.host.name('bpods');
-      const list = parseConfList(Buffer.from(JSON.stringify({
-        cniVersion: '1.0.0', name: `${ctx.host.prefix}-pods-${side.id}`,
-        plugins: [bridgeConf(ctx, bridge, false, ctx.host.dir(`pods-${side.id}`), '10.200.40.0/24')],
-      })));
+      const list = parseConfList(
+        Buffer.from(
+          JSON.stringify({
+            cniVersion: '1.0.0',
+            name: `${ctx.host.prefix}-pods-${side.id}`,
+            plugins: [bridgeConf(ctx, bridge, false, ctx.host.dir(`pods-${side.id}`), '10.200.40.0/24')],
+          }),
+        ),
+      );
       const netns = Array.from({ length: pods }, (_, k) => ctx.host.netns(`p${side.id}${k}`));
-      const confs = netns.map((ns, k): RuntimeConf => ({ containerId: `${ctx.host.prefix}-${side.id}-pod${k}`, netns: ns, ifName: 'eth0' }));
+      const confs = netns.map(
+        (ns, k): RuntimeConf => ({ containerId: `${ctx.host.prefix}-${side.id}-pod${k}`, netns: ns, ifName: 'eth0' }),
+      );
       const eightAtATime = async (fn: (c: RuntimeConf) => Promise<unknown>) => {
         let next = 0;
-        await Promise.all(Array.from({ length: 8 }, async () => { while (next < confs.length) await fn(confs[next++]!); }));
+        await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            while (next < confs.length) await fn(confs[next++]!);
+          }),
+        );
       };
       return {
         async once() {

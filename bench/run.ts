@@ -16,9 +16,23 @@ import { rows, type BenchCase, type Row } from './rows.ts';
 import { referenceBinDir, sides, startBenchDaemon, type Side, type SideId } from './sides.ts';
 import { median, ms, ratio, table } from './stats.ts';
 
-interface RowOutcome { row: Row; medians: Partial<Record<SideId, number>>; errors: Partial<Record<SideId, string>>; floor?: number; skipped?: string }
+interface RowOutcome {
+  row: Row;
+  medians: Partial<Record<SideId, number>>;
+  errors: Partial<Record<SideId, string>>;
+  floor?: number;
+  skipped?: string;
+}
 
-const { values } = parseArgs({ options: { rows: { type: 'string' }, iterations: { type: 'string' }, json: { type: 'string' }, 'daemon-profile': { type: 'string' }, 'daemon-workers': { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string' },
+    iterations: { type: 'string' },
+    json: { type: 'string' },
+    'daemon-profile': { type: 'string' },
+    'daemon-workers': { type: 'string' },
+  },
+});
 const selected = values.rows ? rows.filter((r) => values.rows!.split(',').includes(r.id)) : rows;
 const host = new BenchHost();
 const sockDir = host.dir('sock');
@@ -43,12 +57,18 @@ async function measureRow(row: Row, floor: FloorMs | undefined): Promise<RowOutc
           cases.set(side, c);
           if (!row.sequential) await c.once(-1); // warm-up, untimed
           samples[side.id] = [];
-        } catch (e) { out.errors[side.id] = (e as Error).message; }
+        } catch (e) {
+          out.errors[side.id] = (e as Error).message;
+        }
       }
       for (let i = 0; i < iterations; i++) {
         for (const [side, c] of cases) {
           if (out.errors[side.id]) continue;
-          try { samples[side.id]!.push(await c.once(i)); } catch (e) { out.errors[side.id] = (e as Error).message; }
+          try {
+            samples[side.id]!.push(await c.once(i));
+          } catch (e) {
+            out.errors[side.id] = (e as Error).message;
+          }
         }
       }
     } finally {
@@ -57,7 +77,8 @@ async function measureRow(row: Row, floor: FloorMs | undefined): Promise<RowOutc
   };
   if (row.sequential) for (const side of allSides) await runSides([side]);
   else await runSides(allSides);
-  for (const side of allSides) if (!out.errors[side.id] && samples[side.id]?.length) out.medians[side.id] = median(samples[side.id]!);
+  for (const side of allSides)
+    if (!out.errors[side.id] && samples[side.id]?.length) out.medians[side.id] = median(samples[side.id]!);
   return out;
 }
 
@@ -71,12 +92,23 @@ async function main(): Promise<void> {
   if (!existsSync(join(allSides[1]!.binDir, 'bridge'))) throw new Error('build/cni is missing: run build.sh');
   let daemon;
   try {
-    daemon = await startBenchDaemon(join(sockDir, 'wasm-cni.sock'), values['daemon-profile'], values['daemon-workers'] === undefined ? undefined : Number(values['daemon-workers']));
+    daemon = await startBenchDaemon(
+      join(sockDir, 'wasm-cni.sock'),
+      values['daemon-profile'],
+      values['daemon-workers'] === undefined ? undefined : Number(values['daemon-workers']),
+    );
   } catch (e) {
     host.sweep();
     throw e;
   }
-  const stopAll = () => { try { host.sweep(); } finally { daemon.proc.kill('SIGKILL'); process.exit(130); } };
+  const stopAll = () => {
+    try {
+      host.sweep();
+    } finally {
+      daemon.proc.kill('SIGKILL');
+      process.exit(130);
+    }
+  };
   process.once('SIGINT', stopAll);
   const outcomes: RowOutcome[] = [];
   try {
@@ -91,24 +123,60 @@ async function main(): Promise<void> {
     await daemon.stop();
     host.sweep();
   }
-  if (values.json) writeFileSync(values.json, JSON.stringify({ machine: machine(), outcomes: outcomes.map((o) => ({ ...o, row: o.row.id })) }, null, 2));
+  if (values.json)
+    writeFileSync(
+      values.json,
+      JSON.stringify({ machine: machine(), outcomes: outcomes.map((o) => ({ ...o, row: o.row.id })) }, null, 2),
+    );
 }
 
-function print(outcomes: RowOutcome[], calls: Array<{ plugin: string; command: string; calls: number; p50Ms: number }>): void {
-  const head = ['row', 'reference ms', 'daemon ms', 'cold ms', 'floor ms', 'daemon/ref', 'daemon/floor', 'cold/ref', 'target'];
+function print(
+  outcomes: RowOutcome[],
+  calls: Array<{ plugin: string; command: string; calls: number; p50Ms: number }>,
+): void {
+  const head = [
+    'row',
+    'reference ms',
+    'daemon ms',
+    'cold ms',
+    'floor ms',
+    'daemon/ref',
+    'daemon/floor',
+    'cold/ref',
+    'target',
+  ];
   const body = outcomes.map((o) => {
     if (o.skipped) return [o.row.title, '—', '—', '—', ms(o.floor), '', '', '', `skipped (${o.skipped})`];
     const m = o.medians;
-    return [o.row.title, ms(m.ref), ms(m.daemon), ms(m.cold), ms(o.floor), ratio(m.daemon, m.ref), ratio(m.daemon, o.floor), ratio(m.cold, m.ref), o.row.target];
+    return [
+      o.row.title,
+      ms(m.ref),
+      ms(m.daemon),
+      ms(m.cold),
+      ms(o.floor),
+      ratio(m.daemon, m.ref),
+      ratio(m.daemon, o.floor),
+      ratio(m.cold, m.ref),
+      o.row.target,
+    ];
   });
   const hl0 = outcomes.find((o) => o.row.id === 'hl0')?.medians.daemon;
   const hl60 = outcomes.find((o) => o.row.id === 'hl60000')?.medians.daemon;
-  process.stdout.write(`\nwasm-cni benchmarks on ${machine()}; medians of whole-process runs, NODE_OPTIONS/NODE_EXTRA_CA_CERTS unset\n\n`);
-  process.stdout.write(table([head, ...body]) + '\n');
-  if (hl0 !== undefined && hl60 !== undefined) process.stdout.write(`\nhost-local via daemon at 60,000 vs at 0 reservations: ${ratio(hl60, hl0)}\n`);
-  for (const o of outcomes) for (const [side, err] of Object.entries(o.errors)) process.stdout.write(`\n${o.row.id} ${side} failed: ${err.slice(0, 400)}\n`);
+  process.stdout.write(
+    `\nwasm-cni benchmarks on ${machine()}; medians of whole-process runs, NODE_OPTIONS/NODE_EXTRA_CA_CERTS unset\n\n`,
+  );
+  process.stdout.write(`${table([head, ...body])}\n`);
+  if (hl0 !== undefined && hl60 !== undefined)
+    process.stdout.write(`\nhost-local via daemon at 60,000 vs at 0 reservations: ${ratio(hl60, hl0)}\n`);
+  for (const o of outcomes)
+    for (const [side, err] of Object.entries(o.errors))
+      process.stdout.write(`\n${o.row.id} ${side} failed: ${err.slice(0, 400)}\n`);
   if (calls.length) {
-    process.stdout.write('\nInside the daemon (handler time per call, p50 ms): ' + calls.map((c) => `${c.plugin} ${c.command} ${c.p50Ms}`).join(', ') + '\n');
+    process.stdout.write(
+      '\nInside the daemon (handler time per call, p50 ms): ' +
+        calls.map((c) => `${c.plugin} ${c.command} ${c.p50Ms}`).join(', ') +
+        '\n',
+    );
   }
 }
 

@@ -29,27 +29,45 @@ export function sides(daemonSocket: string, absentSocket: string): Side[] {
 
 export { bundlesFresh };
 
-export interface BenchDaemon { proc: ChildProcess; stop(): Promise<void> }
+export interface BenchDaemon {
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
 
 /** The product's daemon (the bundle when fresh, else the sources through tsx) on a private socket;
  * with profileDir, a V8 CPU profile of the daemon is written there when it stops. */
 export async function startBenchDaemon(socket: string, profileDir?: string, workers?: number): Promise<BenchDaemon> {
   const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  const args = [...profile, ...(existsSync(cliEntryPath) && bundlesFresh()
-    ? [cliEntryPath, 'daemon', '--socket', socket]
-    : ['--import', 'tsx', join(projectRoot, 'host', 'cli', 'main.ts'), 'daemon', '--socket', socket]), ...(workers === undefined ? [] : ['--workers', String(workers)])];
+  const args = [
+    ...profile,
+    ...(existsSync(cliEntryPath) && bundlesFresh()
+      ? [cliEntryPath, 'daemon', '--socket', socket]
+      : ['--import', 'tsx', join(projectRoot, 'host', 'cli', 'main.ts'), 'daemon', '--socket', socket]),
+    ...(workers === undefined ? [] : ['--workers', String(workers)]),
+  ];
   const proc = spawn(process.execPath, args, { env: benchEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  proc.stderr!.on('data', (b) => { log = (log + b).slice(-4000); });
+  proc.stderr!.on('data', (b) => {
+    log = (log + b).slice(-4000);
+  });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   for (let i = 0; ; i++) {
     try {
       await requestStatus(socket, 500);
       break;
     } catch {
-      if (proc.exitCode !== null || i > 100) { proc.kill('SIGKILL'); throw new Error(`daemon did not start: ${log}`); }
+      if (proc.exitCode !== null || i > 100) {
+        proc.kill('SIGKILL');
+        throw new Error(`daemon did not start: ${log}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  return { proc, stop: async () => { if (proc.exitCode === null) proc.kill('SIGTERM'); await exited; } };
+  return {
+    proc,
+    stop: async () => {
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

@@ -14,11 +14,16 @@ export function ms(x: number | undefined): string {
 
 export function ratio(a: number | undefined, b: number | undefined): string {
   if (a === undefined || b === undefined || Number.isNaN(a) || Number.isNaN(b) || b <= 0) return '—';
-  return a / b >= 10 ? (a / b).toFixed(1) + '×' : (a / b).toFixed(2) + '×';
+  return a / b >= 10 ? `${(a / b).toFixed(1)}×` : `${(a / b).toFixed(2)}×`;
 }
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => '| ' + r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
-  return [line(rows[0]!), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...rows.slice(1).map(line)].join('\n');
+  const line = (r: string[]) =>
+    `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  return [
+    line(rows[0]!),
+    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    ...rows.slice(1).map(line),
+  ].join('\n');
 }

@@ -11,7 +11,9 @@ function findProjectRoot(): string {
     if (existsSync(pkg)) {
       try {
         if (JSON.parse(readFileSync(pkg, 'utf8')).name === 'wasm-cni') return dir;
-      } catch { /* not ours */ }
+      } catch {
+        /* not ours */
+      }
     }
     const up = dirname(dir);
     if (up === dir) throw new Error('wasm-cni: cannot find the project root (set WASM_CNI_HOME)');
@@ -41,5 +43,8 @@ function newestMtimeUnder(dir: string): number {
 /** True when the cold-path bundle is at least as new as every source under host/ (an installed kit has none). */
 export function bundlesFresh(): boolean {
   const sources = join(projectRoot, 'host');
-  return existsSync(pluginEntryPath) && (!existsSync(sources) || statSync(pluginEntryPath).mtimeMs >= newestMtimeUnder(sources));
+  return (
+    existsSync(pluginEntryPath) &&
+    (!existsSync(sources) || statSync(pluginEntryPath).mtimeMs >= newestMtimeUnder(sources))
+  );
 }

@@ -77,7 +77,8 @@ function parseArgv(argv: string[]): Parsed | 'help' {
   }
   const [sub, network, netns, ...extra] = positional;
   if (sub === undefined) throw new UsageError('missing command (add, check, del, gc or status)');
-  if (!SUBCOMMANDS.includes(sub as Sub)) throw new UsageError(`unknown command "${sub}" (add, check, del, gc or status)`);
+  if (!SUBCOMMANDS.includes(sub as Sub))
+    throw new UsageError(`unknown command "${sub}" (add, check, del, gc or status)`);
   if (network === undefined || netns === undefined) throw new UsageError('network name and namespace are required');
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
   return { sub: sub as Sub, network, netns, ifName, cacheDir, keep };
@@ -88,7 +89,8 @@ function parseCnitoolArgs(raw: string): Array<[string, string]> {
   if (raw === '') return [];
   return raw.split(';').map((pair) => {
     const kv = pair.split('=');
-    if (kv.length !== 2 || kv[0] === '' || kv[1] === '') throw new Error(`invalid CNI_ARGS pair ${JSON.stringify(pair)}`);
+    if (kv.length !== 2 || kv[0] === '' || kv[1] === '')
+      throw new Error(`invalid CNI_ARGS pair ${JSON.stringify(pair)}`);
     return [kv[0]!, kv[1]!];
   });
 }
@@ -102,12 +104,15 @@ function parseCapArgs(raw: string): Record<string, unknown> | undefined {
     throw new Error(`CAP_ARGS: ${(e as Error).message}`);
   }
   if (v === null) return undefined;
-  if (!isPlainObject(v)) throw new Error('CAP_ARGS: json: cannot unmarshal into Go value of type map[string]interface {} (want a JSON object)');
+  if (!isPlainObject(v))
+    throw new Error(
+      'CAP_ARGS: json: cannot unmarshal into Go value of type map[string]interface {} (want a JSON object)',
+    );
   return v;
 }
 
 export function cnitoolContainerId(absNetns: string): string {
-  return 'cnitool-' + createHash('sha512').update(absNetns).digest('hex').slice(0, 20);
+  return `cnitool-${createHash('sha512').update(absNetns).digest('hex').slice(0, 20)}`;
 }
 
 /** One line, whatever went wrong (CNI errors keep their "msg; details" form). */
@@ -147,13 +152,21 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     switch (parsed.sub) {
       case 'add': {
         const { result } = await runtime.addNetworkList(list, rt);
-        process.stdout.write(formatResult(result, result.cniVersion) + '\n');
+        process.stdout.write(`${formatResult(result, result.cniVersion)}\n`);
         break;
       }
-      case 'check': await runtime.checkNetworkList(list, rt); break;
-      case 'del': await runtime.delNetworkList(list, rt); break;
-      case 'gc': await runtime.gcNetworkList(list, parsed.keep.length > 0 ? parsed.keep : undefined); break;
-      case 'status': await runtime.statusNetworkList(list); break;
+      case 'check':
+        await runtime.checkNetworkList(list, rt);
+        break;
+      case 'del':
+        await runtime.delNetworkList(list, rt);
+        break;
+      case 'gc':
+        await runtime.gcNetworkList(list, parsed.keep.length > 0 ? parsed.keep : undefined);
+        break;
+      case 'status':
+        await runtime.statusNetworkList(list);
+        break;
     }
     return 0;
   } catch (e) {

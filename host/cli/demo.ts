@@ -11,10 +11,29 @@ import { Cidr, parseBandwidthQuantity } from '../core/index.ts';
 import { addonPath, cniBinDir, coreWasmPath } from '../paths.ts';
 import { createNamedNetns, removeNamedNetns } from '../native/netns.ts';
 import { isValidLinkName } from '../net/link.ts';
-import { leftoverCount, leftovers, readNodeSysctls, removeNewEmptyNftTables, removeSharedChainsIfUnused, restoreNodeSysctls, snapshot, type DemoFootprint, type NodeSnapshot } from '../demo/leftovers.ts';
+import {
+  leftoverCount,
+  leftovers,
+  readNodeSysctls,
+  removeNewEmptyNftTables,
+  removeSharedChainsIfUnused,
+  restoreNodeSysctls,
+  snapshot,
+  type DemoFootprint,
+  type NodeSnapshot,
+} from '../demo/leftovers.ts';
 import { startNode } from '../demo/node.ts';
 import { bold, block, DemoFailure, fail, formatMs, note, ok, section, step, title } from '../demo/output.ts';
-import { askFromHost, formatBytes, formatRate, hostVethOf, measureThroughput, reach, startEchoServer, tbfQdiscs } from '../demo/probe.ts';
+import {
+  askFromHost,
+  formatBytes,
+  formatRate,
+  hostVethOf,
+  measureThroughput,
+  reach,
+  startEchoServer,
+  tbfQdiscs,
+} from '../demo/probe.ts';
 import { ifbName } from '../plugins/bandwidth/names.ts';
 import { KUBENET_NETWORK } from '../kubelet/kubenet-config.ts';
 import { runCmd, stopAllServers, which } from '../demo/proc.ts';
@@ -45,19 +64,36 @@ function parseArgs(argv: string[]): Partial<DemoOptions> | 'help' {
   const o: Partial<DemoOptions> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const [flag, inline] =
+      a.startsWith('--') && a.includes('=')
+        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+        : [a, undefined];
     const value = (): string => {
       const v = inline ?? argv[++i];
       if (v === undefined) throw new UsageError(`${flag} needs a value`);
       return v;
     };
     switch (flag) {
-      case '-h': case '--help': return 'help';
-      case '--pod-cidr': o.podCidr = value(); break;
-      case '--bridge': o.bridge = value(); break;
-      case '--host-port': o.hostPort = Number(value()); if (!Number.isInteger(o.hostPort) || o.hostPort < 1 || o.hostPort > 65535) throw new UsageError('--host-port must be 1..65535'); break;
-      case '--shape-seconds': o.shapeSeconds = Number(value()); if (!(o.shapeSeconds >= 1 && o.shapeSeconds <= 30)) throw new UsageError('--shape-seconds must be 1..30'); break;
-      default: throw new UsageError(`unknown option ${a}`);
+      case '-h':
+      case '--help':
+        return 'help';
+      case '--pod-cidr':
+        o.podCidr = value();
+        break;
+      case '--bridge':
+        o.bridge = value();
+        break;
+      case '--host-port':
+        o.hostPort = Number(value());
+        if (!Number.isInteger(o.hostPort) || o.hostPort < 1 || o.hostPort > 65535)
+          throw new UsageError('--host-port must be 1..65535');
+        break;
+      case '--shape-seconds':
+        o.shapeSeconds = Number(value());
+        if (!(o.shapeSeconds >= 1 && o.shapeSeconds <= 30)) throw new UsageError('--shape-seconds must be 1..30');
+        break;
+      default:
+        throw new UsageError(`unknown option ${a}`);
     }
   }
   return o;
@@ -75,7 +111,10 @@ async function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
-    s.listen(0, '0.0.0.0', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+    s.listen(0, '0.0.0.0', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
   });
 }
 
@@ -83,48 +122,86 @@ async function anyFreePort(): Promise<number> {
 async function preflight(o: DemoOptions, cidr: Cidr): Promise<string[]> {
   const problems: string[] = [];
   if (process.getuid?.() !== 0) problems.push('needs root (network namespaces, bridges, iptables)');
-  for (const [what, path] of [['Wasm core', coreWasmPath], ['N-API addon', addonPath], ['CNI executables', join(cniBinDir, 'bridge')]] as const) {
+  for (const [what, path] of [
+    ['Wasm core', coreWasmPath],
+    ['N-API addon', addonPath],
+    ['CNI executables', join(cniBinDir, 'bridge')],
+  ] as const) {
     if (!existsSync(path)) problems.push(`${what} missing (${path}): run \`bash build.sh\``);
   }
   for (const tool of ['ip', 'iptables', 'iptables-save', 'iptables-restore', 'iperf3']) {
     if (!which(tool)) problems.push(`${tool} not installed: run \`bash scripts/setup.sh\``);
   }
-  if (!isValidLinkName(o.bridge)) problems.push(`--bridge ${JSON.stringify(o.bridge)} is not a valid interface name (1-15 bytes, no spaces, '/' or ':')`);
-  if (cidr.family !== 4 || cidr.prefix > 28) problems.push(`--pod-cidr must be an IPv4 CIDR of /28 or larger, got ${o.podCidr}`);
+  if (!isValidLinkName(o.bridge))
+    problems.push(
+      `--bridge ${JSON.stringify(o.bridge)} is not a valid interface name (1-15 bytes, no spaces, '/' or ':')`,
+    );
+  if (cidr.family !== 4 || cidr.prefix > 28)
+    problems.push(`--pod-cidr must be an IPv4 CIDR of /28 or larger, got ${o.podCidr}`);
   const link = await runCmd('ip', ['link', 'show', o.bridge]);
-  if (link.code === 0) problems.push(`a link named ${o.bridge} already exists (a previous demo? remove it with \`ip link delete ${o.bridge}\`) or pick --bridge`);
+  if (link.code === 0)
+    problems.push(
+      `a link named ${o.bridge} already exists (a previous demo? remove it with \`ip link delete ${o.bridge}\`) or pick --bridge`,
+    );
   const routes = await runCmd('ip', ['-4', 'route', 'show', 'table', 'all']);
-  const clash = routes.stdout.split('\n').map((l) => l.split(' ')[0]!).filter((d) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(d))
-    .filter((d) => { const c = Cidr.parse(d); return c.prefix > 0 && c.overlaps(cidr); });
-  if (clash.length) problems.push(`pod CIDR ${o.podCidr} overlaps networks on this machine (${clash.join(', ')}): pick another --pod-cidr`);
+  const clash = routes.stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((d) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(d))
+    .filter((d) => {
+      const c = Cidr.parse(d);
+      return c.prefix > 0 && c.overlaps(cidr);
+    });
+  if (clash.length)
+    problems.push(
+      `pod CIDR ${o.podCidr} overlaps networks on this machine (${clash.join(', ')}): pick another --pod-cidr`,
+    );
   const ns = await runCmd('ip', ['netns', 'list']);
-  const stale = ns.stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(o.netnsPrefix));
-  if (stale.length) problems.push(`network namespaces of a previous demo exist (${stale.join(', ')}): remove them with \`ip netns delete NAME\``);
+  const stale = ns.stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(o.netnsPrefix));
+  if (stale.length)
+    problems.push(
+      `network namespaces of a previous demo exist (${stale.join(', ')}): remove them with \`ip netns delete NAME\``,
+    );
   return problems;
 }
 
 function makePod(o: DemoOptions, name: string, extra: Partial<DemoPod> = {}): DemoPod {
   const netnsName = `${o.netnsPrefix}${name}`;
   return {
-    namespace: 'demo', name, netnsName, netnsPath: `/var/run/netns/${netnsName}`,
+    namespace: 'demo',
+    name,
+    netnsName,
+    netnsPath: `/var/run/netns/${netnsName}`,
     sandboxId: `${o.netnsPrefix}${name}-${randomBytes(6).toString('hex')}`,
-    ports: [], annotations: {}, ...extra,
+    ports: [],
+    annotations: {},
+    ...extra,
   };
 }
 
 export async function run(argv: string[]): Promise<number> {
   let parsed: Partial<DemoOptions> | 'help';
-  try { parsed = parseArgs(argv); } catch (e) {
+  try {
+    parsed = parseArgs(argv);
+  } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`wasm-cni demo: ${e.message}\n${HELP}`);
     return 2;
   }
-  if (parsed === 'help') { process.stdout.write(HELP); return 0; }
+  if (parsed === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
 
   const started = performance.now();
   const podCidr = parsed.podCidr ?? '10.200.130.0/24';
   let cidr: Cidr;
-  try { cidr = Cidr.parse(podCidr); } catch (e) {
+  try {
+    cidr = Cidr.parse(podCidr);
+  } catch (e) {
     process.stderr.write(`wasm-cni demo: --pod-cidr: ${(e as Error).message}\n`);
     return 2;
   }
@@ -147,12 +224,20 @@ export async function run(argv: string[]): Promise<number> {
   const pods = [
     makePod(o, 'web', { ports: [{ hostPort: o.hostPort, containerPort: ECHO_PORT, protocol: 'tcp' }] }),
     makePod(o, 'client'),
-    makePod(o, 'shaped', { annotations: { 'kubernetes.io/ingress-bandwidth': INGRESS, 'kubernetes.io/egress-bandwidth': EGRESS } }),
+    makePod(o, 'shaped', {
+      annotations: { 'kubernetes.io/ingress-bandwidth': INGRESS, 'kubernetes.io/egress-bandwidth': EGRESS },
+    }),
   ];
   const footprint: DemoFootprint = {
-    netnsPrefix: o.netnsPrefix, bridge: o.bridge, podCidr: o.podCidr,
-    podAddressPrefix: o.podCidr.split('.').slice(0, cidr.prefix >= 24 ? 3 : 2).join('.') + '.',
-    containerIds: pods.map((p) => p.sandboxId), stateDir: o.stateDir,
+    netnsPrefix: o.netnsPrefix,
+    bridge: o.bridge,
+    podCidr: o.podCidr,
+    podAddressPrefix: `${o.podCidr
+      .split('.')
+      .slice(0, cidr.prefix >= 24 ? 3 : 2)
+      .join('.')}.`,
+    containerIds: pods.map((p) => p.sandboxId),
+    stateDir: o.stateDir,
   };
   const before = await snapshot();
   const sysctlsBefore = readNodeSysctls();
@@ -164,8 +249,18 @@ export async function run(argv: string[]): Promise<number> {
     if (cleaned) return;
     cleaned = true;
     await stopAllServers();
-    for (const p of podsUp) { try { await node?.down(p); } catch { /* swept below */ } }
-    try { await node?.shutdown(); } catch { /* swept below */ }
+    for (const p of podsUp) {
+      try {
+        await node?.down(p);
+      } catch {
+        /* swept below */
+      }
+    }
+    try {
+      await node?.shutdown();
+    } catch {
+      /* swept below */
+    }
     await sweep(o, pods, before);
     restoreNodeSysctls(sysctlsBefore);
   };
@@ -177,27 +272,36 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   try {
-    title('wasm-cni demo: a kubenet node with three pods',
-      `pod CIDR ${o.podCidr}, bridge ${o.bridge}, namespaces ${o.netnsPrefix}*, state in ${o.stateDir}`);
+    title(
+      'wasm-cni demo: a kubenet node with three pods',
+      `pod CIDR ${o.podCidr}, bridge ${o.bridge}, namespaces ${o.netnsPrefix}*, state in ${o.stateDir}`,
+    );
 
     section('Node');
-    node = await step((n: DemoNode) => `kubenet ready: ${n.summary}`, () => startNode(o, pods));
+    node = await step(
+      (n: DemoNode) => `kubenet ready: ${n.summary}`,
+      () => startNode(o, pods),
+    );
 
     section('Pods');
     for (const pod of pods) {
       createNamedNetns(pod.netnsName);
-      await step(() => {
-        const extras = [
-          ...pod.ports.map((p) => `hostPort ${p.hostPort} → ${p.containerPort}/${p.protocol}`),
-          ...Object.entries(pod.annotations).map(([k, v]) => `${k.replace('kubernetes.io/', '')} ${v}`),
-        ];
-        return `${pod.namespace}/${pod.name.padEnd(7)} ${(pod.ip ?? '').padEnd(15)} netns ${pod.netnsName}${extras.length ? `  [${extras.join(', ')}]` : ''}`;
-      }, async () => {
-        const ips = await node!.up(pod);
-        podsUp.add(pod);
-        pod.ip = ips[0];
-        if (!pod.ip || !cidr.contains(pod.ip)) throw new Error(`pod ${pod.name} got ${ips.join(', ') || 'no address'}, not in ${o.podCidr}`);
-      });
+      await step(
+        () => {
+          const extras = [
+            ...pod.ports.map((p) => `hostPort ${p.hostPort} → ${p.containerPort}/${p.protocol}`),
+            ...Object.entries(pod.annotations).map(([k, v]) => `${k.replace('kubernetes.io/', '')} ${v}`),
+          ];
+          return `${pod.namespace}/${pod.name.padEnd(7)} ${(pod.ip ?? '').padEnd(15)} netns ${pod.netnsName}${extras.length ? `  [${extras.join(', ')}]` : ''}`;
+        },
+        async () => {
+          const ips = await node!.up(pod);
+          podsUp.add(pod);
+          pod.ip = ips[0];
+          if (!pod.ip || !cidr.contains(pod.ip))
+            throw new Error(`pod ${pod.name} got ${ips.join(', ') || 'no address'}, not in ${o.podCidr}`);
+        },
+      );
       await startEchoServer(pod.netnsName, ECHO_PORT, pod.name);
     }
 
@@ -208,29 +312,40 @@ export async function run(argv: string[]): Promise<number> {
       for (const to of pods) {
         if (from === to) continue;
         const r = await reach(from.netnsName, to.ip!, ECHO_PORT);
-        if (!r.ok) { fail(`${from.name} → ${to.name} (${to.ip}): ${r.detail}`); throw new DemoFailure('pod-to-pod traffic failed'); }
+        if (!r.ok) {
+          fail(`${from.name} → ${to.name} (${to.ip}): ${r.detail}`);
+          throw new DemoFailure('pod-to-pod traffic failed');
+        }
         ok(`${from.name.padEnd(7)} → ${to.name.padEnd(7)} ${to.ip!.padEnd(15)} ${r.detail}`);
       }
     }
 
     const tcp = await reach(pods[1]!.netnsName, pods[0]!.ip!, ECHO_PORT, 'tcp');
-    if (!tcp.ok) { fail(`client → web:${ECHO_PORT}: ${tcp.detail}`); throw new DemoFailure('pod-to-pod TCP failed'); }
+    if (!tcp.ok) {
+      fail(`client → web:${ECHO_PORT}: ${tcp.detail}`);
+      throw new DemoFailure('pod-to-pod TCP failed');
+    }
     ok(`client  → web:${ECHO_PORT}    ${tcp.detail.replace(/^tcp: /, 'tcp "')}"`);
 
     section('hostPort');
     const web = pods[0]!;
     const gateway = Cidr.parse(o.podCidr).nth(1);
     for (const host of ['127.0.0.1', gateway]) {
-      await step((answer: string) => `host → ${host}:${o.hostPort}  "${answer}"`, async () => {
-        const answer = await askFromHost(host, o.hostPort);
-        if (!answer.startsWith(`hello from ${web.name}`)) throw new Error(`host → ${host}:${o.hostPort}: ${answer}`);
-        return answer;
-      });
+      await step(
+        (answer: string) => `host → ${host}:${o.hostPort}  "${answer}"`,
+        async () => {
+          const answer = await askFromHost(host, o.hostPort);
+          if (!answer.startsWith(`hello from ${web.name}`)) throw new Error(`host → ${host}:${o.hostPort}: ${answer}`);
+          return answer;
+        },
+      );
     }
 
     section('Traffic shaping');
     const [client, shaped] = [pods[1]!, pods[2]!];
-    note(`${shaped.name} has kubernetes.io/ingress-bandwidth=${INGRESS}, egress-bandwidth=${EGRESS}; iperf3 for ${o.shapeSeconds} s each way`);
+    note(
+      `${shaped.name} has kubernetes.io/ingress-bandwidth=${INGRESS}, egress-bandwidth=${EGRESS}; iperf3 for ${o.shapeSeconds} s each way`,
+    );
     // Ingress (to the pod) is a tbf on the pod's host veth, egress (from the pod) a tbf on its ifb.
     const ingressDev = await hostVethOf(shaped.netnsName);
     const egressDev = ifbName(KUBENET_NETWORK, shaped.sandboxId);
@@ -241,19 +356,32 @@ export async function run(argv: string[]): Promise<number> {
     ];
     for (const [dir, from, to, limit, dev] of limits) {
       const q = qdiscs.get(dev);
-      if (!q) { fail(`no tbf qdisc on ${dev}`); throw new DemoFailure('shaping not applied'); }
+      if (!q) {
+        fail(`no tbf qdisc on ${dev}`);
+        throw new DemoFailure('shaping not applied');
+      }
       // A bucket that holds more than a fraction of a second at the limit would let a short test run at line
       // speed: send the bucket's worth first (the kubelet asks for a 2^31-bit "unlimited" burst).
       const drain = q.burst > (limit / 8) * 0.25 ? Math.ceil(q.burst * 1.05) : 0;
-      if (drain) note(`${dev}: tbf rate ${formatRate(q.rate * 8)}, burst ${formatBytes(q.burst)} (the kubelet's "unlimited" burst): sending the burst first, then measuring`);
-      await step((t: { bitsPerSecond: number; drainSeconds?: number }) =>
-        `${dir.padEnd(6)} ${shaped.name}: ${formatRate(t.bitsPerSecond)} (limit ${formatRate(limit)}, ${Math.round((t.bitsPerSecond / limit) * 100)} %)` +
-        (t.drainSeconds !== undefined ? `, after the ${formatBytes(q.burst)} burst went through in ${t.drainSeconds.toFixed(1)} s` : ''), async () => {
-        const t = await measureThroughput(from.netnsName, to.netnsName, to.ip!, IPERF_PORT, o.shapeSeconds, drain);
-        if (t.bitsPerSecond > limit * 1.25) throw new Error(`${formatRate(t.bitsPerSecond)} is above the ${formatRate(limit)} limit`);
-        if (t.bitsPerSecond < limit * 0.5) throw new Error(`${formatRate(t.bitsPerSecond)} is far below the ${formatRate(limit)} limit`);
-        return t;
-      });
+      if (drain)
+        note(
+          `${dev}: tbf rate ${formatRate(q.rate * 8)}, burst ${formatBytes(q.burst)} (the kubelet's "unlimited" burst): sending the burst first, then measuring`,
+        );
+      await step(
+        (t: { bitsPerSecond: number; drainSeconds?: number }) =>
+          `${dir.padEnd(6)} ${shaped.name}: ${formatRate(t.bitsPerSecond)} (limit ${formatRate(limit)}, ${Math.round((t.bitsPerSecond / limit) * 100)} %)` +
+          (t.drainSeconds !== undefined
+            ? `, after the ${formatBytes(q.burst)} burst went through in ${t.drainSeconds.toFixed(1)} s`
+            : ''),
+        async () => {
+          const t = await measureThroughput(from.netnsName, to.netnsName, to.ip!, IPERF_PORT, o.shapeSeconds, drain);
+          if (t.bitsPerSecond > limit * 1.25)
+            throw new Error(`${formatRate(t.bitsPerSecond)} is above the ${formatRate(limit)} limit`);
+          if (t.bitsPerSecond < limit * 0.5)
+            throw new Error(`${formatRate(t.bitsPerSecond)} is far below the ${formatRate(limit)} limit`);
+          return t;
+        },
+      );
     }
     const unshaped = await measureThroughput(web.netnsName, client.netnsName, client.ip!, IPERF_PORT, 1);
     ok(`for comparison, ${web.name} → ${client.name} (no limit): ${formatRate(unshaped.bitsPerSecond)}`);
@@ -299,7 +427,13 @@ export async function run(argv: string[]): Promise<number> {
 
 /** Removes by name whatever the demo made, whether or not the teardown ran (idempotent). */
 async function sweep(o: DemoOptions, pods: DemoPod[], before: NodeSnapshot): Promise<void> {
-  for (const p of pods) { try { removeNamedNetns(p.netnsName); } catch { /* gone */ } }
+  for (const p of pods) {
+    try {
+      removeNamedNetns(p.netnsName);
+    } catch {
+      /* gone */
+    }
+  }
   for (const l of await linksOnBridge(o.bridge)) await runCmd('ip', ['link', 'delete', l]);
   if (!before.links.has(o.bridge)) await runCmd('ip', ['link', 'delete', o.bridge]);
   await removeSharedChainsIfUnused(before);
@@ -309,5 +443,8 @@ async function sweep(o: DemoOptions, pods: DemoPod[], before: NodeSnapshot): Pro
 
 async function linksOnBridge(bridge: string): Promise<string[]> {
   const r = await runCmd('ip', ['-o', 'link', 'show', 'master', bridge]);
-  return r.stdout.split('\n').map((x) => x.split(': ')[1]?.split('@')[0]).filter((x): x is string => !!x);
+  return r.stdout
+    .split('\n')
+    .map((x) => x.split(': ')[1]?.split('@')[0])
+    .filter((x): x is string => !!x);
 }

@@ -13,8 +13,16 @@ import { SysctlOps } from '../net/sysctl.ts';
 import { CniRuntime } from '../runtime/runtime.ts';
 import { addonPath, cniBinDir, coreWasmPath } from '../paths.ts';
 import {
-  CHAINED_PLUGINS, FLAG_HELP, FlagError, REQUIRED_PLUGINS, ebtablesInstalled, getDefaultCniNetwork, hostInterfaces, listMasqRules,
-  parseNetworkFlags, type NetworkFlags,
+  CHAINED_PLUGINS,
+  FLAG_HELP,
+  FlagError,
+  REQUIRED_PLUGINS,
+  ebtablesInstalled,
+  getDefaultCniNetwork,
+  hostInterfaces,
+  listMasqRules,
+  parseNetworkFlags,
+  type NetworkFlags,
 } from '../kubelet/index.ts';
 
 const HELP = `usage: wasm-cni doctor [--json] [kubelet flags]
@@ -26,14 +34,26 @@ kubenet would pick, and the wasm-cni daemon. Exit 0 when nothing failed (warning
 ${FLAG_HELP}`;
 
 export type Verdict = 'ok' | 'warn' | 'fail' | 'info';
-export interface Check { area: string; verdict: Verdict; detail: string }
+export interface Check {
+  area: string;
+  verdict: Verdict;
+  detail: string;
+}
 
 function sysctl(key: string): string | null {
-  try { return new SysctlOps(null).get(key).trim(); } catch { return null; }
+  try {
+    return new SysctlOps(null).get(key).trim();
+  } catch {
+    return null;
+  }
 }
 
 function isFile(p: string): boolean {
-  try { return statSync(p).isFile(); } catch { return false; }
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
 }
 
 export async function diagnose(flags: NetworkFlags): Promise<Check[]> {
@@ -43,8 +63,16 @@ export async function diagnose(flags: NetworkFlags): Promise<Check[]> {
   add('plugin', 'info', `--network-plugin=${plugin === '' ? "'' (noop)" : plugin}`);
 
   // build artefacts
-  for (const [what, p] of [['Wasm core', coreWasmPath], ['N-API addon', addonPath], ['CNI executables', join(cniBinDir, 'bridge')]] as const) {
-    add('build', existsSync(p) ? 'ok' : 'fail', existsSync(p) ? `${what}: ${p}` : `${what} missing (${p}): run \`bash build.sh\``);
+  for (const [what, p] of [
+    ['Wasm core', coreWasmPath],
+    ['N-API addon', addonPath],
+    ['CNI executables', join(cniBinDir, 'bridge')],
+  ] as const) {
+    add(
+      'build',
+      existsSync(p) ? 'ok' : 'fail',
+      existsSync(p) ? `${what}: ${p}` : `${what} missing (${p}): run \`bash build.sh\``,
+    );
   }
 
   // plugin binaries
@@ -53,56 +81,122 @@ export async function diagnose(flags: NetworkFlags): Promise<Check[]> {
   for (const name of wanted) {
     const at = dirs.find((d) => isFile(join(d, name)));
     const needed = plugin === 'kubenet';
-    add('binaries', at ? 'ok' : needed ? 'fail' : 'warn', at ? `${name}: ${join(at, name)}` : `${name}: not in [${dirs.join(' ')}]`);
+    add(
+      'binaries',
+      at ? 'ok' : needed ? 'fail' : 'warn',
+      at ? `${name}: ${join(at, name)}` : `${name}: not in [${dirs.join(' ')}]`,
+    );
   }
   if (plugin === 'kubenet') {
-    const one = dirs.find((d) => { try { const n = readdirSync(d); return REQUIRED_PLUGINS.every((p) => n.includes(p)); } catch { return false; } });
-    add('binaries', one ? 'ok' : 'fail', one ? `kubenet: ${REQUIRED_PLUGINS.join(', ')} together in ${one}` : `kubenet needs ${REQUIRED_PLUGINS.join(', ')} in ONE directory of [${dirs.join(' ')}]`);
+    const one = dirs.find((d) => {
+      try {
+        const n = readdirSync(d);
+        return REQUIRED_PLUGINS.every((p) => n.includes(p));
+      } catch {
+        return false;
+      }
+    });
+    add(
+      'binaries',
+      one ? 'ok' : 'fail',
+      one
+        ? `kubenet: ${REQUIRED_PLUGINS.join(', ')} together in ${one}`
+        : `kubenet needs ${REQUIRED_PLUGINS.join(', ')} in ONE directory of [${dirs.join(' ')}]`,
+    );
   }
 
   // default CNI config
   try {
-    const rt = new CniRuntime({ path: dirs.length ? dirs : [cniBinDir], cacheDir: flags.cniCacheDir, onStderr: () => {} });
+    const rt = new CniRuntime({
+      path: dirs.length ? dirs : [cniBinDir],
+      cacheDir: flags.cniCacheDir,
+      onStderr: () => {},
+    });
     const n = await getDefaultCniNetwork(flags.cniConfDir, rt);
-    add('config', 'ok', `default network "${n.name}" from ${n.file} (${n.list.plugins.map((p) => p.network.type).join(' → ')}${n.capabilities.length ? `; capabilities ${n.capabilities.join(',')}` : ''})`);
+    add(
+      'config',
+      'ok',
+      `default network "${n.name}" from ${n.file} (${n.list.plugins.map((p) => p.network.type).join(' → ')}${n.capabilities.length ? `; capabilities ${n.capabilities.join(',')}` : ''})`,
+    );
   } catch (e) {
-    add('config', plugin === 'cni' ? 'fail' : 'info', `${(e as Error).message}${plugin === 'cni' ? ' — the node reports "cni config uninitialized"' : ''}`);
+    add(
+      'config',
+      plugin === 'cni' ? 'fail' : 'info',
+      `${(e as Error).message}${plugin === 'cni' ? ' — the node reports "cni config uninitialized"' : ''}`,
+    );
   }
 
   // sysctls and br_netfilter
   const fwd = sysctl('net/ipv4/ip_forward');
-  add('sysctl', fwd === '1' ? 'ok' : 'warn', `net.ipv4.ip_forward = ${fwd ?? '?'}${fwd === '1' ? '' : ' (the bridge plugin turns it on for gateways)'}`);
+  add(
+    'sysctl',
+    fwd === '1' ? 'ok' : 'warn',
+    `net.ipv4.ip_forward = ${fwd ?? '?'}${fwd === '1' ? '' : ' (the bridge plugin turns it on for gateways)'}`,
+  );
   const fwd6 = sysctl('net/ipv6/conf/all/forwarding');
   add('sysctl', 'info', `net.ipv6.conf.all.forwarding = ${fwd6 ?? 'n/a (no IPv6)'}`);
   const brnf = existsSync('/sys/module/br_netfilter') || existsSync('/proc/sys/net/bridge');
-  add('br_netfilter', brnf ? 'ok' : 'warn', brnf ? 'loaded' : 'not loaded: run `modprobe br_netfilter` (bridged pod traffic then bypasses iptables, e.g. service rules)');
+  add(
+    'br_netfilter',
+    brnf ? 'ok' : 'warn',
+    brnf
+      ? 'loaded'
+      : 'not loaded: run `modprobe br_netfilter` (bridged pod traffic then bypasses iptables, e.g. service rules)',
+  );
   for (const t of ['iptables', 'ip6tables']) {
     const v = sysctl(`net/bridge/bridge-nf-call-${t}`);
-    add('sysctl', v === '1' ? 'ok' : v === null ? 'info' : 'warn', `net.bridge.bridge-nf-call-${t} = ${v ?? 'n/a'}${v === '0' ? ' (kubenet/noop set it to 1)' : ''}`);
+    add(
+      'sysctl',
+      v === '1' ? 'ok' : v === null ? 'info' : 'warn',
+      `net.bridge.bridge-nf-call-${t} = ${v ?? 'n/a'}${v === '0' ? ' (kubenet/noop set it to 1)' : ''}`,
+    );
   }
 
   // firewall backends
   for (const f of [4, 6] as const) {
     const tool = f === 4 ? 'iptables' : 'ip6tables';
-    if (!iptablesInstalled(f)) { add('firewall', f === 4 ? 'warn' : 'info', `${tool}: not installed`); continue; }
-    const ver = await runTool(tool, ['--version']).then((r) => r.stdout.trim()).catch(() => '');
+    if (!iptablesInstalled(f)) {
+      add('firewall', f === 4 ? 'warn' : 'info', `${tool}: not installed`);
+      continue;
+    }
+    const ver = await runTool(tool, ['--version'])
+      .then((r) => r.stdout.trim())
+      .catch(() => '');
     const usable = await iptablesUsable(f);
     add('firewall', usable ? 'fail' : 'ok', `${ver || tool}${usable ? `: nat table unusable: ${usable.message}` : ''}`);
   }
   if (nftInstalled()) {
-    const ver = await runTool('nft', ['--version']).then((r) => r.stdout.trim()).catch(() => 'nft');
+    const ver = await runTool('nft', ['--version'])
+      .then((r) => r.stdout.trim())
+      .catch(() => 'nft');
     add('firewall', 'ok', ver);
   } else add('firewall', 'info', 'nft: not installed');
-  add('firewall', ebtablesInstalled() ? 'ok' : 'info', ebtablesInstalled() ? 'ebtables: installed (promiscuous-bridge de-dup rules)' : 'ebtables: not installed (promiscuous-bridge runs without de-dup rules)');
+  add(
+    'firewall',
+    ebtablesInstalled() ? 'ok' : 'info',
+    ebtablesInstalled()
+      ? 'ebtables: installed (promiscuous-bridge de-dup rules)'
+      : 'ebtables: not installed (promiscuous-bridge runs without de-dup rules)',
+  );
   try {
     const masq = await listMasqRules();
-    add('firewall', 'info', masq.length ? `kubenet masquerade rule: ${masq.join(' | ')}` : 'kubenet masquerade rule: none');
-  } catch { /* iptables unusable: reported above */ }
+    add(
+      'firewall',
+      'info',
+      masq.length ? `kubenet masquerade rule: ${masq.join(' | ')}` : 'kubenet masquerade rule: none',
+    );
+  } catch {
+    /* iptables unusable: reported above */
+  }
 
   // MTU
   try {
     const c = pickMtu(await hostInterfaces(), flags.networkPluginMtu);
-    add('mtu', c.source === 'fallback' ? 'warn' : 'ok', `kubenet MTU ${c.mtu} (${c.source === 'interface' ? `smallest up interface: ${c.interface}` : c.source === 'explicit' ? '--network-plugin-mtu' : 'no suitable interface: fallback'})`);
+    add(
+      'mtu',
+      c.source === 'fallback' ? 'warn' : 'ok',
+      `kubenet MTU ${c.mtu} (${c.source === 'interface' ? `smallest up interface: ${c.interface}` : c.source === 'explicit' ? '--network-plugin-mtu' : 'no suitable interface: fallback'})`,
+    );
   } catch (e) {
     add('mtu', 'warn', `cannot list interfaces: ${(e as Error).message}`);
   }
@@ -113,13 +207,18 @@ export async function diagnose(flags: NetworkFlags): Promise<Check[]> {
     const s = await requestStatus(sock, 1000);
     add('daemon', 'ok', `running, pid ${s.pid}, ${s.socket}, served ${s.served}`);
   } catch {
-    add('daemon', 'info', `not running at ${sock} (the executables start Node per call: slower; \`wasm-cni daemon\` or deploy/)`);
+    add(
+      'daemon',
+      'info',
+      `not running at ${sock} (the executables start Node per call: slower; \`wasm-cni daemon\` or deploy/)`,
+    );
   }
   return out;
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let flags: NetworkFlags; let rest: string[];
+  let flags: NetworkFlags;
+  let rest: string[];
   try {
     ({ flags, rest } = parseNetworkFlags(argv));
   } catch (e) {
@@ -128,11 +227,17 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const json = rest.includes('--json');
-  if (rest.includes('-h') || rest.includes('--help')) { process.stdout.write(HELP); return 0; }
+  if (rest.includes('-h') || rest.includes('--help')) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   const unknown = rest.filter((a) => a !== '--json');
-  if (unknown.length) { process.stderr.write(`wasm-cni doctor: unknown option ${unknown[0]}\n(see 'wasm-cni doctor --help')\n`); return 2; }
+  if (unknown.length) {
+    process.stderr.write(`wasm-cni doctor: unknown option ${unknown[0]}\n(see 'wasm-cni doctor --help')\n`);
+    return 2;
+  }
   const checks = await diagnose(flags);
-  if (json) process.stdout.write(JSON.stringify(checks, null, 2) + '\n');
+  if (json) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
   else {
     const tag: Record<Verdict, string> = { ok: '[ ok ]', warn: '[warn]', fail: '[FAIL]', info: '[info]' };
     const w = Math.max(...checks.map((c) => c.area.length));

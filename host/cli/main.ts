@@ -13,13 +13,34 @@ interface CommandEntry {
 }
 
 export const COMMANDS: Record<string, CommandEntry> = {
-  cni: { summary: 'add|check|del|gc|status a network for a netns (cnitool-compatible)', load: () => import('./cni.ts') },
-  daemon: { summary: 'serve the CNI executables from a warm process (`daemon status`: calls, errors, latency)', load: () => import('../daemon/cli.ts') },
-  demo: { summary: 'a throw-away kubenet node: three pods, traffic, a hostPort, shaping, pod status, clean teardown', load: () => import('./demo.ts') },
-  doctor: { summary: 'check this node for pod networking: plugins, config, sysctls, br_netfilter, iptables/nft, MTU, daemon', load: () => import('./doctor.ts') },
-  install: { summary: 'copy the CNI executables and the cold-path kit into a CNI bin dir (--bin-dir DIR)', load: () => import('../daemon/install.ts') },
-  pod: { summary: 'up|down|status: a pod\'s network through the kubelet plugin layer (cni, kubenet, noop)', load: () => import('./pod.ts') },
-  version: { summary: 'print the wasm-cni version and the CNI spec versions it speaks', load: () => import('./version.ts') },
+  cni: {
+    summary: 'add|check|del|gc|status a network for a netns (cnitool-compatible)',
+    load: () => import('./cni.ts'),
+  },
+  daemon: {
+    summary: 'serve the CNI executables from a warm process (`daemon status`: calls, errors, latency)',
+    load: () => import('../daemon/cli.ts'),
+  },
+  demo: {
+    summary: 'a throw-away kubenet node: three pods, traffic, a hostPort, shaping, pod status, clean teardown',
+    load: () => import('./demo.ts'),
+  },
+  doctor: {
+    summary: 'check this node for pod networking: plugins, config, sysctls, br_netfilter, iptables/nft, MTU, daemon',
+    load: () => import('./doctor.ts'),
+  },
+  install: {
+    summary: 'copy the CNI executables and the cold-path kit into a CNI bin dir (--bin-dir DIR)',
+    load: () => import('../daemon/install.ts'),
+  },
+  pod: {
+    summary: "up|down|status: a pod's network through the kubelet plugin layer (cni, kubenet, noop)",
+    load: () => import('./pod.ts'),
+  },
+  version: {
+    summary: 'print the wasm-cni version and the CNI spec versions it speaks',
+    load: () => import('./version.ts'),
+  },
 };
 
 export function usage(): string {

@@ -6,11 +6,27 @@ import { join } from 'node:path';
 import { createNamedNetns, removeNamedNetns } from '../native/netns.ts';
 import { withFileLock } from '../native/flock.ts';
 import {
-  FLAG_HELP, FlagError, POD_UID_OPTION, SandboxTable, createNetworkStack, formatNetworkFlags, parseNetworkFlags, parsePortSpec,
-  podFullName, type NetworkFlags, type PortMapping,
+  FLAG_HELP,
+  FlagError,
+  POD_UID_OPTION,
+  SandboxTable,
+  createNetworkStack,
+  formatNetworkFlags,
+  parseNetworkFlags,
+  parsePortSpec,
+  podFullName,
+  type NetworkFlags,
+  type PortMapping,
 } from '../kubelet/index.ts';
 import {
-  DEFAULT_STATE_DIR, deletePodRecord, formatStatusTable, listPodRecords, podStatus, readPodRecord, writePodRecord, type PodRecord,
+  DEFAULT_STATE_DIR,
+  deletePodRecord,
+  formatStatusTable,
+  listPodRecords,
+  podStatus,
+  readPodRecord,
+  writePodRecord,
+  type PodRecord,
 } from '../kubelet/pods.ts';
 
 const HELP = `usage: wasm-cni pod up     --namespace NS --name NAME [--netns PATH] [--port [HOSTIP:]HOST:CONTAINER[/PROTO]]...
@@ -67,30 +83,66 @@ function parsePodArgs(argv: string[]): PodArgs {
       return v;
     };
     switch (flag) {
-      case '-h': case '--help': o.help = true; break;
-      case '--json': o.json = true; break;
-      case '-n': case '--namespace': o.namespace = value(); break;
-      case '--name': o.name = value(); break;
-      case '--netns': o.netns = value(); break;
-      case '--sandbox-id': o.sandboxId = value(); break;
-      case '--uid': o.uid = value(); break;
-      case '--state-dir': o.stateDir = value(); break;
-      case '--bridge': o.bridge = value(); break;
-      case '--ipam-dir': o.ipamDir = value(); break;
-      case '-p': case '--port': try { o.ports.push(parsePortSpec(value())); } catch (e) { throw new UsageError((e as Error).message); } break;
+      case '-h':
+      case '--help':
+        o.help = true;
+        break;
+      case '--json':
+        o.json = true;
+        break;
+      case '-n':
+      case '--namespace':
+        o.namespace = value();
+        break;
+      case '--name':
+        o.name = value();
+        break;
+      case '--netns':
+        o.netns = value();
+        break;
+      case '--sandbox-id':
+        o.sandboxId = value();
+        break;
+      case '--uid':
+        o.uid = value();
+        break;
+      case '--state-dir':
+        o.stateDir = value();
+        break;
+      case '--bridge':
+        o.bridge = value();
+        break;
+      case '--ipam-dir':
+        o.ipamDir = value();
+        break;
+      case '-p':
+      case '--port':
+        try {
+          o.ports.push(parsePortSpec(value()));
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+        break;
       case '--annotation': {
-        const kv = value(); const at = kv.indexOf('=');
+        const kv = value();
+        const at = kv.indexOf('=');
         if (at <= 0) throw new UsageError(`invalid annotation "${kv}": want KEY=VALUE`);
         o.annotations[kv.slice(0, at)] = kv.slice(at + 1);
         break;
       }
-      default: throw new UsageError(`unknown option ${a}`);
+      default:
+        throw new UsageError(`unknown option ${a}`);
     }
   }
-  for (const [what, v] of [['--namespace', o.namespace], ['--name', o.name]] as const) {
-    if (v !== undefined && !NAME_RE.test(v)) throw new UsageError(`${what} "${v}" must be a DNS label (lower-case letters, digits, '-', '.')`);
+  for (const [what, v] of [
+    ['--namespace', o.namespace],
+    ['--name', o.name],
+  ] as const) {
+    if (v !== undefined && !NAME_RE.test(v))
+      throw new UsageError(`${what} "${v}" must be a DNS label (lower-case letters, digits, '-', '.')`);
   }
-  if (o.sandboxId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(o.sandboxId)) throw new UsageError(`--sandbox-id "${o.sandboxId}" may contain only letters, digits, '_', '.', '-'`);
+  if (o.sandboxId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(o.sandboxId))
+    throw new UsageError(`--sandbox-id "${o.sandboxId}" may contain only letters, digits, '_', '.', '-'`);
   return o;
 }
 
@@ -106,7 +158,8 @@ async function stackFor(flags: NetworkFlags, host: SandboxTable, bridge?: string
 }
 
 function hint(message: string): string {
-  if (message.includes('could not locate')) return `${message}\n(hint: pass --cni-bin-dir with our plugins, e.g. the build/cni dir, or run \`wasm-cni install --bin-dir /opt/cni/bin\`)`;
+  if (message.includes('could not locate'))
+    return `${message}\n(hint: pass --cni-bin-dir with our plugins, e.g. the build/cni dir, or run \`wasm-cni install --bin-dir /opt/cni/bin\`)`;
   return message;
 }
 
@@ -119,7 +172,9 @@ async function up(o: PodArgs, flags: NetworkFlags): Promise<number> {
   const { namespace, name } = requirePod(o);
   return podLock(o.stateDir, namespace, name, async () => {
     if (readPodRecord(o.stateDir, namespace, name)) {
-      process.stderr.write(`wasm-cni pod up: pod ${namespace}/${name} is already up (see \`wasm-cni pod status\`; \`pod down\` first)\n`);
+      process.stderr.write(
+        `wasm-cni pod up: pod ${namespace}/${name} is already up (see \`wasm-cni pod status\`; \`pod down\` first)\n`,
+      );
       return 1;
     }
     const sandboxId = o.sandboxId ?? randomBytes(16).toString('hex');
@@ -131,13 +186,29 @@ async function up(o: PodArgs, flags: NetworkFlags): Promise<number> {
     }
     const host = new SandboxTable().set(sandboxId, { netns, ports: o.ports });
     const record: PodRecord = {
-      namespace, name, uid: o.uid, sandboxId, netns, createdNetns, ports: o.ports, annotations: o.annotations,
-      flags: formatNetworkFlags(flags), bridge: o.bridge, ipamDataDir: o.ipamDir, createdAt: new Date().toISOString(),
+      namespace,
+      name,
+      uid: o.uid,
+      sandboxId,
+      netns,
+      createdNetns,
+      ports: o.ports,
+      annotations: o.annotations,
+      flags: formatNetworkFlags(flags),
+      bridge: o.bridge,
+      ipamDataDir: o.ipamDir,
+      createdAt: new Date().toISOString(),
     };
     try {
       const stack = await stackFor(flags, host, o.bridge, o.ipamDir);
       try {
-        await stack.manager.setUpPod(namespace, name, sandboxId, o.annotations, o.uid ? { [POD_UID_OPTION]: o.uid } : {});
+        await stack.manager.setUpPod(
+          namespace,
+          name,
+          sandboxId,
+          o.annotations,
+          o.uid ? { [POD_UID_OPTION]: o.uid } : {},
+        );
       } catch (e) {
         // dockershim tears a failed sandbox down at once
         await stack.manager.tearDownPod(namespace, name, sandboxId).catch(() => {});
@@ -145,10 +216,18 @@ async function up(o: PodArgs, flags: NetworkFlags): Promise<number> {
       }
       writePodRecord(o.stateDir, record);
       const st = await stack.manager.getPodNetworkStatus(namespace, name, sandboxId).catch(() => null);
-      process.stdout.write(`pod ${namespace}/${name} up (${stack.plugin.name()}, sandbox ${sandboxId}, netns ${netns})${st ? `: ${st.ips.join(' ')}` : ''}\n`);
+      process.stdout.write(
+        `pod ${namespace}/${name} up (${stack.plugin.name()}, sandbox ${sandboxId}, netns ${netns})${st ? `: ${st.ips.join(' ')}` : ''}\n`,
+      );
       return 0;
     } catch (e) {
-      if (createdNetns) { try { removeNamedNetns(createdNetns); } catch { /* best effort */ } }
+      if (createdNetns) {
+        try {
+          removeNamedNetns(createdNetns);
+        } catch {
+          /* best effort */
+        }
+      }
       process.stderr.write(`wasm-cni pod up: ${hint((e as Error).message)}\n`);
       return 1;
     }
@@ -172,7 +251,13 @@ async function down(o: PodArgs, argv: string[]): Promise<number> {
       process.stderr.write(`wasm-cni pod down: ${hint((e as Error).message)}\n`);
       return 1;
     }
-    if (r.createdNetns) { try { removeNamedNetns(r.createdNetns); } catch { /* already gone */ } }
+    if (r.createdNetns) {
+      try {
+        removeNamedNetns(r.createdNetns);
+      } catch {
+        /* already gone */
+      }
+    }
     deletePodRecord(o.stateDir, namespace, name);
     rmSync(join(o.stateDir, `.${podFullName(namespace, name)}.lock`), { force: true });
     process.stdout.write(`pod ${namespace}/${name} down\n`);
@@ -185,13 +270,16 @@ async function status(o: PodArgs): Promise<number> {
   if (o.namespace || o.name) {
     const { namespace, name } = requirePod(o);
     const r = readPodRecord(o.stateDir, namespace, name);
-    if (!r) { process.stderr.write(`wasm-cni pod status: no pod ${namespace}/${name} in ${o.stateDir}\n`); return 1; }
+    if (!r) {
+      process.stderr.write(`wasm-cni pod status: no pod ${namespace}/${name} in ${o.stateDir}\n`);
+      return 1;
+    }
     records = [r];
   } else {
     records = listPodRecords(o.stateDir);
   }
   const statuses = await Promise.all(records.map(podStatus));
-  if (o.json) process.stdout.write(JSON.stringify(statuses, null, 2) + '\n');
+  if (o.json) process.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
   else process.stdout.write(statuses.length ? formatStatusTable(statuses) : `no pods in ${o.stateDir}\n`);
   return statuses.some((s) => s.error) ? 1 : 0;
 }
@@ -202,7 +290,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return sub === undefined ? 2 : 0;
   }
-  let flags: NetworkFlags; let o: PodArgs;
+  let flags: NetworkFlags;
+  let o: PodArgs;
   try {
     const parsed = parseNetworkFlags(rest);
     flags = parsed.flags;
@@ -212,12 +301,18 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`wasm-cni pod: ${e.message}\n(see 'wasm-cni pod --help')\n`);
     return 2;
   }
-  if (o.help) { process.stdout.write(HELP); return 0; }
+  if (o.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   try {
     switch (sub) {
-      case 'up': return await up(o, flags);
-      case 'down': return await down(o, rest);
-      case 'status': return await status(o);
+      case 'up':
+        return await up(o, flags);
+      case 'down':
+        return await down(o, rest);
+      case 'status':
+        return await status(o);
       default:
         process.stderr.write(`wasm-cni pod: unknown subcommand "${sub}" (up, down, status)\n`);
         return 2;
@@ -228,4 +323,3 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 }
-

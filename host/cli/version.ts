@@ -3,7 +3,9 @@ import { CURRENT_VERSION, SPEC_VERSIONS, WASM_CNI_VERSION } from '../cni/version
 
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write('usage: wasm-cni version [--json]\n\nPrints the wasm-cni version and the CNI spec versions it supports.\n');
+    process.stdout.write(
+      'usage: wasm-cni version [--json]\n\nPrints the wasm-cni version and the CNI spec versions it supports.\n',
+    );
     return 0;
   }
   const unknown = argv.filter((a) => a !== '--json');
@@ -12,9 +14,14 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   if (argv.includes('--json')) {
-    process.stdout.write(JSON.stringify({ version: WASM_CNI_VERSION, cniVersion: CURRENT_VERSION, supportedVersions: SPEC_VERSIONS }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ version: WASM_CNI_VERSION, cniVersion: CURRENT_VERSION, supportedVersions: SPEC_VERSIONS }) +
+        '\n',
+    );
   } else {
-    process.stdout.write(`wasm-cni ${WASM_CNI_VERSION}\nCNI spec ${CURRENT_VERSION} (supports ${SPEC_VERSIONS.join(', ')})\n`);
+    process.stdout.write(
+      `wasm-cni ${WASM_CNI_VERSION}\nCNI spec ${CURRENT_VERSION} (supports ${SPEC_VERSIONS.join(', ')})\n`,
+    );
   }
   return 0;
 }

@@ -5,7 +5,9 @@
 /** Parses one value; throw an Error to report it (message is appended to the reference's wording). */
 export type ArgParser<T> = (value: string) => T;
 
-export type ParsedArgs<F extends Record<string, ArgParser<unknown>>> = { [K in keyof F]?: ReturnType<F[K]> } & { IgnoreUnknown?: boolean };
+export type ParsedArgs<F extends Record<string, ArgParser<unknown>>> = { [K in keyof F]?: ReturnType<F[K]> } & {
+  IgnoreUnknown?: boolean;
+};
 
 /** The reference's UnmarshallableBool: 1/true → true, 0/false → false (case-insensitive), anything else fails. */
 export function parseArgBool(value: string): boolean {

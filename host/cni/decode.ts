@@ -46,7 +46,9 @@ export function jsonTypeName(v: unknown): string {
 /** Throws Go's UnmarshalTypeError text for `value` (e.g. "string", "number -1") not fitting goType at `at`. */
 export function typeError(value: string, goType: string, at: Where): never {
   if (at.struct !== undefined && at.path.length > 0) {
-    throw new DecodeError(`json: cannot unmarshal ${value} into Go struct field ${at.struct}.${at.path.join('.')} of type ${goType}`);
+    throw new DecodeError(
+      `json: cannot unmarshal ${value} into Go struct field ${at.struct}.${at.path.join('.')} of type ${goType}`,
+    );
   }
   throw new DecodeError(`json: cannot unmarshal ${value} into Go value of type ${goType}`);
 }
@@ -55,9 +57,13 @@ export function custom<T>(goType: string, fn: (v: unknown, at: Where) => T): Dec
   return { goType, decode: fn };
 }
 
-export const str: Decoder<string> = custom('string', (v, at) => (typeof v === 'string' ? v : typeError(jsonTypeName(v), 'string', at)));
+export const str: Decoder<string> = custom('string', (v, at) =>
+  typeof v === 'string' ? v : typeError(jsonTypeName(v), 'string', at),
+);
 
-export const bool: Decoder<boolean> = custom('bool', (v, at) => (typeof v === 'boolean' ? v : typeError(jsonTypeName(v), 'bool', at)));
+export const bool: Decoder<boolean> = custom('bool', (v, at) =>
+  typeof v === 'boolean' ? v : typeError(jsonTypeName(v), 'bool', at),
+);
 
 function integer(goType: string, min: number, max: number): Decoder<number> {
   return custom(goType, (v, at) => {
@@ -76,14 +82,17 @@ export const uint32 = integer('uint32', 0, 0xffffffff);
 /** uint64 within JavaScript's exact range (JSON numbers above 2^53 are rejected rather than rounded). */
 export const uint64 = integer('uint64', 0, Number.MAX_SAFE_INTEGER);
 
-export const float64: Decoder<number> = custom('float64', (v, at) => (typeof v === 'number' ? v : typeError(jsonTypeName(v), 'float64', at)));
+export const float64: Decoder<number> = custom('float64', (v, at) =>
+  typeof v === 'number' ? v : typeError(jsonTypeName(v), 'float64', at),
+);
 
 /** interface{}: any JSON value, returned as parsed. */
 export const any: Decoder<unknown> = custom('interface {}', (v) => v);
 
 /** map[string]interface{}: any JSON object, returned as parsed. */
 export const object: Decoder<Record<string, unknown>> = custom('map[string]interface {}', (v, at) =>
-  isPlainObject(v) ? v : typeError(jsonTypeName(v), 'map[string]interface {}', at));
+  isPlainObject(v) ? v : typeError(jsonTypeName(v), 'map[string]interface {}', at),
+);
 
 /** A slice. Null elements are dropped (Go would keep a nil/zero element that the reference then trips over). */
 export function list<T>(el: Decoder<T>, goType = `[]${el.goType}`): Decoder<T[]> {
@@ -253,14 +262,18 @@ class GoScanner {
     for (;;) {
       const c = this.t[this.i];
       if (c === undefined) this.fail('in string literal');
-      if (c === '"') { this.i++; return; }
+      if (c === '"') {
+        this.i++;
+        return;
+      }
       if (c < ' ') this.fail('in string literal');
       if (c === '\\') {
         this.i++;
         const e = this.t[this.i];
         if (e === 'u') {
           this.i++;
-          for (let k = 0; k < 4; k++, this.i++) if (!/^[0-9a-fA-F]$/.test(this.t[this.i] ?? '')) this.fail('in \\u hexadecimal character escape');
+          for (let k = 0; k < 4; k++, this.i++)
+            if (!/^[0-9a-fA-F]$/.test(this.t[this.i] ?? '')) this.fail('in \\u hexadecimal character escape');
           continue;
         }
         if (e === undefined || !'"\\/bfnrt'.includes(e)) this.fail('in string escape code');
@@ -272,7 +285,10 @@ class GoScanner {
   private obj(): void {
     this.i++;
     this.ws();
-    if (this.t[this.i] === '}') { this.i++; return; }
+    if (this.t[this.i] === '}') {
+      this.i++;
+      return;
+    }
     for (;;) {
       if (this.t[this.i] !== '"') this.fail('looking for beginning of object key string');
       this.string();
@@ -282,8 +298,15 @@ class GoScanner {
       this.ws();
       this.value('looking for beginning of value');
       this.ws();
-      if (this.t[this.i] === ',') { this.i++; this.ws(); continue; }
-      if (this.t[this.i] === '}') { this.i++; return; }
+      if (this.t[this.i] === ',') {
+        this.i++;
+        this.ws();
+        continue;
+      }
+      if (this.t[this.i] === '}') {
+        this.i++;
+        return;
+      }
       this.fail('after object key:value pair');
     }
   }
@@ -291,12 +314,22 @@ class GoScanner {
   private arr(): void {
     this.i++;
     this.ws();
-    if (this.t[this.i] === ']') { this.i++; return; }
+    if (this.t[this.i] === ']') {
+      this.i++;
+      return;
+    }
     for (;;) {
       this.value('looking for beginning of value');
       this.ws();
-      if (this.t[this.i] === ',') { this.i++; this.ws(); continue; }
-      if (this.t[this.i] === ']') { this.i++; return; }
+      if (this.t[this.i] === ',') {
+        this.i++;
+        this.ws();
+        continue;
+      }
+      if (this.t[this.i] === ']') {
+        this.i++;
+        return;
+      }
       this.fail('after array element');
     }
   }
@@ -312,7 +345,16 @@ function quoteChar(c: string): string {
   if (c === '"') return `'"'`;
   let code = c.charCodeAt(0);
   if (code > 0x7f) code = Buffer.from(c)[0]!; // Go scans bytes, and prints the byte as a Latin-1 rune
-  const named: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 92: '\\\\' };
+  const named: Record<number, string> = {
+    7: '\\a',
+    8: '\\b',
+    9: '\\t',
+    10: '\\n',
+    11: '\\v',
+    12: '\\f',
+    13: '\\r',
+    92: '\\\\',
+  };
   if (named[code]) return `'${named[code]}'`;
   if (code < 0x20 || code === 0x7f) return `'\\x${code.toString(16).padStart(2, '0')}'`;
   if (code >= 0x80 && code < 0xa0) return `'\\u00${code.toString(16)}'`;

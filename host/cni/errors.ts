@@ -29,7 +29,9 @@ export class CniError extends Error {
 
   /** The wire shape: details omitted when empty (like the reference's types.Error). */
   toJSON(): { code: number; msg: string; details?: string } {
-    return this.details ? { code: this.code, msg: this.message, details: this.details } : { code: this.code, msg: this.message };
+    return this.details
+      ? { code: this.code, msg: this.message, details: this.details }
+      : { code: this.code, msg: this.message };
   }
 
   /** How the Go reference renders an error as text: `msg; details`. */

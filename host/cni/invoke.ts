@@ -21,7 +21,9 @@ export function findInPath(plugin: string, paths: readonly string[]): string {
     const full = join(dir, plugin);
     try {
       if (statSync(full).isFile()) return full;
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
   }
   throw new Error(`failed to find plugin "${plugin}" in path [${paths.join(' ')}]`);
 }
@@ -50,7 +52,9 @@ function spawnOnce(path: string, stdin: Uint8Array, env: Env): Promise<PluginRes
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.stdin.on('error', () => { /* the plugin may exit without reading stdin (VERSION) */ });
+    child.stdin.on('error', () => {
+      /* the plugin may exit without reading stdin (VERSION) */
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => {
       resolve({
@@ -72,7 +76,8 @@ const errorSchema = struct('types.Error', { code: uint, msg: str, details: str }
 export function pluginFailure(res: PluginResponse): CniError {
   const status = `exit status ${res.exitCode}`;
   if (res.stdout.length === 0) {
-    if (res.stderr.length === 0) return new CniError(ErrCode.Unknown, `netplugin failed with no error message: ${status}`);
+    if (res.stderr.length === 0)
+      return new CniError(ErrCode.Unknown, `netplugin failed with no error message: ${status}`);
     return new CniError(ErrCode.Unknown, `netplugin failed: ${JSON.stringify(res.stderr)}: ${status}`);
   }
   try {
@@ -80,7 +85,10 @@ export function pluginFailure(res: PluginResponse): CniError {
     return new CniError(e.code ?? 0, e.msg ?? '', e.details);
   } catch (err) {
     const why = err instanceof DecodeError ? err.message : String(err);
-    return new CniError(ErrCode.Unknown, `netplugin failed but error parsing its diagnostic message ${JSON.stringify(res.stdout)}: ${why}`);
+    return new CniError(
+      ErrCode.Unknown,
+      `netplugin failed but error parsing its diagnostic message ${JSON.stringify(res.stdout)}: ${why}`,
+    );
   }
 }
 
@@ -94,14 +102,18 @@ export function stdoutOrThrow(res: PluginResponse): string {
  * A plugin's ADD output as a result (libcni ExecPluginWithResult): a missing cniVersion means the config's,
  * then the output is read as that version. Returns the raw JSON (kept for prevResult and the cache) and the model.
  */
-export function readPluginResult(stdout: string, confVersion: string): { raw: Record<string, unknown>; result: Result } {
+export function readPluginResult(
+  stdout: string,
+  confVersion: string,
+): { raw: Record<string, unknown>; result: Result } {
   let raw: unknown;
   try {
     raw = parseJson(stdout);
   } catch (e) {
     throw new Error(`failed to unmarshal raw result: ${(e as Error).message}`);
   }
-  const obj: Record<string, unknown> = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : {};
+  const obj: Record<string, unknown> =
+    raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : {};
   let version = typeof obj.cniVersion === 'string' ? obj.cniVersion : '';
   if (version === '') {
     version = confVersion === '' ? '0.1.0' : confVersion;

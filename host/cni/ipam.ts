@@ -25,12 +25,20 @@ async function ourHandler(type: string, table?: PluginTable): Promise<PluginHand
  * Run the IPAM plugin `type` for `command` with the caller's stdin and env; returns its raw response.
  * `table` replaces the registry (tests).
  */
-export async function delegate(a: CmdArgs, type: string, command: DelegateCommand, table?: PluginTable): Promise<PluginResponse> {
+export async function delegate(
+  a: CmdArgs,
+  type: string,
+  command: DelegateCommand,
+  table?: PluginTable,
+): Promise<PluginResponse> {
   const env = { ...a.env, CNI_COMMAND: command };
   const forceExec = ['1', 'true'].includes((a.env.WASM_CNI_IPAM_EXEC ?? '').toLowerCase());
   const handler = forceExec ? undefined : await ourHandler(type, table);
   if (handler) return handler({ env, stdin: a.stdin });
-  const path = findInPath(type, (a.env.CNI_PATH ?? '').split(':').filter((p) => p !== ''));
+  const path = findInPath(
+    type,
+    (a.env.CNI_PATH ?? '').split(':').filter((p) => p !== ''),
+  );
   return spawnPlugin(path, a.stdin, env);
 }
 

@@ -50,7 +50,10 @@ export function prevResultOf(a: ConfOfCall): Result | undefined {
 export function validAttachmentsOf(a: Pick<ConfOfCall, 'conf'>): GCAttachment[] {
   const raw = getField(a.conf, 'cni.dev/valid-attachments');
   if (raw === undefined) return [];
-  const valid = netConfFields['cni.dev/valid-attachments'].decode(raw, { struct: 'NetConf', path: ['cni.dev/valid-attachments'] });
+  const valid = netConfFields['cni.dev/valid-attachments'].decode(raw, {
+    struct: 'NetConf',
+    path: ['cni.dev/valid-attachments'],
+  });
   return valid.map((v): GCAttachment => ({ containerID: v.containerID ?? '', ifname: v.ifname ?? '' }));
 }
 

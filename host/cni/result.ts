@@ -3,7 +3,19 @@
 //   0.1.0/0.2.0  {cniVersion, ip4:{ip,gateway,routes}, ip6, dns}            dns always present ({} when empty)
 //   0.3.x/0.4.0  {cniVersion, interfaces, ips:[{version,interface,address,gateway}], routes, dns}   dns always present
 //   1.0.0/1.1.0  same without ips[].version, extra interface/route fields; keys sorted; empty dns omitted
-import { DecodeError, custom, decode, int, list, ptr, str, struct, typeError, jsonTypeName, type Decoder } from './decode.ts';
+import {
+  DecodeError,
+  custom,
+  decode,
+  int,
+  list,
+  ptr,
+  str,
+  struct,
+  typeError,
+  jsonTypeName,
+  type Decoder,
+} from './decode.ts';
 import { parseCIDR, parseIP } from './iptext.ts';
 import type { DNS, IPConfig02, Interface, IPConfig, Result, Result02, Result04, Route } from './types.ts';
 import { FAMILY_VERSIONS, resultFamily, type ResultFamily } from './version.ts';
@@ -26,13 +38,21 @@ const ipAddr: Decoder<string> = custom('net.IP', (v, at) => {
 });
 
 const routeSchema = struct('types.route', {
-  dst: ipNet, gw: ipAddr, mtu: int, advmss: int, priority: int, table: ptr(int), scope: ptr(int),
+  dst: ipNet,
+  gw: ipAddr,
+  mtu: int,
+  advmss: int,
+  priority: int,
+  table: ptr(int),
+  scope: ptr(int),
 });
 const dnsSchema = struct('types.DNS', { nameservers: list(str), domain: str, search: list(str), options: list(str) });
 
 const result1Schema = struct('types100.Result', {
   cniVersion: str,
-  interfaces: list(ptr(struct('types100.Interface', { name: str, mac: str, mtu: int, sandbox: str, socketPath: str, pciID: str }))),
+  interfaces: list(
+    ptr(struct('types100.Interface', { name: str, mac: str, mtu: int, sandbox: str, socketPath: str, pciID: str })),
+  ),
   ips: list(ptr(struct('types100.ipConfig', { interface: ptr(int), address: ipNet, gateway: ipAddr }))),
   routes: list(ptr(routeSchema)),
   dns: dnsSchema,
@@ -90,13 +110,15 @@ export function parseResult(raw: unknown, version: string): Result {
   const declared = (v: string | undefined): string => {
     const d = v ?? '';
     if (!FAMILY_VERSIONS[family].includes(d)) {
-      throw new Error(`result type supports [${FAMILY_VERSIONS[family].join(' ')}] but unmarshalled CNIVersion is "${d}"`);
+      throw new Error(
+        `result type supports [${FAMILY_VERSIONS[family].join(' ')}] but unmarshalled CNIVersion is "${d}"`,
+      );
     }
     return d === '' ? '0.1.0' : d;
   };
   if (family === '1.x' || family === '0.4') {
     // the same fields; the 0.4 schema also reads (and drops) ips[].version
-    const r = family === '1.x' ? decode(result1Schema, raw) ?? {} : decode(result04Schema, raw) ?? {};
+    const r = family === '1.x' ? (decode(result1Schema, raw) ?? {}) : (decode(result04Schema, raw) ?? {});
     const out: Result = { cniVersion: declared(r.cniVersion) };
     if (r.interfaces?.length) out.interfaces = r.interfaces.map(interfaceFrom);
     if (r.ips?.length) out.ips = r.ips.map((ip) => ipFrom(ip.address, ip.gateway, ip.interface));
@@ -121,7 +143,14 @@ export function parseResult(raw: unknown, version: string): Result {
   return out;
 }
 
-function interfaceFrom(i: { name?: string; mac?: string; mtu?: number; sandbox?: string; socketPath?: string; pciID?: string }): Interface {
+function interfaceFrom(i: {
+  name?: string;
+  mac?: string;
+  mtu?: number;
+  sandbox?: string;
+  socketPath?: string;
+  pciID?: string;
+}): Interface {
   const out: Interface = { name: i.name ?? '' };
   if (i.mac) out.mac = i.mac;
   if (i.mtu) out.mtu = i.mtu;

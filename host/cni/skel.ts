@@ -60,15 +60,22 @@ export function validateContainerId(id: string): void {
 
 export function validateNetworkName(name: string): void {
   if (name === '') throw new CniError(ErrCode.InvalidNetworkConfig, 'missing network name:');
-  if (!VALID_NAME.test(name)) throw new CniError(ErrCode.InvalidNetworkConfig, 'invalid characters found in network name', name);
+  if (!VALID_NAME.test(name))
+    throw new CniError(ErrCode.InvalidNetworkConfig, 'invalid characters found in network name', name);
 }
 
 export function validateInterfaceName(name: string): void {
   if (name.length === 0) throw new CniError(ErrCode.InvalidEnv, 'interface name is empty');
-  if (Buffer.byteLength(name) > 15) throw new CniError(ErrCode.InvalidEnv, 'interface name is too long', 'interface name should be less than 16 characters');
+  if (Buffer.byteLength(name) > 15)
+    throw new CniError(
+      ErrCode.InvalidEnv,
+      'interface name is too long',
+      'interface name should be less than 16 characters',
+    );
   if (name === '.' || name === '..') throw new CniError(ErrCode.InvalidEnv, 'interface name is . or ..');
   // '/', ':' and what Go's unicode.IsSpace calls whitespace.
-  if (/[/:\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/u.test(name)) throw new CniError(ErrCode.InvalidEnv, 'interface name contains / or : or whitespace characters');
+  if (/[/:\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/u.test(name))
+    throw new CniError(ErrCode.InvalidEnv, 'interface name contains / or : or whitespace characters');
 }
 
 type Command = 'ADD' | 'CHECK' | 'DEL' | 'GC' | 'STATUS';
@@ -86,7 +93,11 @@ const ENV_VARS: Array<{ name: string; requiredFor: Command[]; validate?: (v: str
 /** The skel's own look at the config: `{name string}` / `{cniVersion string}` in anonymous Go structs. */
 function anonString(field: string): Decoder<string> {
   const goType = `struct { ${field === 'name' ? 'Name' : 'CNIVersion'} string "json:\\"${field}\\"" }`;
-  return { goType, decode: (v, at) => (typeof v === 'string' ? v : typeError(jsonTypeName(v), 'string', { struct: '', path: [...at.path, field] })) };
+  return {
+    goType,
+    decode: (v, at) =>
+      typeof v === 'string' ? v : typeError(jsonTypeName(v), 'string', { struct: '', path: [...at.path, field] }),
+  };
 }
 
 function readTopString(conf: unknown, field: 'name' | 'cniVersion'): string {
@@ -153,7 +164,7 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
   }
 
   if (cmd === 'VERSION') {
-    return ok(JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: spec.versions }) + '\n');
+    return ok(`${JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: spec.versions })}\n`);
   }
 
   // The config must be JSON with a valid name before anything else (even an unknown command).
@@ -187,14 +198,18 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
 
   const minimum = command === 'CHECK' ? '0.4.0' : command === 'GC' || command === 'STATUS' ? '1.1.0' : undefined;
   if (minimum) {
-    if (!atLeast(confVersion, minimum)) throw new CniError(ErrCode.IncompatibleVersion, `config version does not allow ${command}`);
+    if (!atLeast(confVersion, minimum))
+      throw new CniError(ErrCode.IncompatibleVersion, `config version does not allow ${command}`);
     if (!spec.versions.some((pv) => atLeast(pv, confVersion))) {
       throw new CniError(ErrCode.IncompatibleVersion, `plugin version does not allow ${command}`);
     }
   }
   if (!spec.versions.includes(confVersion)) {
-    throw new CniError(ErrCode.IncompatibleVersion, 'incompatible CNI versions',
-      `config is "${confVersion}", plugin supports [${spec.versions.map((v) => `"${v}"`).join(' ')}]`);
+    throw new CniError(
+      ErrCode.IncompatibleVersion,
+      'incompatible CNI versions',
+      `config is "${confVersion}", plugin supports [${spec.versions.map((v) => `"${v}"`).join(' ')}]`,
+    );
   }
 
   if (command === 'ADD' || command === 'DEL') {
@@ -219,7 +234,9 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
     conf: conf as Record<string, unknown>,
     cniVersion: confVersion,
     name,
-    get netconf() { return (netconf ??= readNetConf(this)); },
+    get netconf() {
+      return (netconf ??= readNetConf(this));
+    },
     env,
   };
 

@@ -23,7 +23,10 @@ export function parseVersion(v: string): [number, number, number] {
   const names = ['major', 'minor', 'micro'];
   const out: [number, number, number] = [0, 0, 0];
   parts.forEach((p, i) => {
-    if (!/^[+-]?[0-9]+$/.test(p)) throw new Error(`failed to convert ${names[i]} version part "${p}": strconv.Atoi: parsing "${p}": invalid syntax`);
+    if (!/^[+-]?[0-9]+$/.test(p))
+      throw new Error(
+        `failed to convert ${names[i]} version part "${p}": strconv.Atoi: parsing "${p}": invalid syntax`,
+      );
     out[i] = Number(p);
   });
   return out;

@@ -1,7 +1,7 @@
 // host-local's allocator over one range set. The reservation bitmap lives in Wasm memory until dispose().
 import { parseAddr, parseInto, unmap, slotText } from './ip.ts';
-import { RangeSet } from './range.ts';
-import { core, slot, writeWords, u32 } from './wasm.ts';
+import type { RangeSet } from './range.ts';
+import { core, slot, u32 } from './wasm.ts';
 
 const registry = new FinalizationRegistry<number>((handle) => core().alloc_delete(handle));
 
@@ -24,8 +24,12 @@ export class Allocator {
     const f = parseInto(ip, i);
     if (f < 0) return 0;
     if (f === 6 && this.set.family === 4) {
-      const w = u32(), k = slot(i) >>> 2;
-      if (w[k] === 0 && w[k + 1] === 0 && w[k + 2] === 0xffff) { w[k + 2] = 0; return 4; }
+      const w = u32(),
+        k = slot(i) >>> 2;
+      if (w[k] === 0 && w[k + 1] === 0 && w[k + 2] === 0xffff) {
+        w[k + 2] = 0;
+        return 4;
+      }
     }
     return f;
   }
@@ -89,8 +93,12 @@ export class Allocator {
   }
 
   /** Packed addresses: IPv4 one u32 each, IPv6 four u32 words (most significant first). */
-  loadReservedPacked(words: Uint32Array): number { return this.bulk(words, true); }
-  releasePacked(words: Uint32Array): number { return this.bulk(words, false); }
+  loadReservedPacked(words: Uint32Array): number {
+    return this.bulk(words, true);
+  }
+  releasePacked(words: Uint32Array): number {
+    return this.bulk(words, false);
+  }
 
   private bulk(words: Uint32Array, on: boolean): number {
     if (words.length === 0) return 0;
@@ -107,9 +115,13 @@ export class Allocator {
   }
 
   /** Release everything. */
-  clear(): void { core().alloc_clear(this.h()); }
+  clear(): void {
+    core().alloc_clear(this.h());
+  }
 
-  get reservedCount(): number { return core().alloc_count(this.h()); }
+  get reservedCount(): number {
+    return core().alloc_count(this.h());
+  }
 
   /** Free the Wasm memory now (the allocator is unusable afterwards). */
   dispose(): void {

@@ -55,14 +55,26 @@ export interface Tbf {
 
 export function tbf(p: TbfParams): Tbf {
   const out = f64Area();
-  const r = core().tbf_compute(p.rateBits, p.burstBits, p.tickInUsec ?? DEFAULT_TICK_IN_USEC, p.latencyMs ?? 25, p.mode === 'saturating' ? 1 : 0, out);
+  const r = core().tbf_compute(
+    p.rateBits,
+    p.burstBits,
+    p.tickInUsec ?? DEFAULT_TICK_IN_USEC,
+    p.latencyMs ?? 25,
+    p.mode === 'saturating' ? 1 : 0,
+    out,
+  );
   if (r === 1) throw new CoreError(`invalid rate: ${p.rateBits}`, 'rate');
   if (r === 2) throw new CoreError(`invalid burst: ${p.burstBits}`, 'burst');
   const v = f64();
   const i = out >>> 3;
   return {
-    rateBytes: v[i], burstBytes: v[i + 1], bufferTicks: v[i + 2], limitBytes: v[i + 3], latencyUs: v[i + 4],
-    rate64: v[i + 5] === 1, wrapped: v[i + 6] === 1,
+    rateBytes: v[i],
+    burstBytes: v[i + 1],
+    bufferTicks: v[i + 2],
+    limitBytes: v[i + 3],
+    latencyUs: v[i + 4],
+    rate64: v[i + 5] === 1,
+    wrapped: v[i + 6] === 1,
   };
 }
 

@@ -3,10 +3,16 @@ import { CoreError, parseReason } from './errors.ts';
 import { core, writeText, readText, textArea, outTextArea, slot, readWords, writeWords } from './wasm.ts';
 
 export type Family = 4 | 6;
-export interface IPAddress { readonly family: Family; readonly text: string }
+export interface IPAddress {
+  readonly family: Family;
+  readonly text: string;
+}
 export type Words = readonly [number, number, number, number];
 /** An address as the core sees it. */
-export interface Addr { readonly family: Family; readonly words: Words }
+export interface Addr {
+  readonly family: Family;
+  readonly words: Words;
+}
 
 /** Parse text into scratch slot i; returns the family or a negative reason code. */
 export function parseInto(text: string, i: number): number {
@@ -75,7 +81,10 @@ export function canonicalIP(text: string): string {
 
 export function formatIP(bytes: Uint8Array): string {
   if (bytes.length === 4) {
-    return addrText({ family: 4, words: [0, 0, 0, ((bytes[0] << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3]) >>> 0] });
+    return addrText({
+      family: 4,
+      words: [0, 0, 0, ((bytes[0] << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3]) >>> 0],
+    });
   }
   if (bytes.length !== 16) throw new CoreError(`invalid IP length ${bytes.length}`, 'bad length');
   const w = [0, 0, 0, 0];
@@ -90,7 +99,12 @@ export function ipToBytes(text: string): Uint8Array {
   if (typeof a === 'number') throw new CoreError(`invalid IP address: ${text}`, parseReason(a));
   const words = a.family === 4 ? [a.words[3]] : a.words;
   const out = new Uint8Array(words.length * 4);
-  words.forEach((w, k) => { out[4 * k] = w >>> 24; out[4 * k + 1] = (w >>> 16) & 255; out[4 * k + 2] = (w >>> 8) & 255; out[4 * k + 3] = w & 255; });
+  words.forEach((w, k) => {
+    out[4 * k] = w >>> 24;
+    out[4 * k + 1] = (w >>> 16) & 255;
+    out[4 * k + 2] = (w >>> 8) & 255;
+    out[4 * k + 3] = w & 255;
+  });
   return out;
 }
 
@@ -102,7 +116,8 @@ function mustAddr(text: string): Addr {
 
 /** IPv4 sorts before IPv6, then by value. */
 export function compareIP(a: string, b: string): number {
-  const x = mustAddr(a), y = mustAddr(b);
+  const x = mustAddr(a),
+    y = mustAddr(b);
   if (x.family !== y.family) return x.family < y.family ? -1 : 1;
   writeWords(slot(0), x.words);
   writeWords(slot(1), y.words);
@@ -133,7 +148,11 @@ export class Cidr {
   readonly words: Words;
   private cache: { network?: string; broadcast?: string; networkWords?: Words } = {};
 
-  private constructor(readonly family: Family, readonly prefix: number, words: Words) {
+  private constructor(
+    readonly family: Family,
+    readonly prefix: number,
+    words: Words,
+  ) {
     this.words = words;
   }
 
@@ -162,7 +181,9 @@ export class Cidr {
     return new Cidr(family, prefix, words);
   }
 
-  get ip(): string { return addrText({ family: this.family, words: this.words }); }
+  get ip(): string {
+    return addrText({ family: this.family, words: this.words });
+  }
 
   get networkWords(): Words {
     if (!this.cache.networkWords) {
@@ -197,12 +218,18 @@ export class Cidr {
     return core().cidr_host_bits(slot(0), this.family, this.prefix) === 1;
   }
 
-  get size(): bigint { return 1n << BigInt((this.family === 4 ? 32 : 128) - this.prefix); }
+  get size(): bigint {
+    return 1n << BigInt((this.family === 4 ? 32 : 128) - this.prefix);
+  }
 
   /** `${ip}/${prefix}`, the address as written (Go's types.IPNet String()). */
-  get written(): string { return `${this.ip}/${this.prefix}`; }
+  get written(): string {
+    return `${this.ip}/${this.prefix}`;
+  }
 
-  toString(): string { return `${this.network}/${this.prefix}`; }
+  toString(): string {
+    return `${this.network}/${this.prefix}`;
+  }
 
   /** Like Go's IPNet.Contains: an IPv4-mapped address counts as IPv4. Unparsable text is not contained. */
   contains(ip: string): boolean {
@@ -220,7 +247,9 @@ export class Cidr {
 
   containsCidr(other: Cidr | string): boolean {
     const o = typeof other === 'string' ? Cidr.parse(other) : other;
-    return o.family === this.family && o.prefix >= this.prefix && this.containsAddr({ family: o.family, words: o.words });
+    return (
+      o.family === this.family && o.prefix >= this.prefix && this.containsAddr({ family: o.family, words: o.words })
+    );
   }
 
   overlaps(other: Cidr | string): boolean {

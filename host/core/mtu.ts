@@ -4,8 +4,18 @@ import { core, u32, recordArea } from './wasm.ts';
 
 export const FALLBACK_MTU = 1460;
 
-export interface MtuInterface { name: string; mtu: number; up: boolean; loopback: boolean; pointToPoint: boolean }
-export interface MtuChoice { mtu: number; source: 'explicit' | 'interface' | 'fallback'; interface?: string }
+export interface MtuInterface {
+  name: string;
+  mtu: number;
+  up: boolean;
+  loopback: boolean;
+  pointToPoint: boolean;
+}
+export interface MtuChoice {
+  mtu: number;
+  source: 'explicit' | 'interface' | 'fallback';
+  interface?: string;
+}
 
 /**
  * An explicit (--network-plugin-mtu, > 0) MTU wins; else the smallest MTU among up, non-loopback,
@@ -28,9 +38,15 @@ export function pickMtu(interfaces: readonly MtuInterface[], explicit?: number):
   return { mtu: interfaces[r].mtu, source: 'interface', interface: interfaces[r].name };
 }
 
-export function vxlanOverhead(underlay: Family = 4): number { return core().ovh_vxlan(underlay); }
-export function geneveOverhead(optionBytes = 0, underlay: Family = 4): number { return core().ovh_geneve(optionBytes, underlay); }
-export function wireguardOverhead(underlay: Family = 4): number { return core().ovh_wireguard(underlay); }
+export function vxlanOverhead(underlay: Family = 4): number {
+  return core().ovh_vxlan(underlay);
+}
+export function geneveOverhead(optionBytes = 0, underlay: Family = 4): number {
+  return core().ovh_geneve(optionBytes, underlay);
+}
+export function wireguardOverhead(underlay: Family = 4): number {
+  return core().ovh_wireguard(underlay);
+}
 
 export interface EspConfig {
   ivBytes: number;
@@ -49,4 +65,6 @@ export function espOverhead(c: EspConfig): number {
   return core().ovh_esp(c.ivBytes, c.icvBytes, c.blockBytes, c.tunnel ? 1 : 0, c.underlay ?? 4, c.natT ? 1 : 0);
 }
 
-export function overlayMtu(baseMtu: number, overhead: number): number { return baseMtu - overhead; }
+export function overlayMtu(baseMtu: number, overhead: number): number {
+  return baseMtu - overhead;
+}

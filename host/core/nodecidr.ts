@@ -5,7 +5,9 @@ import { core, slot, writeWords } from './wasm.ts';
 
 const registry = new FinalizationRegistry<number>((h) => core().ncidr_delete(h));
 
-export function defaultNodeMaskSize(family: Family): number { return family === 4 ? 24 : 64; }
+export function defaultNodeMaskSize(family: Family): number {
+  return family === 4 ? 24 : 64;
+}
 
 export class NodeCidrAllocator {
   readonly cluster: Cidr;
@@ -18,7 +20,11 @@ export class NodeCidrAllocator {
     writeWords(slot(0), this.cluster.words);
     const h = core().ncidr_new(slot(0), this.cluster.family, this.cluster.prefix, this.nodeMaskSize);
     if (h === -1) throw new CoreError('New CIDR set failed; the node CIDR size is too big', 'too big');
-    if (h === -2) throw new CoreError(`node CIDR mask size ${this.nodeMaskSize} is shorter than the cluster CIDR ${this.cluster}`, 'mask too small');
+    if (h === -2)
+      throw new CoreError(
+        `node CIDR mask size ${this.nodeMaskSize} is shorter than the cluster CIDR ${this.cluster}`,
+        'mask too small',
+      );
     if (h < 0) throw new CoreError(`invalid node CIDR mask size ${this.nodeMaskSize}`, 'mask invalid');
     this.handle = h;
     registry.register(this, h, this);
@@ -29,13 +35,20 @@ export class NodeCidrAllocator {
     return this.handle;
   }
 
-  get capacity(): number { return core().ncidr_capacity(this.h()); }
-  get allocatedCount(): number { return core().ncidr_allocated(this.h()); }
+  get capacity(): number {
+    return core().ncidr_capacity(this.h());
+  }
+  get allocatedCount(): number {
+    return core().ncidr_allocated(this.h());
+  }
 
   /** The next free node subnet, round robin after the last one handed out. */
   allocate(): string {
     if (core().ncidr_alloc(this.h(), slot(1)) !== 1) {
-      throw new CoreError('CIDR allocation failed; there are no remaining CIDRs left to allocate in the accepted range', 'exhausted');
+      throw new CoreError(
+        'CIDR allocation failed; there are no remaining CIDRs left to allocate in the accepted range',
+        'exhausted',
+      );
     }
     return `${slotText(1, this.cluster.family)}/${this.nodeMaskSize}`;
   }
@@ -49,10 +62,16 @@ export class NodeCidrAllocator {
   }
 
   /** Mark every node subnet the CIDR covers as used (e.g. podCIDRs already on Node objects). */
-  occupy(cidr: string): void { this.mark(cidr, 1); }
-  release(cidr: string): void { this.mark(cidr, 0); }
+  occupy(cidr: string): void {
+    this.mark(cidr, 1);
+  }
+  release(cidr: string): void {
+    this.mark(cidr, 0);
+  }
   /** Whether any node subnet the CIDR covers is allocated. */
-  isAllocated(cidr: string): boolean { return this.mark(cidr, 2) > 0; }
+  isAllocated(cidr: string): boolean {
+    return this.mark(cidr, 2) > 0;
+  }
 
   dispose(): void {
     if (this.handle === 0) return;

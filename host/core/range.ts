@@ -3,7 +3,12 @@ import { CoreError, parseReason } from './errors.ts';
 import { Cidr, parseAddr, addrText, unmap, type Addr, type Family } from './ip.ts';
 import { core, u32, recordArea, slot, writeWords, readWords, RANGE_BYTES, MAX_RECORDS } from './wasm.ts';
 
-export interface RangeConfig { subnet: string; rangeStart?: string; rangeEnd?: string; gateway?: string }
+export interface RangeConfig {
+  subnet: string;
+  rangeStart?: string;
+  rangeEnd?: string;
+  gateway?: string;
+}
 
 export interface Range {
   readonly family: Family;
@@ -16,9 +21,16 @@ export interface Range {
 }
 
 const WORDS_PER_RECORD = RANGE_BYTES / 4;
-const F_START = 1, F_END = 2, F_GW = 4;
+const F_START = 1,
+  F_END = 2,
+  F_GW = 4;
 
-interface DecodedRange { subnet: Cidr; start?: Addr; end?: Addr; gateway?: Addr }
+interface DecodedRange {
+  subnet: Cidr;
+  start?: Addr;
+  end?: Addr;
+  gateway?: Addr;
+}
 
 function decodeIP(text: string): Addr {
   const a = parseAddr(text);
@@ -58,12 +70,18 @@ function recordAddr(at: number, off: number, famIndex: number): Addr {
 function canonMessage(code: number, d: DecodedRange): string {
   const net = d.subnet.written;
   switch (code) {
-    case 1: return `Network ${net} too small to allocate from`;
-    case 2: return `Network has host bits set. For a subnet mask of length ${d.subnet.prefix} the network address is ${d.subnet.network}`;
-    case 3: return `RangeStart ${addrText(unmap(d.start!))} not in network ${net}`;
-    case 4: return `RangeEnd ${addrText(unmap(d.end!))} not in network ${net}`;
-    case 5: return 'IPNet IP and Mask version mismatch';
-    default: return `invalid range (code ${code})`;
+    case 1:
+      return `Network ${net} too small to allocate from`;
+    case 2:
+      return `Network has host bits set. For a subnet mask of length ${d.subnet.prefix} the network address is ${d.subnet.network}`;
+    case 3:
+      return `RangeStart ${addrText(unmap(d.start!))} not in network ${net}`;
+    case 4:
+      return `RangeEnd ${addrText(unmap(d.end!))} not in network ${net}`;
+    case 5:
+      return 'IPNet IP and Mask version mismatch';
+    default:
+      return `invalid range (code ${code})`;
   }
 }
 
@@ -71,7 +89,11 @@ export class RangeSet {
   /** The canonicalized range records, as the Wasm core reads them. */
   readonly records: Uint32Array;
 
-  private constructor(readonly family: Family, readonly ranges: readonly Range[], records: Uint32Array) {
+  private constructor(
+    readonly family: Family,
+    readonly ranges: readonly Range[],
+    records: Uint32Array,
+  ) {
     this.records = records;
   }
 
@@ -82,7 +104,8 @@ export class RangeSet {
 
   private static canonicalize(decoded: DecodedRange[]): RangeSet {
     if (decoded.length === 0) throw new CoreError('empty range set', 'empty');
-    if (decoded.length > MAX_RECORDS / 2) throw new CoreError(`too many ranges in a set (${decoded.length})`, 'too many');
+    if (decoded.length > MAX_RECORDS / 2)
+      throw new CoreError(`too many ranges in a set (${decoded.length})`, 'too many');
     const c = core();
     const base = recordArea();
     const ranges: Range[] = [];
@@ -97,11 +120,19 @@ export class RangeSet {
       else if (start.family !== family) throw new CoreError('mixed address families', 'mixed families');
       const rangeStart = addrText(start);
       const rangeEnd = addrText(recordAddr(at, 32, 20));
-      ranges.push({ family: d.subnet.family, subnet: d.subnet, rangeStart, rangeEnd, gateway: addrText(recordAddr(at, 48, 21)), text: `${rangeStart}-${rangeEnd}` });
+      ranges.push({
+        family: d.subnet.family,
+        subnet: d.subnet,
+        rangeStart,
+        rangeEnd,
+        gateway: addrText(recordAddr(at, 48, 21)),
+        text: `${rangeStart}-${rangeEnd}`,
+      });
     });
     const check = c.rangeset_check(base, decoded.length);
     if (check !== 0) {
-      const i = (check >> 8) & 255, j = check & 255;
+      const i = (check >> 8) & 255,
+        j = check & 255;
       throw new CoreError(`subnets ${ranges[i].text} and ${ranges[j].text} overlap`, 'overlap');
     }
     const records = u32().slice(base >>> 2, (base >>> 2) + decoded.length * WORDS_PER_RECORD);
@@ -144,9 +175,13 @@ export class RangeSet {
     return -1;
   }
 
-  contains(ip: string): boolean { return this.indexOf(ip) >= 0; }
+  contains(ip: string): boolean {
+    return this.indexOf(ip) >= 0;
+  }
 
-  rangeOf(ip: string): Range | undefined { return this.ranges[this.indexOf(ip)]; }
+  rangeOf(ip: string): Range | undefined {
+    return this.ranges[this.indexOf(ip)];
+  }
 
   /** Go RangeSet.Overlaps: any range of one overlaps any range of the other. */
   overlaps(other: RangeSet): boolean {
@@ -155,7 +190,9 @@ export class RangeSet {
     return core().rangesets_overlap(a, this.ranges.length, b, other.ranges.length) === 1;
   }
 
-  toString(): string { return this.ranges.map((r) => r.text).join(','); }
+  toString(): string {
+    return this.ranges.map((r) => r.text).join(',');
+  }
 }
 
 function versionAtLeast030(v: string): boolean {
@@ -176,7 +213,10 @@ export function parseRangeSets(sets: RangeConfig[][], opts: { cniVersion?: strin
   const v4 = parsed.filter((s) => s.family === 4).length;
   const v6 = parsed.length - v4;
   if ((v4 > 1 || v6 > 1) && opts.cniVersion !== undefined && !versionAtLeast030(opts.cniVersion)) {
-    throw new CoreError(`CNI version ${opts.cniVersion} does not support more than 1 address per family`, 'too many ranges');
+    throw new CoreError(
+      `CNI version ${opts.cniVersion} does not support more than 1 address per family`,
+      'too many ranges',
+    );
   }
   for (let i = 0; i < parsed.length - 1; i++) {
     for (let j = i + 1; j < parsed.length; j++) {
@@ -185,4 +225,3 @@ export function parseRangeSets(sets: RangeConfig[][], opts: { cniVersion?: strin
   }
   return parsed;
 }
-

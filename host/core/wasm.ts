@@ -47,7 +47,14 @@ export interface CoreExports {
   ncidr_alloc(h: number, out: number): number;
   ncidr_mark(h: number, slot: number, family: number, prefix: number, mode: number): number;
   quantity_parse(p: number, len: number, out: number): number;
-  tbf_compute(rateBits: number, burstBits: number, tickInUsec: number, latencyMs: number, mode: number, out: number): number;
+  tbf_compute(
+    rateBits: number,
+    burstBits: number,
+    tickInUsec: number,
+    latencyMs: number,
+    mode: number,
+    out: number,
+  ): number;
   psched_tick(p: number, len: number): number;
   mtu_pick(p: number, n: number, explicit: number): number;
   ovh_vxlan(family: number): number;
@@ -77,29 +84,58 @@ export function core(): CoreExports {
 
 // Fixed areas of the 64 KiB scratch buffer.
 export const TEXT_MAX = 4096;
-export function textArea(): number { core(); return base; }
-export function outTextArea(): number { core(); return base + 4096; }
+export function textArea(): number {
+  core();
+  return base;
+}
+export function outTextArea(): number {
+  core();
+  return base + 4096;
+}
 /** Four 16-byte address slots (0..3). */
-export function slot(i: number): number { core(); return base + 8192 + i * 16; }
+export function slot(i: number): number {
+  core();
+  return base + 8192 + i * 16;
+}
 /** Eight f64 result cells. */
-export function f64Area(): number { core(); return base + 8448; }
+export function f64Area(): number {
+  core();
+  return base + 8448;
+}
 export const RANGE_BYTES = 96;
 export const MAX_RECORDS = 512;
 /** Room for MAX_RECORDS range records (two sets side by side use halves). */
-export function recordArea(): number { core(); return base + 12288; }
+export function recordArea(): number {
+  core();
+  return base + 12288;
+}
 
 let views: { buf: ArrayBuffer; u8: Uint8Array; u32: Uint32Array; i32: Int32Array; f64: Float64Array } | undefined;
 function refresh() {
   const buf = core().memory.buffer;
   if (!views || views.buf !== buf) {
-    views = { buf, u8: new Uint8Array(buf), u32: new Uint32Array(buf), i32: new Int32Array(buf), f64: new Float64Array(buf) };
+    views = {
+      buf,
+      u8: new Uint8Array(buf),
+      u32: new Uint32Array(buf),
+      i32: new Int32Array(buf),
+      f64: new Float64Array(buf),
+    };
   }
   return views;
 }
-export function u8(): Uint8Array { return refresh().u8; }
-export function u32(): Uint32Array { return refresh().u32; }
-export function i32(): Int32Array { return refresh().i32; }
-export function f64(): Float64Array { return refresh().f64; }
+export function u8(): Uint8Array {
+  return refresh().u8;
+}
+export function u32(): Uint32Array {
+  return refresh().u32;
+}
+export function i32(): Int32Array {
+  return refresh().i32;
+}
+export function f64(): Float64Array {
+  return refresh().f64;
+}
 
 /** Write text as bytes into the text area; returns its length, or -1 if it cannot be ASCII address text. */
 export function writeText(text: string, at = textArea()): number {
@@ -127,5 +163,8 @@ export function readWords(at: number): [number, number, number, number] {
 export function writeWords(at: number, words: ArrayLike<number>): void {
   const w = u32();
   const i = at >>> 2;
-  w[i] = words[0]; w[i + 1] = words[1]; w[i + 2] = words[2]; w[i + 3] = words[3];
+  w[i] = words[0];
+  w[i + 1] = words[1];
+  w[i + 2] = words[2];
+  w[i + 3] = words[3];
 }

@@ -15,19 +15,32 @@ export async function run(argv: string[]): Promise<number> {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        socket: { type: 'string' }, 'allow-uid': { type: 'string', multiple: true },
-        replace: { type: 'boolean' }, 'drain-timeout': { type: 'string' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        socket: { type: 'string' },
+        'allow-uid': { type: 'string', multiple: true },
+        replace: { type: 'boolean' },
+        'drain-timeout': { type: 'string' },
+        workers: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n${usage}\n`);
     return 2;
   }
-  if (values.help) { process.stdout.write(usage + '\n'); return 0; }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   const allowUids = (values['allow-uid'] ?? []).map(Number);
-  if (allowUids.some((u) => !Number.isInteger(u) || u < 0)) { process.stderr.write(`--allow-uid takes a numeric uid\n${usage}\n`); return 2; }
+  if (allowUids.some((u) => !Number.isInteger(u) || u < 0)) {
+    process.stderr.write(`--allow-uid takes a numeric uid\n${usage}\n`);
+    return 2;
+  }
   const workers = values.workers === undefined ? undefined : Number(values.workers);
-  if (workers !== undefined && (!Number.isInteger(workers) || workers < 0)) { process.stderr.write(`--workers takes a number (0: run plugins on the main thread)\n${usage}\n`); return 2; }
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 0)) {
+    process.stderr.write(`--workers takes a number (0: run plugins on the main thread)\n${usage}\n`);
+    return 2;
+  }
   const daemon = await startDaemon({
     workers,
     socketPath: values.socket ?? socketPathFromEnv(),
@@ -63,7 +76,7 @@ async function statusCommand(argv: string[]): Promise<number> {
     process.stderr.write(`wasm-cni daemon: not running at ${socket} (${(e as Error).message})\n`);
     return 1;
   }
-  process.stdout.write(values.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
+  process.stdout.write(values.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
   return 0;
 }
 
@@ -74,10 +87,15 @@ export function formatStatus(s: DaemonStatus): string {
     `plugins: ${s.plugins.join(', ') || '(none)'}`,
   ];
   if (s.calls.length) {
-    const rows = [['plugin', 'command', 'calls', 'errors', 'mean ms', 'p50 ms', 'p95 ms', 'max ms'],
-      ...s.calls.map((c) => [c.plugin, c.command, c.calls, c.errors, c.meanMs, c.p50Ms, c.p95Ms, c.maxMs].map(String))];
+    const rows = [
+      ['plugin', 'command', 'calls', 'errors', 'mean ms', 'p50 ms', 'p95 ms', 'max ms'],
+      ...s.calls.map((c) => [c.plugin, c.command, c.calls, c.errors, c.meanMs, c.p50Ms, c.p95Ms, c.maxMs].map(String)),
+    ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    lines.push('', ...rows.map((r) => r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')));
+    lines.push(
+      '',
+      ...rows.map((r) => r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')),
+    );
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

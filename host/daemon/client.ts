@@ -1,12 +1,24 @@
 // The TypeScript side of a daemon client: one request frame, one reply frame (status view, tests, tooling).
 import { connect } from 'node:net';
 import {
-  decodeReject, decodeResult, encodeCall, encodeFrame, FrameCollector, FrameError, Kind,
-  type Call, type CallResult, type Header, type Rejection,
+  decodeReject,
+  decodeResult,
+  encodeCall,
+  encodeFrame,
+  FrameCollector,
+  type FrameError,
+  Kind,
+  type Call,
+  type CallResult,
+  type Header,
+  type Rejection,
 } from './wire.ts';
 import type { DaemonStatus } from './server.ts';
 
-export interface Reply { header: Header; payload: Buffer }
+export interface Reply {
+  header: Header;
+  payload: Buffer;
+}
 
 /** Sends `request` (raw bytes) and collects one reply frame; rejects on timeout or a connection that ends early. */
 export function exchange(socketPath: string, request: Uint8Array, timeoutMs = 5000): Promise<Reply> {
@@ -26,7 +38,8 @@ export function exchange(socketPath: string, request: Uint8Array, timeoutMs = 50
     sock.on('connect', () => sock.write(request));
     sock.on('data', (chunk) => {
       try {
-        if (collector.push(chunk) === 'frame') finish(undefined, { header: collector.header!, payload: collector.payload() });
+        if (collector.push(chunk) === 'frame')
+          finish(undefined, { header: collector.header!, payload: collector.payload() });
       } catch (e) {
         finish(e as FrameError);
       }

@@ -3,7 +3,16 @@
 // a marker package.json (so the bundles find their root), the two bundles, core.wasm and the addon.
 // Each file is written beside its target and renamed into place, so a runtime exec'ing a plugin meanwhile
 // sees the old or the new file, never half of one.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildDir, cniBinDir } from '../paths.ts';
@@ -23,7 +32,11 @@ function place(src: string, dst: string, mode: number): void {
   renameSync(tmp, dst);
 }
 
-export interface InstallReport { binDir: string; plugins: string[]; kit: string[] }
+export interface InstallReport {
+  binDir: string;
+  plugins: string[];
+  kit: string[];
+}
 
 export function install(binDir: string, only?: string[]): InstallReport {
   if (!existsSync(cniBinDir)) throw new Error(`${cniBinDir} does not exist: run build.sh first`);
@@ -39,9 +52,13 @@ export function install(binDir: string, only?: string[]): InstallReport {
     place(src, join(kitRoot, 'build', rel), 0o644);
     kit.push(rel);
   }
-  if (!kit.includes('js/cni-plugin.mjs')) throw new Error(`${join(buildDir, 'js/cni-plugin.mjs')} missing: run build.sh first`);
+  if (!kit.includes('js/cni-plugin.mjs'))
+    throw new Error(`${join(buildDir, 'js/cni-plugin.mjs')} missing: run build.sh first`);
   mkdirSync(kitRoot, { recursive: true });
-  writeFileSync(join(kitRoot, 'package.json'), JSON.stringify({ name: 'wasm-cni', private: true, type: 'module' }) + '\n');
+  writeFileSync(
+    join(kitRoot, 'package.json'),
+    `${JSON.stringify({ name: 'wasm-cni', private: true, type: 'module' })}\n`,
+  );
   for (const p of plugins) place(join(cniBinDir, p), join(binDir, p), 0o755);
   return { binDir, plugins, kit };
 }
@@ -49,14 +66,25 @@ export function install(binDir: string, only?: string[]): InstallReport {
 export async function run(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { 'bin-dir': { type: 'string' }, plugins: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: { 'bin-dir': { type: 'string' }, plugins: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n${usage}\n`);
     return 2;
   }
-  if (values.help) { process.stdout.write(usage + '\n'); return 0; }
-  if (!values['bin-dir']) { process.stderr.write(`--bin-dir is required\n${usage}\n`); return 2; }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  if (!values['bin-dir']) {
+    process.stderr.write(`--bin-dir is required\n${usage}\n`);
+    return 2;
+  }
   const r = install(values['bin-dir'], values.plugins?.split(',').filter(Boolean));
-  process.stdout.write(`installed ${r.plugins.join(', ')} into ${r.binDir} (cold-path kit: ${kitDirName}/build/{${r.kit.join(',')}})\n`);
+  process.stdout.write(
+    `installed ${r.plugins.join(', ')} into ${r.binDir} (cold-path kit: ${kitDirName}/build/{${r.kit.join(',')}})\n`,
+  );
   return 0;
 }

@@ -4,7 +4,7 @@ export type LogLevel = 'info' | 'warn' | 'error';
 export type LogSink = (level: LogLevel, event: string, fields?: Record<string, unknown>) => void;
 
 export const stderrLog: LogSink = (level, event, fields = {}) => {
-  process.stderr.write(JSON.stringify({ ts: new Date().toISOString(), level, event, ...fields }) + '\n');
+  process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level, event, ...fields })}\n`);
 };
 
 export const silentLog: LogSink = () => {};

@@ -13,7 +13,14 @@ export interface CallStats {
   maxMs: number;
 }
 
-interface Row { calls: number; errors: number; totalMs: number; maxMs: number; recent: number[]; next: number }
+interface Row {
+  calls: number;
+  errors: number;
+  totalMs: number;
+  maxMs: number;
+  recent: number[];
+  next: number;
+}
 
 export class Metrics {
   private rows = new Map<string, Row>();
@@ -38,12 +45,20 @@ export class Metrics {
       const sorted = [...row.recent].sort((a, b) => a - b);
       const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
       out.push({
-        plugin, command, calls: row.calls, errors: row.errors,
-        meanMs: round(row.totalMs / row.calls), p50Ms: round(at(0.5)), p95Ms: round(at(0.95)), maxMs: round(row.maxMs),
+        plugin,
+        command,
+        calls: row.calls,
+        errors: row.errors,
+        meanMs: round(row.totalMs / row.calls),
+        p50Ms: round(at(0.5)),
+        p95Ms: round(at(0.95)),
+        maxMs: round(row.maxMs),
       });
     }
     return out.sort((a, b) => a.plugin.localeCompare(b.plugin) || a.command.localeCompare(b.command));
   }
 }
 
-function round(ms: number): number { return Math.round(ms * 100) / 100; }
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

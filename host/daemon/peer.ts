@@ -36,7 +36,12 @@ export function peerCheckerFromAddon(): PeerChecker {
         return { ok: false, reason: `cannot read peer credentials: ${(e as Error).message}` };
       }
       if (allowUids.has(cred.uid)) return { ok: true, uid: cred.uid, pid: cred.pid };
-      return { ok: false, uid: cred.uid, pid: cred.pid, reason: `uid ${cred.uid} (pid ${cred.pid}) may not use this daemon` };
+      return {
+        ok: false,
+        uid: cred.uid,
+        pid: cred.pid,
+        reason: `uid ${cred.uid} (pid ${cred.pid}) may not use this daemon`,
+      };
     },
   };
 }

@@ -16,7 +16,11 @@ export interface CallRunner {
 /** Runs handlers on the main thread (a test table of functions, or workers: 0). */
 export async function inProcessRunner(table: PluginTable, log: LogSink): Promise<CallRunner> {
   for (const name of Object.keys(table)) {
-    try { await loadPlugin(name, table); } catch (e) { log('warn', 'plugin-load-failed', { plugin: name, error: (e as Error).message }); }
+    try {
+      await loadPlugin(name, table);
+    } catch (e) {
+      log('warn', 'plugin-load-failed', { plugin: name, error: (e as Error).message });
+    }
   }
   return { workers: 0, run: (plugin, req) => callPlugin(plugin, req, table), close: async () => {} };
 }
@@ -29,7 +33,9 @@ export const defaultWorkers = 0;
 
 /** What the main thread sends a worker and gets back (worker.ts is the other side). */
 export type ToWorker = { id: number; plugin: string; env: Record<string, string | undefined>; stdin: Uint8Array };
-export type FromWorker = { ready: true; failed: Array<{ plugin: string; error: string }> } | { id: number; res: PluginResponse };
+export type FromWorker =
+  | { ready: true; failed: Array<{ plugin: string; error: string }> }
+  | { id: number; res: PluginResponse };
 
 /**
  * The bundled worker next to the bundled daemon (build/js/daemon-worker.mjs); from sources, worker.ts with
@@ -39,10 +45,17 @@ function workerEntry(): { url: URL; code?: string } {
   if (!import.meta.url.endsWith('.ts')) return { url: new URL('./daemon-worker.mjs', import.meta.url) };
   const url = new URL('./worker.ts', import.meta.url);
   const tsx = import.meta.resolve('tsx/esm/api');
-  return { url, code: `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })` };
+  return {
+    url,
+    code: `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`,
+  };
 }
 
-interface Slot { worker: Worker; pending: Map<number, (res: PluginResponse) => void>; ready: Promise<void> }
+interface Slot {
+  worker: Worker;
+  pending: Map<number, (res: PluginResponse) => void>;
+  ready: Promise<void>;
+}
 
 /**
  * A pool of worker threads, each loading the plugin table from `tableModule` (a module URL exporting
@@ -62,7 +75,8 @@ export async function workerPoolRunner(size: number, log: LogSink, tableModule?:
       worker.once('error', reject);
       worker.on('message', (m: FromWorker) => {
         if ('ready' in m) {
-          for (const f of m.failed) log('warn', 'plugin-load-failed', { plugin: f.plugin, error: f.error, worker: index });
+          for (const f of m.failed)
+            log('warn', 'plugin-load-failed', { plugin: f.plugin, error: f.error, worker: index });
           worker.off('error', reject);
           resolve();
           return;
@@ -77,7 +91,15 @@ export async function workerPoolRunner(size: number, log: LogSink, tableModule?:
       const lost = [...pending.values()];
       pending.clear();
       for (const done of lost) {
-        done(errorResponse(new CniError(ErrCode.TryAgainLater, 'wasm-cni daemon worker stopped during the call; try again later', `exit code ${code}`)));
+        done(
+          errorResponse(
+            new CniError(
+              ErrCode.TryAgainLater,
+              'wasm-cni daemon worker stopped during the call; try again later',
+              `exit code ${code}`,
+            ),
+          ),
+        );
       }
       if (!closing) {
         log('error', 'worker-exit', { worker: index, code, failedCalls: lost.length });

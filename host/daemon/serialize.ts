@@ -8,12 +8,19 @@ export class KeyedSerializer {
     if (!key) return fn();
     const before = this.tails.get(key) ?? Promise.resolve();
     const result = before.then(fn);
-    const tail = result.then(() => undefined, () => undefined);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
     this.tails.set(key, tail);
-    void tail.then(() => { if (this.tails.get(key) === tail) this.tails.delete(key); });
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
     return result;
   }
 
   /** Containers with a call running or queued. */
-  get busyKeys(): number { return this.tails.size; }
+  get busyKeys(): number {
+    return this.tails.size;
+  }
 }

@@ -14,8 +14,18 @@ import { namespaceMismatch, peerCheckerFromAddon, type PeerChecker } from './pee
 import { defaultWorkers, inProcessRunner, workerPoolRunner } from './runner.ts';
 import { KeyedSerializer } from './serialize.ts';
 import {
-  decodeCall, encodeFrame, encodeReject, encodeResult, FrameCollector, FrameError, HEADER_LEN, Kind, MAX_PAYLOAD,
-  RejectReason, WIRE_VERSION, type Call,
+  decodeCall,
+  encodeFrame,
+  encodeReject,
+  encodeResult,
+  FrameCollector,
+  type FrameError,
+  HEADER_LEN,
+  Kind,
+  MAX_PAYLOAD,
+  RejectReason,
+  WIRE_VERSION,
+  type Call,
 } from './wire.ts';
 
 export interface DaemonOptions {
@@ -65,7 +75,8 @@ export interface Daemon {
 
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const log = opts.log ?? stderrLog;
-  const table: PluginTable = opts.plugins ?? (opts.pluginsModule ? (await import(opts.pluginsModule)).plugins : registered);
+  const table: PluginTable =
+    opts.plugins ?? (opts.pluginsModule ? (await import(opts.pluginsModule)).plugins : registered);
   const allowUids = new Set([0, ...(opts.allowUids ?? [])]);
   const peerChecker = opts.peerChecker ?? peerCheckerFromAddon();
   if (allowUids.size > 1 && !peerChecker.available) {
@@ -74,15 +85,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const socketPath = opts.socketPath;
   const predecessor = await inspectExistingSocket(socketPath, !!opts.replace, log);
 
-  const workers = opts.plugins ? 0 : opts.workers ?? defaultWorkers;
-  const runner = workers > 0 ? await workerPoolRunner(workers, log, opts.pluginsModule) : await inProcessRunner(table, log);
+  const workers = opts.plugins ? 0 : (opts.workers ?? defaultWorkers);
+  const runner =
+    workers > 0 ? await workerPoolRunner(workers, log, opts.pluginsModule) : await inProcessRunner(table, log);
 
   const metrics = new Metrics();
   const serializer = new KeyedSerializer();
   const connections = new Set<Socket>();
   const startedAt = new Date();
   const startPerf = performance.now();
-  let inFlight = 0, served = 0, rejected = 0, draining = false;
+  let inFlight = 0,
+    served = 0,
+    rejected = 0,
+    draining = false;
   let drained: (() => void) | undefined;
 
   const reject = (sock: Socket, reason: RejectReason, message: string, fields: Record<string, unknown> = {}) => {
@@ -92,9 +107,20 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   };
 
   const status = (): DaemonStatus => ({
-    protocolVersion: WIRE_VERSION, pid: process.pid, socket: socketPath, startedAt: startedAt.toISOString(),
-    uptimeMs: Math.round(performance.now() - startPerf), draining, inFlight, busyContainers: serializer.busyKeys,
-    served, rejected, peerCheck: peerChecker.describe, workers: runner.workers, plugins: Object.keys(table).sort(), calls: metrics.snapshot(),
+    protocolVersion: WIRE_VERSION,
+    pid: process.pid,
+    socket: socketPath,
+    startedAt: startedAt.toISOString(),
+    uptimeMs: Math.round(performance.now() - startPerf),
+    draining,
+    inFlight,
+    busyContainers: serializer.busyKeys,
+    served,
+    rejected,
+    peerCheck: peerChecker.describe,
+    workers: runner.workers,
+    plugins: Object.keys(table).sort(),
+    calls: metrics.snapshot(),
   });
 
   const serveCall = async (sock: Socket, call: Call, peerPid: number | undefined) => {
@@ -108,12 +134,23 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       served++;
       metrics.record(call.plugin, command, ms, res.exitCode !== 0);
       log(res.exitCode === 0 ? 'info' : 'warn', 'call', {
-        plugin: call.plugin, command, containerId, ifName: call.env.CNI_IFNAME, exitCode: res.exitCode,
-        ms: Math.round(ms * 100) / 100, peerPid, ...(res.exitCode !== 0 ? { stdout: res.stdout.slice(0, 500) } : {}),
+        plugin: call.plugin,
+        command,
+        containerId,
+        ifName: call.env.CNI_IFNAME,
+        exitCode: res.exitCode,
+        ms: Math.round(ms * 100) / 100,
+        peerPid,
+        ...(res.exitCode !== 0 ? { stdout: res.stdout.slice(0, 500) } : {}),
       });
       let frame = encodeResult(res);
       if (frame.length - HEADER_LEN > MAX_PAYLOAD) {
-        res = errorResponse(new CniError(ErrCode.Internal, `plugin ${call.plugin} produced ${frame.length - HEADER_LEN} bytes of output (limit ${MAX_PAYLOAD})`));
+        res = errorResponse(
+          new CniError(
+            ErrCode.Internal,
+            `plugin ${call.plugin} produced ${frame.length - HEADER_LEN} bytes of output (limit ${MAX_PAYLOAD})`,
+          ),
+        );
         frame = encodeResult(res);
       }
       if (sock.destroyed || !sock.writable) log('warn', 'caller-gone', { plugin: call.plugin, command, containerId });
@@ -153,13 +190,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       const header = collector.header;
       if (header && header.version !== WIRE_VERSION) {
         complete = true;
-        return reject(sock, RejectReason.Version, `daemon speaks protocol version ${WIRE_VERSION}, not ${header.version}`);
+        return reject(
+          sock,
+          RejectReason.Version,
+          `daemon speaks protocol version ${WIRE_VERSION}, not ${header.version}`,
+        );
       }
       if (state !== 'frame') return;
       complete = true;
       sock.setTimeout(0);
-      if (header!.kind === Kind.Status) return void sock.end(encodeFrame(Kind.StatusReply, Buffer.from(JSON.stringify(status()))), () => sock.destroy());
-      if (header!.kind !== Kind.Call) return reject(sock, RejectReason.BadFrame, `unexpected frame kind ${header!.kind}`);
+      if (header!.kind === Kind.Status)
+        return void sock.end(encodeFrame(Kind.StatusReply, Buffer.from(JSON.stringify(status()))), () =>
+          sock.destroy(),
+        );
+      if (header!.kind !== Kind.Call)
+        return reject(sock, RejectReason.BadFrame, `unexpected frame kind ${header!.kind}`);
       if (draining) return reject(sock, RejectReason.Draining, 'daemon is shutting down');
       if (peerChecker.available) {
         const elsewhere = namespaceMismatch(peer.pid);
@@ -183,33 +228,54 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     await runner.close();
     throw e;
   }
-  log('info', 'listening', { socket: socketPath, pid: process.pid, protocolVersion: WIRE_VERSION, workers, plugins: Object.keys(table).sort(), peerCheck: peerChecker.describe });
+  log('info', 'listening', {
+    socket: socketPath,
+    pid: process.pid,
+    protocolVersion: WIRE_VERSION,
+    workers,
+    plugins: Object.keys(table).sort(),
+    peerCheck: peerChecker.describe,
+  });
   if (predecessor) {
     log('info', 'replacing', { pid: predecessor });
-    try { process.kill(predecessor, 'SIGTERM'); } catch (e) { log('warn', 'replace-signal-failed', { pid: predecessor, error: (e as Error).message }); }
+    try {
+      process.kill(predecessor, 'SIGTERM');
+    } catch (e) {
+      log('warn', 'replace-signal-failed', { pid: predecessor, error: (e as Error).message });
+    }
   }
 
   let closing: Promise<void> | undefined;
-  const close = () => (closing ??= (async () => {
-    draining = true;
-    log('info', 'draining', { inFlight });
-    try { if (statSync(socketPath).ino === ino) unlinkSync(socketPath); } catch { /* gone or replaced */ }
-    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-    if (inFlight > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => { drained = resolve; }),
-        new Promise<void>((resolve) => { timer = setTimeout(resolve, opts.drainTimeoutMs ?? 60_000); }),
-      ]);
-      clearTimeout(timer);
-    }
-    // replies just written close their sockets themselves once flushed; give them a moment, then cut the rest
-    for (let waited = 0; connections.size > 0 && waited < 1000; waited += 20) await new Promise((r) => setTimeout(r, 20));
-    for (const sock of connections) sock.destroy();
-    await stopped;
-    await runner.close();
-    log('info', 'stopped', { served, rejected, abandoned: inFlight });
-  })());
+  const close = () =>
+    (closing ??= (async () => {
+      draining = true;
+      log('info', 'draining', { inFlight });
+      try {
+        if (statSync(socketPath).ino === ino) unlinkSync(socketPath);
+      } catch {
+        /* gone or replaced */
+      }
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      if (inFlight > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            drained = resolve;
+          }),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, opts.drainTimeoutMs ?? 60_000);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      // replies just written close their sockets themselves once flushed; give them a moment, then cut the rest
+      for (let waited = 0; connections.size > 0 && waited < 1000; waited += 20)
+        await new Promise((r) => setTimeout(r, 20));
+      for (const sock of connections) sock.destroy();
+      await stopped;
+      await runner.close();
+      log('info', 'stopped', { served, rejected, abandoned: inFlight });
+    })());
 
   return { socketPath, status, close };
 }
@@ -232,7 +298,8 @@ async function inspectExistingSocket(path: string, replace: boolean, log: LogSin
     log('info', 'stale-socket', { socket: path });
     return undefined;
   }
-  if (!replace) throw new Error(`a wasm-cni daemon (pid ${livePid}) already serves ${path}; use --replace to take over`);
+  if (!replace)
+    throw new Error(`a wasm-cni daemon (pid ${livePid}) already serves ${path}; use --replace to take over`);
   return livePid;
 }
 
@@ -240,10 +307,17 @@ async function inspectExistingSocket(path: string, replace: boolean, log: LogSin
 async function listenAt(server: Server, path: string, sharedAccess: boolean): Promise<number> {
   mkdirSync(dirname(path), { recursive: true, mode: sharedAccess ? 0o711 : 0o700 });
   const tmp = `${path}.${process.pid}.new`;
-  try { unlinkSync(tmp); } catch { /* not there */ }
+  try {
+    unlinkSync(tmp);
+  } catch {
+    /* not there */
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(tmp, () => { server.off('error', reject); resolve(); });
+    server.listen(tmp, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   chmodSync(tmp, sharedAccess ? 0o666 : 0o600);
   renameSync(tmp, path);

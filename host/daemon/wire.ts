@@ -27,7 +27,11 @@ export function socketPathFromEnv(env: NodeJS.ProcessEnv = process.env): string 
   return env.WASM_CNI_SOCKET || defaultSocketPath;
 }
 
-export interface Header { version: number; kind: number; length: number }
+export interface Header {
+  version: number;
+  kind: number;
+  length: number;
+}
 
 export function encodeFrame(kind: number, payload: Uint8Array, version = WIRE_VERSION): Buffer {
   const header = Buffer.alloc(HEADER_LEN);
@@ -46,15 +50,35 @@ export function decodeHeader(b: Buffer): Header | { error: string } {
 
 class Writer {
   private parts: Buffer[] = [];
-  u16(v: number): this { const b = Buffer.alloc(2); b.writeUInt16BE(v); this.parts.push(b); return this; }
-  u32(v: number): this { const b = Buffer.alloc(4); b.writeUInt32BE(v); this.parts.push(b); return this; }
-  i32(v: number): this { const b = Buffer.alloc(4); b.writeInt32BE(v); this.parts.push(b); return this; }
+  u16(v: number): this {
+    const b = Buffer.alloc(2);
+    b.writeUInt16BE(v);
+    this.parts.push(b);
+    return this;
+  }
+  u32(v: number): this {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(v);
+    this.parts.push(b);
+    return this;
+  }
+  i32(v: number): this {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(v);
+    this.parts.push(b);
+    return this;
+  }
   bytes(v: Uint8Array | string): this {
     const b = typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
     return this.u32(b.length).push(b);
   }
-  private push(b: Buffer): this { this.parts.push(b); return this; }
-  done(): Buffer { return Buffer.concat(this.parts); }
+  private push(b: Buffer): this {
+    this.parts.push(b);
+    return this;
+  }
+  done(): Buffer {
+    return Buffer.concat(this.parts);
+  }
 }
 
 export class FrameError extends Error {}
@@ -65,17 +89,53 @@ class Reader {
   private need(n: number): void {
     if (this.at + n > this.b.length) throw new FrameError(`payload truncated at byte ${this.at}`);
   }
-  u16(): number { this.need(2); const v = this.b.readUInt16BE(this.at); this.at += 2; return v; }
-  u32(): number { this.need(4); const v = this.b.readUInt32BE(this.at); this.at += 4; return v; }
-  i32(): number { this.need(4); const v = this.b.readInt32BE(this.at); this.at += 4; return v; }
-  bytes(): Buffer { const n = this.u32(); this.need(n); const v = this.b.subarray(this.at, this.at + n); this.at += n; return v; }
-  str(): string { return this.bytes().toString('utf8'); }
-  end(): void { if (this.at !== this.b.length) throw new FrameError(`${this.b.length - this.at} stray bytes after the payload`); }
+  u16(): number {
+    this.need(2);
+    const v = this.b.readUInt16BE(this.at);
+    this.at += 2;
+    return v;
+  }
+  u32(): number {
+    this.need(4);
+    const v = this.b.readUInt32BE(this.at);
+    this.at += 4;
+    return v;
+  }
+  i32(): number {
+    this.need(4);
+    const v = this.b.readInt32BE(this.at);
+    this.at += 4;
+    return v;
+  }
+  bytes(): Buffer {
+    const n = this.u32();
+    this.need(n);
+    const v = this.b.subarray(this.at, this.at + n);
+    this.at += n;
+    return v;
+  }
+  str(): string {
+    return this.bytes().toString('utf8');
+  }
+  end(): void {
+    if (this.at !== this.b.length) throw new FrameError(`${this.b.length - this.at} stray bytes after the payload`);
+  }
 }
 
-export interface Call { plugin: string; env: Record<string, string>; stdin: Uint8Array }
-export interface CallResult { exitCode: number; stdout: string; stderr: string }
-export interface Rejection { reason: number; message: string }
+export interface Call {
+  plugin: string;
+  env: Record<string, string>;
+  stdin: Uint8Array;
+}
+export interface CallResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+export interface Rejection {
+  reason: number;
+  message: string;
+}
 
 export function encodeCall(c: Call): Buffer {
   const w = new Writer().bytes(c.plugin);
@@ -134,7 +194,9 @@ export class FrameCollector {
 
   constructor(private readonly maxPayload = MAX_PAYLOAD) {}
 
-  get received(): number { return this.have; }
+  get received(): number {
+    return this.have;
+  }
 
   /** 'header' once the header is in, 'frame' once the payload is complete, else 'more'; throws FrameError. */
   push(chunk: Buffer): 'more' | 'header' | 'frame' {
@@ -157,7 +219,11 @@ export class FrameCollector {
     return fresh ? 'header' : 'more';
   }
 
-  private complete(): boolean { return !!this.header && this.have === HEADER_LEN + this.header.length; }
+  private complete(): boolean {
+    return !!this.header && this.have === HEADER_LEN + this.header.length;
+  }
 
-  payload(): Buffer { return Buffer.concat(this.chunks).subarray(HEADER_LEN); }
+  payload(): Buffer {
+    return Buffer.concat(this.chunks).subarray(HEADER_LEN);
+  }
 }

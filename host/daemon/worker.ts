@@ -10,11 +10,17 @@ const table: PluginTable = tableModule
 
 const failed: Array<{ plugin: string; error: string }> = [];
 for (const name of Object.keys(table)) {
-  try { await loadPlugin(name, table); } catch (e) { failed.push({ plugin: name, error: (e as Error).message }); }
+  try {
+    await loadPlugin(name, table);
+  } catch (e) {
+    failed.push({ plugin: name, error: (e as Error).message });
+  }
 }
 
 const port = parentPort!;
 port.on('message', (m: ToWorker) => {
-  void callPlugin(m.plugin, { env: m.env, stdin: m.stdin }, table).then((res) => port.postMessage({ id: m.id, res } satisfies FromWorker));
+  void callPlugin(m.plugin, { env: m.env, stdin: m.stdin }, table).then((res) =>
+    port.postMessage({ id: m.id, res } satisfies FromWorker),
+  );
 });
 port.postMessage({ ready: true, failed } satisfies FromWorker);

@@ -14,16 +14,27 @@ export interface DemoFootprint {
   stateDir: string;
 }
 
-export interface NodeSnapshot { netns: Set<string>; links: Set<string>; nat: Set<string>; nftTables: Set<string>; }
+export interface NodeSnapshot {
+  netns: Set<string>;
+  links: Set<string>;
+  nat: Set<string>;
+  nftTables: Set<string>;
+}
 
 async function netnsNames(): Promise<string[]> {
   const r = await runCmd('ip', ['netns', 'list']);
-  return r.stdout.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter(Boolean);
 }
 
 async function linkNames(): Promise<string[]> {
   const r = await runCmd('ip', ['-o', 'link', 'show']);
-  return r.stdout.split('\n').map((l) => l.split(': ')[1]?.split('@')[0]).filter((n): n is string => !!n);
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(': ')[1]?.split('@')[0])
+    .filter((n): n is string => !!n);
 }
 
 async function natLines(): Promise<string[]> {
@@ -34,7 +45,12 @@ async function natLines(): Promise<string[]> {
 /** `nft list tables` as "family name" ([] without nft). */
 async function nftTables(): Promise<string[]> {
   const r = await runCmd('nft', ['list', 'tables']);
-  return r.code === 0 ? r.stdout.split('\n').filter((l) => l.startsWith('table ')).map((l) => l.slice(6).trim()) : [];
+  return r.code === 0
+    ? r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('table '))
+        .map((l) => l.slice(6).trim())
+    : [];
 }
 
 export async function snapshot(): Promise<NodeSnapshot> {
@@ -46,23 +62,41 @@ export async function snapshot(): Promise<NodeSnapshot> {
 const SHARED_CHAINS = ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ'];
 
 function natLineIsDemos(line: string, f: DemoFootprint): boolean {
-  return line.includes(f.podAddressPrefix) || line.includes(f.podCidr) || line.includes(f.bridge) || f.containerIds.some((id) => line.includes(id));
+  return (
+    line.includes(f.podAddressPrefix) ||
+    line.includes(f.podCidr) ||
+    line.includes(f.bridge) ||
+    f.containerIds.some((id) => line.includes(id))
+  );
 }
 
-export interface Leftovers { netns: string[]; links: string[]; nat: string[]; nftTables: string[]; state: string[]; }
+export interface Leftovers {
+  netns: string[];
+  links: string[];
+  nat: string[];
+  nftTables: string[];
+  state: string[];
+}
 
 /** What is on the node now that was not in `before` and belongs to the demo. */
-export async function leftovers(before: NodeSnapshot, f: DemoFootprint, demoLinks: (name: string) => boolean): Promise<Leftovers> {
+export async function leftovers(
+  before: NodeSnapshot,
+  f: DemoFootprint,
+  demoLinks: (name: string) => boolean,
+): Promise<Leftovers> {
   const now = await snapshot();
   const netns = [...now.netns].filter((n) => !before.netns.has(n) && n.startsWith(f.netnsPrefix));
   const links = [...now.links].filter((l) => !before.links.has(l) && (l === f.bridge || demoLinks(l)));
-  const nat = [...now.nat].filter((l) => !before.nat.has(l) && (natLineIsDemos(l, f) || SHARED_CHAINS.some((c) => l.includes(c))));
+  const nat = [...now.nat].filter(
+    (l) => !before.nat.has(l) && (natLineIsDemos(l, f) || SHARED_CHAINS.some((c) => l.includes(c))),
+  );
   const nftTables = [...now.nftTables].filter((t) => !before.nftTables.has(t));
   const state = existsSync(f.stateDir) ? [f.stateDir, ...readdirSync(f.stateDir).map((e) => `${f.stateDir}/${e}`)] : [];
   return { netns, links, nat, nftTables, state };
 }
 
-export const leftoverCount = (l: Leftovers): number => l.netns.length + l.links.length + l.nat.length + l.nftTables.length + l.state.length;
+export const leftoverCount = (l: Leftovers): number =>
+  l.netns.length + l.links.length + l.nat.length + l.nftTables.length + l.state.length;
 
 /**
  * Deletes nft tables that appeared during the demo and hold no rule (what ebtables-nft style chains leave
@@ -92,8 +126,17 @@ export async function removeSharedChainsIfUnused(before: NodeSnapshot): Promise<
   if (present.length === 0) return;
   const inUse = lines.some((l) => l.startsWith('-A CNI-HOSTPORT-DNAT ') || l.startsWith(':CNI-DN-'));
   if (inUse) return;
-  const jumps = lines.filter((l) => l.startsWith('-A ') && present.some((c) => l.endsWith(` -j ${c}`))).map((l) => '-D ' + l.slice(3));
-  const input = ['*nat', ...jumps, ...present.map((c) => `-F ${c}`), ...present.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+  const jumps = lines
+    .filter((l) => l.startsWith('-A ') && present.some((c) => l.endsWith(` -j ${c}`)))
+    .map((l) => `-D ${l.slice(3)}`);
+  const input = [
+    '*nat',
+    ...jumps,
+    ...present.map((c) => `-F ${c}`),
+    ...present.map((c) => `-X ${c}`),
+    'COMMIT',
+    '',
+  ].join('\n');
   await runCmd('iptables-restore', ['--noflush', '--wait'], 15_000, input);
 }
 
@@ -104,7 +147,13 @@ export type SysctlValues = Map<string, string>;
 
 export function readNodeSysctls(): SysctlValues {
   const m: SysctlValues = new Map();
-  for (const p of NODE_SYSCTLS) { try { m.set(p, readFileSync(p, 'utf8').trim()); } catch { /* not present */ } }
+  for (const p of NODE_SYSCTLS) {
+    try {
+      m.set(p, readFileSync(p, 'utf8').trim());
+    } catch {
+      /* not present */
+    }
+  }
   return m;
 }
 
@@ -113,8 +162,13 @@ export function restoreNodeSysctls(before: SysctlValues): string[] {
   const restored: string[] = [];
   for (const [p, v] of before) {
     try {
-      if (readFileSync(p, 'utf8').trim() !== v) { writeFileSync(p, v); restored.push(p.replace('/proc/sys/', '').replace(/\//g, '.')); }
-    } catch { /* best effort */ }
+      if (readFileSync(p, 'utf8').trim() !== v) {
+        writeFileSync(p, v);
+        restored.push(p.replace('/proc/sys/', '').replace(/\//g, '.'));
+      }
+    } catch {
+      /* best effort */
+    }
   }
   return restored;
 }

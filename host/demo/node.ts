@@ -4,7 +4,13 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cniBinDir } from '../paths.ts';
-import { DEFAULT_FLAGS, KubenetNetworkPlugin, SandboxTable, createNetworkStack, type NetworkFlags } from '../kubelet/index.ts';
+import {
+  DEFAULT_FLAGS,
+  KubenetNetworkPlugin,
+  SandboxTable,
+  createNetworkStack,
+  type NetworkFlags,
+} from '../kubelet/index.ts';
 import { formatStatusTable, podStatus, type PodRecord } from '../kubelet/pods.ts';
 import type { DemoNode, DemoOptions, DemoPod } from './types.ts';
 
@@ -19,7 +25,12 @@ export async function startNode(o: DemoOptions, pods: DemoPod[]): Promise<DemoNo
   for (const p of pods) {
     sandboxes.set(p.sandboxId, {
       netns: p.netnsPath,
-      ports: p.ports.map((m) => ({ hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol === 'udp' ? 'UDP' : 'TCP', hostIP: '' })),
+      ports: p.ports.map((m) => ({
+        hostPort: m.hostPort,
+        containerPort: m.containerPort,
+        protocol: m.protocol === 'udp' ? 'UDP' : 'TCP',
+        hostIP: '',
+      })),
     });
   }
   const cacheDir = join(o.stateDir, 'cache');
@@ -35,19 +46,31 @@ export async function startNode(o: DemoOptions, pods: DemoPod[]): Promise<DemoNo
     nonMasqueradeCidr: NON_MASQUERADE_CIDR,
   };
   const stack = await createNetworkStack({
-    flags, host: sandboxes, bridge: o.bridge, dataDir, dedupChain: `${o.bridge.toUpperCase()}-DEDUP`, prependDefaultBinDir: false,
+    flags,
+    host: sandboxes,
+    bridge: o.bridge,
+    dataDir,
+    dedupChain: `${o.bridge.toUpperCase()}-DEDUP`,
+    prependDefaultBinDir: false,
   });
   const kubenet = stack.plugin;
   if (!(kubenet instanceof KubenetNetworkPlugin)) throw new Error(`expected kubenet, got ${kubenet.name()}`);
   await stack.manager.status();
 
   const record = (p: DemoPod): PodRecord => ({
-    namespace: p.namespace, name: p.name, sandboxId: p.sandboxId, netns: p.netnsPath,
-    ports: sandboxes.get(p.sandboxId)?.ports ?? [], annotations: p.annotations, flags: [], createdAt: '',
+    namespace: p.namespace,
+    name: p.name,
+    sandboxId: p.sandboxId,
+    netns: p.netnsPath,
+    ports: sandboxes.get(p.sandboxId)?.ports ?? [],
+    annotations: p.annotations,
+    flags: [],
+    createdAt: '',
   });
 
   return {
-    summary: `--network-plugin=kubenet --pod-cidr=${kubenet.cidrs.join(',')}, bridge ${o.bridge}, MTU ${kubenet.mtu}, ` +
+    summary:
+      `--network-plugin=kubenet --pod-cidr=${kubenet.cidrs.join(',')}, bridge ${o.bridge}, MTU ${kubenet.mtu}, ` +
       `hairpin ${stack.hairpinMode}, --cni-bin-dir=${cniBinDir}`,
     async up(p) {
       await stack.manager.setUpPod(p.namespace, p.name, p.sandboxId, p.annotations);

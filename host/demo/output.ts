@@ -8,7 +8,7 @@ export const green = paint('32');
 export const red = paint('31');
 export const cyan = paint('36');
 
-const out = (s: string) => process.stdout.write(s + '\n');
+const out = (s: string) => process.stdout.write(`${s}\n`);
 
 let sectionNo = 0;
 
@@ -23,13 +23,17 @@ export function section(text: string): void {
   out(bold(cyan(`${sectionNo}. ${text}`)));
 }
 
-export function note(text: string): void { out(`   ${dim(text)}`); }
+export function note(text: string): void {
+  out(`   ${dim(text)}`);
+}
 
 export function ok(text: string, ms?: number): void {
   out(`   ${green('✓')} ${text}${ms === undefined ? '' : dim(`  (${formatMs(ms)})`)}`);
 }
 
-export function fail(text: string): void { out(`   ${red('✗')} ${text}`); }
+export function fail(text: string): void {
+  out(`   ${red('✗')} ${text}`);
+}
 
 export function formatMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
@@ -43,7 +47,14 @@ export function block(text: string): void {
 /** Left-aligned columns, header row first. */
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Runs `fn` and times it; a thrown error is printed as ✗ and re-thrown so the demo fails. */

@@ -27,14 +27,27 @@ export function startEchoServer(ns: string, port: number, tag: string): Promise<
   return startInNetns(ns, process.execPath, ['-e', ECHO_SERVER, String(port), tag], 'ready');
 }
 
-export interface Reach { ok: boolean; how: 'ping' | 'tcp'; detail: string; }
+export interface Reach {
+  ok: boolean;
+  how: 'ping' | 'tcp';
+  detail: string;
+}
 
 /** From inside netns `ns` to `ip`: one ICMP echo when ping is installed (or `how` says so), else one TCP exchange with the echo server. */
-export async function reach(ns: string, ip: string, echoPort: number, how: Reach['how'] = which('ping') ? 'ping' : 'tcp'): Promise<Reach> {
+export async function reach(
+  ns: string,
+  ip: string,
+  echoPort: number,
+  how: Reach['how'] = which('ping') ? 'ping' : 'tcp',
+): Promise<Reach> {
   if (how === 'ping') {
     const r = await runCmd('ip', ['netns', 'exec', ns, 'ping', '-n', '-c', '1', '-W', '2', ip], 5000);
     const rtt = /time=([\d.]+) ms/.exec(r.stdout)?.[1];
-    return { ok: r.code === 0, how: 'ping', detail: r.code === 0 ? `ping ${rtt ?? '?'} ms` : (r.stdout + r.stderr).trim().split('\n').pop() ?? 'no reply' };
+    return {
+      ok: r.code === 0,
+      how: 'ping',
+      detail: r.code === 0 ? `ping ${rtt ?? '?'} ms` : ((r.stdout + r.stderr).trim().split('\n').pop() ?? 'no reply'),
+    };
   }
   const r = await runCmd('ip', ['netns', 'exec', ns, process.execPath, '-e', TCP_CLIENT, ip, String(echoPort)], 5000);
   const line = r.stdout.trim();
@@ -46,18 +59,30 @@ export function askFromHost(host: string, port: number, timeoutMs = 2000): Promi
   return new Promise((resolve) => {
     const sock = connect({ host, port });
     let data = '';
-    const done = (v: string) => { clearTimeout(timer); sock.destroy(); resolve(v); };
+    const done = (v: string) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(v);
+    };
     const timer = setTimeout(() => done('error timeout'), timeoutMs);
-    sock.on('data', (b) => { data += b.toString(); });
+    sock.on('data', (b) => {
+      data += b.toString();
+    });
     sock.on('end', () => done(data.trim()));
     sock.on('error', (e: NodeJS.ErrnoException) => done(`error ${e.code ?? e.message}`));
   });
 }
 
-export interface Throughput { bitsPerSecond: number; seconds: number; }
+export interface Throughput {
+  bitsPerSecond: number;
+  seconds: number;
+}
 
 function iperfReceived(json: string): Throughput {
-  const doc = JSON.parse(json) as { error?: string; end?: { sum_received?: { bits_per_second?: number; seconds?: number } } };
+  const doc = JSON.parse(json) as {
+    error?: string;
+    end?: { sum_received?: { bits_per_second?: number; seconds?: number } };
+  };
   const recv = doc.end?.sum_received;
   if (!recv?.bits_per_second) throw new Error(`iperf3 reported no received bytes${doc.error ? `: ${doc.error}` : ''}`);
   return { bitsPerSecond: recv.bits_per_second, seconds: recv.seconds ?? 0 };
@@ -68,7 +93,14 @@ function iperfReceived(json: string): Throughput {
  * receiver counted. With `drainBytes`, that many bytes are sent first (timed, not counted): a token bucket
  * starts full, and a big bucket would pass a short test at line speed.
  */
-export async function measureThroughput(fromNs: string, toNs: string, toIp: string, port: number, seconds: number, drainBytes = 0): Promise<Throughput & { drainSeconds?: number }> {
+export async function measureThroughput(
+  fromNs: string,
+  toNs: string,
+  toIp: string,
+  port: number,
+  seconds: number,
+  drainBytes = 0,
+): Promise<Throughput & { drainSeconds?: number }> {
   if (!which('iperf3')) throw new Error('iperf3 is not installed (bash scripts/setup.sh installs it)');
   const server = await startInNetns(toNs, 'iperf3', ['-s', '--forceflush', '-p', String(port)], 'Server listening');
   // Between tests the server stays busy until the previous test's data has arrived ("busy", "connection
@@ -76,11 +108,22 @@ export async function measureThroughput(fromNs: string, toNs: string, toIp: stri
   const client = async (args: string[], timeoutMs: number): Promise<string> => {
     const deadline = performance.now() + 30_000;
     for (;;) {
-      const r = await runCmd('ip', ['netns', 'exec', fromNs, 'iperf3', '-c', toIp, '-p', String(port), '-J', ...args], timeoutMs);
+      const r = await runCmd(
+        'ip',
+        ['netns', 'exec', fromNs, 'iperf3', '-c', toIp, '-p', String(port), '-J', ...args],
+        timeoutMs,
+      );
       let why = '';
-      try { why = (JSON.parse(r.stdout) as { error?: string }).error ?? ''; } catch { why = r.stderr.trim() || `exit ${r.code}`; }
+      try {
+        why = (JSON.parse(r.stdout) as { error?: string }).error ?? '';
+      } catch {
+        why = r.stderr.trim() || `exit ${r.code}`;
+      }
       if (r.code === 0 && !why) return r.stdout;
-      if (performance.now() < deadline && /unable to connect|busy|reset/i.test(why)) { await new Promise((res) => setTimeout(res, 200)); continue; }
+      if (performance.now() < deadline && /unable to connect|busy|reset/i.test(why)) {
+        await new Promise((res) => setTimeout(res, 200));
+        continue;
+      }
       throw new Error(`iperf3 to ${toIp}: ${why || `exit ${r.code}`}`);
     }
   };
@@ -105,14 +148,17 @@ export async function tbfQdiscs(links: string[]): Promise<Map<string, { rate: nu
     if (r.code !== 0) continue;
     const qs = JSON.parse(r.stdout || '[]') as Array<{ kind: string; options?: { rate?: number; burst?: number } }>;
     const tbf = qs.find((q) => q.kind === 'tbf');
-    if (tbf?.options?.rate !== undefined && tbf.options.burst !== undefined) out.set(dev, { rate: tbf.options.rate, burst: tbf.options.burst });
+    if (tbf?.options?.rate !== undefined && tbf.options.burst !== undefined)
+      out.set(dev, { rate: tbf.options.rate, burst: tbf.options.burst });
   }
   return out;
 }
 
 /** The host-side peer of a pod's eth0 (its veth on the bridge). */
 export async function hostVethOf(ns: string, ifName = 'eth0'): Promise<string> {
-  const pod = JSON.parse(await mustRun('ip', ['-j', '-n', ns, 'link', 'show', ifName])) as Array<{ link_index?: number }>;
+  const pod = JSON.parse(await mustRun('ip', ['-j', '-n', ns, 'link', 'show', ifName])) as Array<{
+    link_index?: number;
+  }>;
   const index = pod[0]?.link_index;
   if (!index) throw new Error(`${ifName} in ${ns} has no peer`);
   const links = JSON.parse(await mustRun('ip', ['-j', 'link', 'show'])) as Array<{ ifindex: number; ifname: string }>;

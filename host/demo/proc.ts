@@ -5,7 +5,11 @@ import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { childEnv as withoutNodeStartupVars } from '../child-env.ts';
 
-export interface CmdResult { code: number; stdout: string; stderr: string; }
+export interface CmdResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 const SYSTEM_DIRS = ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
 
@@ -19,7 +23,12 @@ export function childEnv(): Record<string, string> {
 /** Absolute path of an executable on PATH (plus the system dirs), or null. */
 export function which(tool: string): string | null {
   for (const d of childEnv().PATH!.split(':')) {
-    try { accessSync(join(d, tool), constants.X_OK); return join(d, tool); } catch { /* next */ }
+    try {
+      accessSync(join(d, tool), constants.X_OK);
+      return join(d, tool);
+    } catch {
+      /* next */
+    }
   }
   return null;
 }
@@ -28,16 +37,26 @@ export function which(tool: string): string | null {
 export function runCmd(cmd: string, args: string[], timeoutMs = 15_000, input = ''): Promise<CmdResult> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    child.stdin.on('error', () => { /* exited without reading stdin */ });
+    child.stdin.on('error', () => {
+      /* exited without reading stdin */
+    });
     child.stdin.end(input);
-    const out: Buffer[] = []; const err: Buffer[] = [];
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => { clearTimeout(timer); resolve({ code: 127, stdout: '', stderr: e.message }); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ code: 127, stdout: '', stderr: e.message });
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+      resolve({
+        code: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      });
     });
   });
 }
@@ -50,7 +69,9 @@ export async function mustRun(cmd: string, args: string[], timeoutMs?: number): 
 }
 
 /** A process running inside a named netns; stop() kills it and waits for it to exit. */
-export interface NetnsServer { stop(): Promise<void>; }
+export interface NetnsServer {
+  stop(): Promise<void>;
+}
 
 const running = new Set<ChildProcess>();
 
@@ -58,40 +79,83 @@ const running = new Set<ChildProcess>();
  * Starts `cmd args` inside netns `ns` and resolves once `readyLine` appears on its stdout
  * (or once it has run for a moment, when readyLine is null).
  */
-export function startInNetns(ns: string, cmd: string, args: string[], readyLine: string | null, timeoutMs = 5000): Promise<NetnsServer> {
+export function startInNetns(
+  ns: string,
+  cmd: string,
+  args: string[],
+  readyLine: string | null,
+  timeoutMs = 5000,
+): Promise<NetnsServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], {
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     running.add(child);
     let output = '';
     let settled = false;
     const server: NetnsServer = {
-      stop: () => new Promise<void>((res) => {
-        if (child.exitCode !== null || child.signalCode !== null) { running.delete(child); res(); return; }
-        child.once('close', () => { running.delete(child); res(); });
-        child.kill('SIGKILL');
-      }),
+      stop: () =>
+        new Promise<void>((res) => {
+          if (child.exitCode !== null || child.signalCode !== null) {
+            running.delete(child);
+            res();
+            return;
+          }
+          child.once('close', () => {
+            running.delete(child);
+            res();
+          });
+          child.kill('SIGKILL');
+        }),
     };
-    const ready = () => { if (!settled) { settled = true; clearTimeout(timer); resolve(server); } };
+    const ready = () => {
+      if (!settled) {
+        settled = true;
+        clearTimeout(timer);
+        resolve(server);
+      }
+    };
     const fail = (why: string) => {
       if (settled) return;
-      settled = true; clearTimeout(timer);
+      settled = true;
+      clearTimeout(timer);
       child.kill('SIGKILL');
       reject(new Error(`${cmd} in ${ns}: ${why}${output.trim() ? `: ${output.trim()}` : ''}`));
     };
-    const timer = setTimeout(() => (readyLine === null ? ready() : fail('did not start')), readyLine === null ? 300 : timeoutMs);
-    child.stdout.on('data', (b: Buffer) => { output += b.toString(); if (readyLine !== null && output.includes(readyLine)) ready(); });
-    child.stderr.on('data', (b: Buffer) => { output += b.toString(); });
+    const timer = setTimeout(
+      () => (readyLine === null ? ready() : fail('did not start')),
+      readyLine === null ? 300 : timeoutMs,
+    );
+    child.stdout.on('data', (b: Buffer) => {
+      output += b.toString();
+      if (readyLine !== null && output.includes(readyLine)) ready();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      output += b.toString();
+    });
     child.on('error', (e) => fail(e.message));
-    child.on('close', (code) => { running.delete(child); fail(`exited ${code}`); });
+    child.on('close', (code) => {
+      running.delete(child);
+      fail(`exited ${code}`);
+    });
   });
 }
 
 /** Kills every server still running (the demo's cleanup path). */
 export async function stopAllServers(): Promise<void> {
-  await Promise.all([...running].map((c) => new Promise<void>((res) => {
-    if (c.exitCode !== null || c.signalCode !== null) { res(); return; }
-    c.once('close', () => res());
-    c.kill('SIGKILL');
-  })));
+  await Promise.all(
+    [...running].map(
+      (c) =>
+        new Promise<void>((res) => {
+          if (c.exitCode !== null || c.signalCode !== null) {
+            res();
+            return;
+          }
+          c.once('close', () => res());
+          c.kill('SIGKILL');
+        }),
+    ),
+  );
   running.clear();
 }

@@ -38,6 +38,10 @@ export const networkText = (n: IpNet): string => `${n.network}/${n.prefix}`;
  */
 export function isUnspecified(ip: string): boolean {
   let n: IpNet;
-  try { n = parseIpNet(ip); } catch { return false; }
+  try {
+    n = parseIpNet(ip);
+  } catch {
+    return false;
+  }
   return n.family === 4 ? n.ip === '0.0.0.0' && !ip.includes('/') : n.ip === '::';
 }

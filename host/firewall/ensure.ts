@@ -6,8 +6,15 @@
 // damaged skeleton, a concurrent creator) fails atomically and falls back to the slow path: probe exactly the
 // chains and rules of the plan (`-S`/`-C`), then commit only what is missing, check-then-append like the reference.
 import {
-  applyIptables, IptTransaction, isRaceFailure, listChain, ruleExists, splitSaveLine, tryIptables,
-  type IpFamily, type Rule,
+  applyIptables,
+  IptTransaction,
+  isRaceFailure,
+  listChain,
+  ruleExists,
+  splitSaveLine,
+  tryIptables,
+  type IpFamily,
+  type Rule,
 } from './iptables.ts';
 
 export interface PlannedChain {
@@ -35,7 +42,7 @@ export interface SetupPlan {
 }
 
 const ATTEMPTS = 4;
-const key = (chain: string, rule: Rule) => chain + '\0' + rule.join('\0');
+const key = (chain: string, rule: Rule) => `${chain}\0${rule.join('\0')}`;
 
 /** Makes every planned chain and rule exist, adding only what is missing. Throws the last restore error. */
 export async function ensureRules(plan: SetupPlan): Promise<void> {
@@ -43,7 +50,13 @@ export async function ensureRules(plan: SetupPlan): Promise<void> {
   let lastError: unknown;
   for (let i = 0; i < ATTEMPTS; i++) {
     const tx = await slowSetup(plan);
-    try { await applyIptables(tx); return; } catch (e) { lastError = e; if (!isRaceFailure(e)) break; }
+    try {
+      await applyIptables(tx);
+      return;
+    } catch (e) {
+      lastError = e;
+      if (!isRaceFailure(e)) break;
+    }
   }
   throw lastError;
 }
@@ -66,15 +79,23 @@ function fastSetup(plan: SetupPlan): IptTransaction {
 async function slowSetup(plan: SetupPlan): Promise<IptTransaction> {
   const chainNames = [...new Set(plan.chains.map((c) => c.name))];
   const exists = new Map<string, boolean>();
-  await Promise.all(chainNames.map(async (c) => { exists.set(c, (await listChain(plan.family, plan.table, c)) !== null); }));
+  await Promise.all(
+    chainNames.map(async (c) => {
+      exists.set(c, (await listChain(plan.family, plan.table, c)) !== null);
+    }),
+  );
   const unique: PlannedRule[] = [];
   const seen = new Set<string>();
   for (const r of plan.rules) {
     const k = key(r.chain, r.rule);
-    if (!seen.has(k)) { seen.add(k); unique.push(r); }
+    if (!seen.has(k)) {
+      seen.add(k);
+      unique.push(r);
+    }
   }
-  const present = await Promise.all(unique.map((r) =>
-    exists.get(r.chain) === false ? false : ruleExists(plan.family, plan.table, r.chain, r.rule)));
+  const present = await Promise.all(
+    unique.map((r) => (exists.get(r.chain) === false ? false : ruleExists(plan.family, plan.table, r.chain, r.rule))),
+  );
   const tx = new IptTransaction(plan.family, plan.table);
   for (const c of chainNames) if (!exists.get(c)) tx.newChain(c);
   unique.forEach((r, i) => {
@@ -106,25 +127,37 @@ export async function removeRules(plan: TeardownPlan): Promise<void> {
   let lastError: unknown;
   for (let i = 0; i < ATTEMPTS; i++) {
     const tx = await slowTeardown(plan);
-    try { await applyIptables(tx); return; } catch (e) { lastError = e; if (!isRaceFailure(e)) break; }
+    try {
+      await applyIptables(tx);
+      return;
+    } catch (e) {
+      lastError = e;
+      if (!isRaceFailure(e)) break;
+    }
   }
   throw lastError;
 }
 
 async function slowTeardown(plan: TeardownPlan): Promise<IptTransaction> {
   const tx = new IptTransaction(plan.family, plan.table);
-  const live = (await Promise.all(plan.chains.map(async (c) => ((await listChain(plan.family, plan.table, c)) !== null ? c : null))))
-    .filter((c): c is string => c !== null);
+  const live = (
+    await Promise.all(plan.chains.map(async (c) => ((await listChain(plan.family, plan.table, c)) !== null ? c : null)))
+  ).filter((c): c is string => c !== null);
   if (live.length === 0) return tx; // nothing can point at a chain that does not exist
   const seen = new Set<string>();
   const del = (chain: string, rule: Rule) => {
     const k = key(chain, rule);
-    if (!seen.has(k)) { seen.add(k); tx.delete(chain, rule); }
+    if (!seen.has(k)) {
+      seen.add(k);
+      tx.delete(chain, rule);
+    }
   };
   // entry rules in a chain that gets listed below are found there (in iptables' own spelling) instead
   const probed = plan.entryRules.filter((e) => !plan.scanForJumps.includes(e.chain));
   const known = await Promise.all(probed.map((e) => ruleExists(plan.family, plan.table, e.chain, e.rule)));
-  probed.forEach((e, i) => { if (known[i]) del(e.chain, e.rule); });
+  probed.forEach((e, i) => {
+    if (known[i]) del(e.chain, e.rule);
+  });
   for (const scan of plan.scanForJumps) {
     const lines = await listChain(plan.family, plan.table, scan);
     for (const line of lines ?? []) {

@@ -66,10 +66,18 @@ export async function teardownIpMasq(a: IpMasqTeardownArgs): Promise<void> {
     if (!iptablesInstalled(family)) continue;
     const mine = nets?.filter((n) => n.family === family);
     if (mine && mine.length === 0) continue;
-    try { await removeRules(iptablesTeardownPlan(family, mine, a.network, a.containerId)); } catch (e) { errors.push((e as Error).message); }
+    try {
+      await removeRules(iptablesTeardownPlan(family, mine, a.network, a.containerId));
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
   }
   if (backendAvailable('nftables')) {
-    try { await teardownNft(a.network, a.ifName, a.containerId); } catch (e) { errors.push((e as Error).message); }
+    try {
+      await teardownNft(a.network, a.ifName, a.containerId);
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
   }
   if (errors.length) throw new Error(errors.join('\n'));
 }
@@ -91,14 +99,17 @@ function iptablesTeardownPlan(family: IpFamily, nets: IpNet[] | undefined, netwo
   const chain = ipMasqChain(network, containerId);
   const comment = ['-m', 'comment', '--comment', ipMasqComment(network, containerId)];
   return {
-    family, table: 'nat', chains: [chain], scanForJumps: ['POSTROUTING'],
+    family,
+    table: 'nat',
+    chains: [chain],
+    scanForJumps: ['POSTROUTING'],
     entryRules: (nets ?? []).map((n) => ({ chain: 'POSTROUTING', rule: ['-s', n.ip, '-j', chain, ...comment] })),
   };
 }
 
 const hashForNetwork = (network: string) => hashWithPrefix(16, '', network);
 const hashForInstance = (network: string, ifName: string, containerId: string) =>
-  hashForNetwork(network) + '-' + hashWithPrefix(16, '', ifName + ':' + containerId);
+  `${hashForNetwork(network)}-${hashWithPrefix(16, '', `${ifName}:${containerId}`)}`;
 
 /** The nftables rule comment: `<instance hash>, net: <n>, if: <if>, id: <cid>` without quotes, ≤ 128 bytes. */
 export function nftMasqComment(network: string, ifName: string, containerId: string): string {
@@ -158,18 +169,24 @@ export async function gcIpMasq(a: IpMasqGcArgs): Promise<void> {
         const target = t[t.length - 1]!;
         if (t.indexOf('--comment') < 0 || !comment || keepChains.has(target) || !target.startsWith('CNI-')) continue;
         const cid = containerIdOfComment(comment);
-        if (cid !== undefined && ipMasqComment(a.network, cid) === comment && ipMasqChain(a.network, cid) === target) stale.add(target);
+        if (cid !== undefined && ipMasqComment(a.network, cid) === comment && ipMasqChain(a.network, cid) === target)
+          stale.add(target);
       }
-      if (stale.size) await removeRules({ family, table: 'nat', chains: [...stale], entryRules: [], scanForJumps: ['POSTROUTING'] });
-    } catch (e) { errors.push((e as Error).message); }
+      if (stale.size)
+        await removeRules({ family, table: 'nat', chains: [...stale], entryRules: [], scanForJumps: ['POSTROUTING'] });
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
   }
   if (backendAvailable('nftables')) {
     try {
       const valid = new Set(a.validAttachments.map((v) => nftMasqComment(a.network, v.ifname, v.containerID)));
-      const prefix = hashForNetwork(a.network) + '-';
+      const prefix = `${hashForNetwork(a.network)}-`;
       const rules = (await listNftChain('inet', NFT_MASQ_TABLE, NFT_MASQ_CHAIN)) ?? [];
       await applyNft(deleteRuleCommands(rules.filter((r) => r.comment?.startsWith(prefix) && !valid.has(r.comment))));
-    } catch (e) { errors.push((e as Error).message); }
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
   }
   if (errors.length) throw new Error(errors.join('\n'));
 }
@@ -178,6 +195,9 @@ export async function gcIpMasq(a: IpMasqGcArgs): Promise<void> {
 function containerIdOfComment(comment: string): string | undefined {
   const m = /id: "((?:[^"\\]|\\.)*)"$/.exec(comment);
   if (!m) return undefined;
-  try { return JSON.parse(`"${m[1]}"`) as string; } catch { return undefined; }
+  try {
+    return JSON.parse(`"${m[1]}"`) as string;
+  } catch {
+    return undefined;
+  }
 }
-

@@ -12,23 +12,55 @@ export type IptOp =
   | { op: '-I'; chain: string; rule: Rule; position: number };
 
 export class IptablesError extends Error {
-  constructor(message: string, readonly stderr: string) { super(message); this.name = 'IptablesError'; }
+  constructor(
+    message: string,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = 'IptablesError';
+  }
 }
 
 /** One transaction on one table of one family. `-C` lines make it fail (and change nothing) when a rule is absent. */
 export class IptTransaction {
   readonly ops: IptOp[] = [];
-  constructor(readonly family: IpFamily, readonly table = 'nat') {}
+  constructor(
+    readonly family: IpFamily,
+    readonly table = 'nat',
+  ) {}
 
-  newChain(chain: string): this { this.ops.push({ op: '-N', chain }); return this; }
-  flushChain(chain: string): this { this.ops.push({ op: '-F', chain }); return this; }
-  deleteChain(chain: string): this { this.ops.push({ op: '-X', chain }); return this; }
-  append(chain: string, rule: Rule): this { this.ops.push({ op: '-A', chain, rule }); return this; }
-  insert(chain: string, position: number, rule: Rule): this { this.ops.push({ op: '-I', chain, rule, position }); return this; }
-  delete(chain: string, rule: Rule): this { this.ops.push({ op: '-D', chain, rule }); return this; }
-  check(chain: string, rule: Rule): this { this.ops.push({ op: '-C', chain, rule }); return this; }
+  newChain(chain: string): this {
+    this.ops.push({ op: '-N', chain });
+    return this;
+  }
+  flushChain(chain: string): this {
+    this.ops.push({ op: '-F', chain });
+    return this;
+  }
+  deleteChain(chain: string): this {
+    this.ops.push({ op: '-X', chain });
+    return this;
+  }
+  append(chain: string, rule: Rule): this {
+    this.ops.push({ op: '-A', chain, rule });
+    return this;
+  }
+  insert(chain: string, position: number, rule: Rule): this {
+    this.ops.push({ op: '-I', chain, rule, position });
+    return this;
+  }
+  delete(chain: string, rule: Rule): this {
+    this.ops.push({ op: '-D', chain, rule });
+    return this;
+  }
+  check(chain: string, rule: Rule): this {
+    this.ops.push({ op: '-C', chain, rule });
+    return this;
+  }
 
-  get empty(): boolean { return this.ops.length === 0; }
+  get empty(): boolean {
+    return this.ops.length === 0;
+  }
 
   /** The restore input: `*table`, one line per operation, `COMMIT`. */
   render(): string {
@@ -57,7 +89,10 @@ export async function applyIptables(tx: IptTransaction): Promise<void> {
   if (tx.empty) return;
   const r = await runTool(restoreTool(tx.family), ['--noflush', '--wait'], tx.render());
   if (r.code !== 0) {
-    throw new IptablesError(`running [${restoreTool(tx.family)} --noflush --wait]: exit status ${r.code}: ${r.stderr.trim()}`, r.stderr);
+    throw new IptablesError(
+      `running [${restoreTool(tx.family)} --noflush --wait]: exit status ${r.code}: ${r.stderr.trim()}`,
+      r.stderr,
+    );
   }
 }
 
@@ -73,7 +108,10 @@ export async function listChain(family: IpFamily, table: string, chain: string):
   const r = await runTool(iptablesTool(family), ['-t', table, '-S', chain, '--wait']);
   if (r.code !== 0) {
     if (isNotExist(r.stderr)) return null;
-    throw new IptablesError(`running [${iptablesTool(family)} -t ${table} -S ${chain} --wait]: exit status ${r.code}: ${r.stderr.trim()}`, r.stderr);
+    throw new IptablesError(
+      `running [${iptablesTool(family)} -t ${table} -S ${chain} --wait]: exit status ${r.code}: ${r.stderr.trim()}`,
+      r.stderr,
+    );
   }
   return r.stdout.split('\n').filter((l) => l.startsWith('-A '));
 }
@@ -89,19 +127,31 @@ export async function ruleExists(family: IpFamily, table: string, chain: string,
 
 /** Whether a failed restore may have lost a race with another writer (then it is worth re-probing and retrying). */
 export function isRaceFailure(e: unknown): boolean {
-  return e instanceof IptablesError && /already exists|No chain\/target\/match|does not exist|Bad rule|Couldn't load target|is incompatible/i.test(e.stderr);
+  return (
+    e instanceof IptablesError &&
+    /already exists|No chain\/target\/match|does not exist|Bad rule|Couldn't load target|is incompatible/i.test(
+      e.stderr,
+    )
+  );
 }
 
 /** Whether the nat table of this family can be used at all (the reference's `iptables -t nat -L OUTPUT` probe). */
 export async function iptablesUsable(family: IpFamily): Promise<Error | null> {
   if (!iptablesInstalled(family)) return new Error(`${iptablesTool(family)} not found in $PATH`);
   const r = await runTool(iptablesTool(family), ['-t', 'nat', '-S', 'OUTPUT', '--wait']);
-  return r.code === 0 ? null : new IptablesError(`running [${iptablesTool(family)} -t nat -S OUTPUT --wait]: exit status ${r.code}: ${r.stderr.trim()}`, r.stderr);
+  return r.code === 0
+    ? null
+    : new IptablesError(
+        `running [${iptablesTool(family)} -t nat -S OUTPUT --wait]: exit status ${r.code}: ${r.stderr.trim()}`,
+        r.stderr,
+      );
 }
 
 // iptables-nft 1.8.9 reports a missing chain as "chain `X' in table `nat' is incompatible, use 'nft' tool".
 function isNotExist(stderr: string): boolean {
-  return /No chain\/target\/match by that name|does not exist|Bad rule|doesn't exist|is incompatible, use 'nft' tool/i.test(stderr);
+  return /No chain\/target\/match by that name|does not exist|Bad rule|doesn't exist|is incompatible, use 'nft' tool/i.test(
+    stderr,
+  );
 }
 
 /**
@@ -110,13 +160,29 @@ function isNotExist(stderr: string): boolean {
  */
 export function splitSaveLine(line: string): string[] {
   const out: string[] = [];
-  let cur = ''; let inQuote = false; let has = false;
+  let cur = '';
+  let inQuote = false;
+  let has = false;
   for (let i = 0; i < line.length; i++) {
     const c = line[i]!;
-    if (c === '\\' && i + 1 < line.length) { cur += line[++i]; has = true; continue; }
-    if (c === '"') { inQuote = !inQuote; has = true; continue; }
-    if (c === ' ' && !inQuote) { if (has) out.push(cur); cur = ''; has = false; continue; }
-    cur += c; has = true;
+    if (c === '\\' && i + 1 < line.length) {
+      cur += line[++i];
+      has = true;
+      continue;
+    }
+    if (c === '"') {
+      inQuote = !inQuote;
+      has = true;
+      continue;
+    }
+    if (c === ' ' && !inQuote) {
+      if (has) out.push(cur);
+      cur = '';
+      has = false;
+      continue;
+    }
+    cur += c;
+    has = true;
   }
   if (has) out.push(cur);
   return out;
@@ -124,7 +190,8 @@ export function splitSaveLine(line: string): string[] {
 
 /** Quotes one argument for iptables-restore's tokenizer (double quotes; `"` and `\` escaped). */
 export function quoteArg(a: string): string {
-  if (/[\n\r\0]/.test(a)) throw new IptablesError(`iptables argument contains a line break or NUL: ${JSON.stringify(a)}`, '');
+  if (/[\n\r\0]/.test(a))
+    throw new IptablesError(`iptables argument contains a line break or NUL: ${JSON.stringify(a)}`, '');
   if (a !== '' && /^[A-Za-z0-9_.:,/=+@%!^-]+$/.test(a)) return a;
-  return '"' + a.replace(/[\\"]/g, (m) => '\\' + m) + '"';
+  return `"${a.replace(/[\\"]/g, (m) => `\\${m}`)}"`;
 }

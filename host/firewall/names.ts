@@ -11,7 +11,7 @@ export function hashWithPrefix(length: number, prefix: string, toHash: string): 
 
 /** `CNI-<prefix><hash of network+containerID>`, 28 characters: ipMasq uses prefix "", portmap "DN-". */
 export function chainName(network: string, containerId: string, prefix = ''): string {
-  return hashWithPrefix(MAX_CHAIN_LENGTH, 'CNI-' + prefix, network + containerId);
+  return hashWithPrefix(MAX_CHAIN_LENGTH, `CNI-${prefix}`, network + containerId);
 }
 
 /** The ipMasq rule comment: `name: "<network>" id: "<containerID>"` with Go's %q quoting. */
@@ -24,7 +24,7 @@ export function goQuote(s: string): string {
   let out = '"';
   for (const ch of s) {
     const c = ch.codePointAt(0)!;
-    if (ch === '"' || ch === '\\') out += '\\' + ch;
+    if (ch === '"' || ch === '\\') out += `\\${ch}`;
     else if (ch === '\n') out += '\\n';
     else if (ch === '\t') out += '\\t';
     else if (ch === '\r') out += '\\r';
@@ -32,8 +32,8 @@ export function goQuote(s: string): string {
     else if (c === 8) out += '\\b';
     else if (c === 12) out += '\\f';
     else if (c === 11) out += '\\v';
-    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
+    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
     else out += ch;
   }
-  return out + '"';
+  return `${out}"`;
 }

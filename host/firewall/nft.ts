@@ -2,15 +2,23 @@
 import { runTool, toolPath } from './tools.ts';
 
 export class NftError extends Error {
-  constructor(message: string, readonly stderr: string) { super(message); this.name = 'NftError'; }
+  constructor(
+    message: string,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = 'NftError';
+  }
 }
 
-export function nftInstalled(): boolean { return toolPath('nft') !== null; }
+export function nftInstalled(): boolean {
+  return toolPath('nft') !== null;
+}
 
 /** Applies a batch of nft commands (one per line) atomically. Throws NftError with nft's message. */
 export async function applyNft(commands: string[]): Promise<void> {
   if (commands.length === 0) return;
-  const r = await runTool('nft', ['-f', '-'], commands.join('\n') + '\n');
+  const r = await runTool('nft', ['-f', '-'], `${commands.join('\n')}\n`);
   if (r.code !== 0) throw new NftError(`/usr/sbin/nft -f -: exit status ${r.code}: ${r.stderr.trim()}`, r.stderr);
 }
 
@@ -31,7 +39,10 @@ export async function listNftChain(family: string, table: string, chain: string)
   const r = await runTool('nft', ['-j', 'list', 'chain', family, table, chain]);
   if (r.code !== 0) {
     if (/No such file or directory|does not exist/i.test(r.stderr)) return null;
-    throw new NftError(`nft -j list chain ${family} ${table} ${chain}: exit status ${r.code}: ${r.stderr.trim()}`, r.stderr);
+    throw new NftError(
+      `nft -j list chain ${family} ${table} ${chain}: exit status ${r.code}: ${r.stderr.trim()}`,
+      r.stderr,
+    );
   }
   return rulesOf(r.stdout);
 }
@@ -58,7 +69,7 @@ function rulesOf(json: string): NftRule[] {
 
 /** A quoted nft string (comments). nft strings cannot contain a double quote; the reference strips them too. */
 export function nftString(s: string): string {
-  return '"' + s.replace(/"/g, '') + '"';
+  return `"${s.replace(/"/g, '')}"`;
 }
 
 /** `delete rule <family> <table> <chain> handle <n>` for each rule. */

@@ -6,7 +6,11 @@ import { join } from 'node:path';
 
 export type Tool = 'iptables' | 'ip6tables' | 'iptables-restore' | 'ip6tables-restore' | 'nft' | 'conntrack';
 
-export interface ToolResult { code: number; stdout: string; stderr: string; }
+export interface ToolResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 const SYSTEM_DIRS = ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
 const found = new Map<Tool, string | null>();
@@ -18,7 +22,13 @@ export function toolPath(tool: Tool): string | null {
   const dirs = [...(process.env.PATH ?? '').split(':').filter((d) => d.startsWith('/')), ...SYSTEM_DIRS];
   let path: string | null = null;
   for (const d of dirs) {
-    try { accessSync(join(d, tool), constants.X_OK); path = join(d, tool); break; } catch { /* next */ }
+    try {
+      accessSync(join(d, tool), constants.X_OK);
+      path = join(d, tool);
+      break;
+    } catch {
+      /* next */
+    }
   }
   found.set(tool, path);
   return path;
@@ -31,21 +41,29 @@ export function runTool(tool: Tool, args: string[], input = ''): Promise<ToolRes
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = { PATH: process.env.PATH || SYSTEM_DIRS.join(':'), LC_ALL: 'C' };
     const child = spawn(path, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = []; const err: Buffer[] = [];
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({
-      code: code ?? (signal ? 128 : 1),
-      stdout: Buffer.concat(out).toString(),
-      stderr: cleanStderr(Buffer.concat(err).toString()),
-    }));
-    child.stdin.on('error', () => { /* the tool may exit before reading everything */ });
+    child.on('close', (code, signal) =>
+      resolve({
+        code: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString(),
+        stderr: cleanStderr(Buffer.concat(err).toString()),
+      }),
+    );
+    child.stdin.on('error', () => {
+      /* the tool may exit before reading everything */
+    });
     child.stdin.end(input);
   });
 }
 
 /** iptables-nft warns on every call when legacy tables exist; that line is noise in error messages. */
 function cleanStderr(s: string): string {
-  return s.split('\n').filter((l) => l.trim() && !l.startsWith('# Warning: iptables-legacy tables present')).join('\n');
+  return s
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('# Warning: iptables-legacy tables present'))
+    .join('\n');
 }

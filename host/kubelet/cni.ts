@@ -8,8 +8,17 @@ import { bandwidthCapability, extractPodBandwidth } from './bandwidth.ts';
 import { getPodIPs } from './podips.ts';
 import type { Logger } from './noop.ts';
 import {
-  CNI_TIMEOUT_MS, DEFAULT_IF_NAME, bareContainerId, POD_CIDR_CHANGE, POD_CIDR_KEY, errorText,
-  type HairpinMode, type NetworkHost, type NetworkPlugin, type PodNetworkStatus, type PortMapping,
+  CNI_TIMEOUT_MS,
+  DEFAULT_IF_NAME,
+  bareContainerId,
+  POD_CIDR_CHANGE,
+  POD_CIDR_KEY,
+  errorText,
+  type HairpinMode,
+  type NetworkHost,
+  type NetworkPlugin,
+  type PodNetworkStatus,
+  type PortMapping,
 } from './types.ts';
 
 export const CNI_PLUGIN_NAME = 'cni';
@@ -47,7 +56,11 @@ export interface CniPluginOptions {
 }
 
 /** Reads the default network of a config dir: the first file (byte order) that parses and validates. */
-export async function getDefaultCniNetwork(confDir: string, runtime: CniRuntime, log: Logger = () => {}): Promise<CniNetwork> {
+export async function getDefaultCniNetwork(
+  confDir: string,
+  runtime: CniRuntime,
+  log: Logger = () => {},
+): Promise<CniNetwork> {
   const files = confFiles(confDir, ['.conf', '.conflist', '.json']);
   if (files.length === 0) throw new Error(`no networks found in ${confDir}`);
   for (const file of files) {
@@ -58,7 +71,10 @@ export async function getDefaultCniNetwork(confDir: string, runtime: CniRuntime,
       log(`error loading CNI config file ${file}: ${errorText(e)}`);
       continue;
     }
-    if (list.plugins.length === 0) { log(`CNI config list ${file} has no networks, skipping`); continue; }
+    if (list.plugins.length === 0) {
+      log(`CNI config list ${file} has no networks, skipping`);
+      continue;
+    }
     try {
       const capabilities = await runtime.validateNetworkList(list);
       return { name: list.name, list, capabilities, file };
@@ -71,7 +87,9 @@ export async function getDefaultCniNetwork(confDir: string, runtime: CniRuntime,
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: context deadline exceeded`)), ms); });
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: context deadline exceeded`)), ms);
+  });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
@@ -87,20 +105,32 @@ export class CniNetworkPlugin implements NetworkPlugin {
 
   constructor(readonly opts: CniPluginOptions) {
     const binDirs = opts.binDirs.filter((d) => d !== '');
-    this.runtime = new CniRuntime({ path: binDirs, cacheDir: opts.cacheDir, exec: opts.exec, env: opts.env, onStderr: () => {} });
+    this.runtime = new CniRuntime({
+      path: binDirs,
+      cacheDir: opts.cacheDir,
+      exec: opts.exec,
+      env: opts.env,
+      onStderr: () => {},
+    });
     const lo = opts.loopback ?? parseConfList(new TextEncoder().encode(LOOPBACK_NETWORK_JSON));
     this.loopbackNetwork = { name: lo.name, list: lo, capabilities: [], file: '' };
     this.log = opts.log ?? (() => {});
     this.resyncMs = opts.resyncMs ?? CONFIG_RESYNC_MS;
   }
 
-  name(): string { return CNI_PLUGIN_NAME; }
+  name(): string {
+    return CNI_PLUGIN_NAME;
+  }
 
   /** The network pods are attached to, if one has been loaded. */
-  network(): CniNetwork | undefined { return this.defaultNetwork; }
+  network(): CniNetwork | undefined {
+    return this.defaultNetwork;
+  }
 
   /** The pod CIDR received with the first pod-cidr-change event ('' until then). */
-  get podCIDR(): string { return this.podCidr; }
+  get podCIDR(): string {
+    return this.podCidr;
+  }
 
   /** Re-reads the config dir; on failure the previously loaded network stays (as the kubelet does). */
   async syncNetworkConfig(): Promise<void> {
@@ -121,12 +151,20 @@ export class CniNetworkPlugin implements NetworkPlugin {
   event(name: string, details: Record<string, unknown>): void {
     if (name !== POD_CIDR_CHANGE) return;
     const cidr = details[POD_CIDR_KEY];
-    if (typeof cidr !== 'string' || cidr === '') { this.log(`${name} event didn't have pod CIDR`); return; }
-    if (this.podCidr !== '') { this.log(`ignoring subsequent pod CIDR update to ${cidr}`); return; }
+    if (typeof cidr !== 'string' || cidr === '') {
+      this.log(`${name} event didn't have pod CIDR`);
+      return;
+    }
+    if (this.podCidr !== '') {
+      this.log(`ignoring subsequent pod CIDR update to ${cidr}`);
+      return;
+    }
     this.podCidr = cidr;
   }
 
-  capabilities(): Set<number> { return new Set(); }
+  capabilities(): Set<number> {
+    return new Set();
+  }
 
   async status(): Promise<void> {
     await this.refresh();
@@ -134,12 +172,22 @@ export class CniNetworkPlugin implements NetworkPlugin {
     // Not checked by the kubelet, but every SetUpPod would fail without it.
     if (!this.opts.exec) {
       for (const p of this.loopbackNetwork.list.plugins) {
-        try { findInPath(p.network.type, this.runtime.path); } catch (e) { throw new Error(`cni loopback plugin missing: ${errorText(e)}`); }
+        try {
+          findInPath(p.network.type, this.runtime.path);
+        } catch (e) {
+          throw new Error(`cni loopback plugin missing: ${errorText(e)}`);
+        }
       }
     }
   }
 
-  async setUpPod(namespace: string, name: string, sandboxId: string, annotations: Record<string, string>, options: Record<string, string>): Promise<void> {
+  async setUpPod(
+    namespace: string,
+    name: string,
+    sandboxId: string,
+    annotations: Record<string, string>,
+    options: Record<string, string>,
+  ): Promise<void> {
     await this.refresh();
     const network = this.checkInitialized();
     let netns: string;
@@ -149,10 +197,14 @@ export class CniNetworkPlugin implements NetworkPlugin {
       throw new Error(`CNI failed to retrieve network namespace path: ${errorText(e)}`);
     }
     const rt = await this.runtimeConf(namespace, name, sandboxId, netns, annotations, options);
-    await withTimeout((async () => {
-      await this.runtime.addNetworkList(this.loopbackNetwork.list, rt);
-      await this.runtime.addNetworkList(network.list, rt);
-    })(), CNI_TIMEOUT_MS, 'SetUpPod');
+    await withTimeout(
+      (async () => {
+        await this.runtime.addNetworkList(this.loopbackNetwork.list, rt);
+        await this.runtime.addNetworkList(network.list, rt);
+      })(),
+      CNI_TIMEOUT_MS,
+      'SetUpPod',
+    );
   }
 
   async tearDownPod(namespace: string, name: string, sandboxId: string): Promise<void> {
@@ -165,18 +217,22 @@ export class CniNetworkPlugin implements NetworkPlugin {
       this.log(`CNI failed to retrieve network namespace path: ${errorText(e)}`);
     }
     const rt = await this.runtimeConf(namespace, name, sandboxId, netns, undefined, undefined);
-    await withTimeout((async () => {
-      try {
-        await this.runtime.delNetworkList(this.loopbackNetwork.list, rt);
-      } catch (e) {
-        this.log(`error deleting loopback network: ${errorText(e)}`);
-      }
-      try {
-        await this.runtime.delNetworkList(network.list, rt);
-      } catch (e) {
-        if (!errorText(e).includes('no such file or directory')) throw e;
-      }
-    })(), CNI_TIMEOUT_MS, 'TearDownPod');
+    await withTimeout(
+      (async () => {
+        try {
+          await this.runtime.delNetworkList(this.loopbackNetwork.list, rt);
+        } catch (e) {
+          this.log(`error deleting loopback network: ${errorText(e)}`);
+        }
+        try {
+          await this.runtime.delNetworkList(network.list, rt);
+        } catch (e) {
+          if (!errorText(e).includes('no such file or directory')) throw e;
+        }
+      })(),
+      CNI_TIMEOUT_MS,
+      'TearDownPod',
+    );
   }
 
   async getPodNetworkStatus(_namespace: string, _name: string, sandboxId: string): Promise<PodNetworkStatus> {
@@ -186,21 +242,33 @@ export class CniNetworkPlugin implements NetworkPlugin {
     } catch (e) {
       throw new Error(`CNI failed to retrieve network namespace path: ${errorText(e)}`);
     }
-    if (netns === '') throw new Error(`cannot find the network namespace, skipping pod network status for container "${sandboxId}"`);
+    if (netns === '')
+      throw new Error(`cannot find the network namespace, skipping pod network status for container "${sandboxId}"`);
     let ips: string[];
     try {
       ips = await getPodIPs(netns);
     } catch (e) {
-      throw new Error(`cannot find pod IPs in the network namespace, skipping pod network status for container "${sandboxId}": ${errorText(e)}`);
+      throw new Error(
+        `cannot find pod IPs in the network namespace, skipping pod network status for container "${sandboxId}": ${errorText(e)}`,
+      );
     }
     return { ip: ips[0]!, ips };
   }
 
   /** The attachment as libcni gets it (kubelet buildCNIRuntimeConf); no annotations/options on DEL. */
-  async runtimeConf(namespace: string, name: string, sandboxId: string, netns: string,
-    annotations: Record<string, string> | undefined, options: Record<string, string> | undefined): Promise<RuntimeConf> {
+  async runtimeConf(
+    namespace: string,
+    name: string,
+    sandboxId: string,
+    netns: string,
+    annotations: Record<string, string> | undefined,
+    options: Record<string, string> | undefined,
+  ): Promise<RuntimeConf> {
     const args: Array<[string, string]> = [
-      ['IgnoreUnknown', '1'], ['K8S_POD_NAMESPACE', namespace], ['K8S_POD_NAME', name], ['K8S_POD_INFRA_CONTAINER_ID', sandboxId],
+      ['IgnoreUnknown', '1'],
+      ['K8S_POD_NAMESPACE', namespace],
+      ['K8S_POD_NAME', name],
+      ['K8S_POD_INFRA_CONTAINER_ID', sandboxId],
     ];
     if (options?.[POD_UID_OPTION]) args.push(['K8S_POD_UID', options[POD_UID_OPTION]]);
     let mappings: PortMapping[];
@@ -224,7 +292,8 @@ export class CniNetworkPlugin implements NetworkPlugin {
     if (options && Object.hasOwn(options, DNS_OPTION)) {
       try {
         const dns = JSON.parse(options[DNS_OPTION]!);
-        if (dns === null || typeof dns !== 'object' || Array.isArray(dns)) throw new Error('json: cannot unmarshal into Go value of type runtime.DNSConfig');
+        if (dns === null || typeof dns !== 'object' || Array.isArray(dns))
+          throw new Error('json: cannot unmarshal into Go value of type runtime.DNSConfig');
       } catch (e) {
         throw new Error(`failed to unmarshal dns config "${options[DNS_OPTION]}": ${errorText(e)}`);
       }
@@ -240,7 +309,8 @@ export class CniNetworkPlugin implements NetworkPlugin {
   private checkInitialized(): CniNetwork {
     const n = this.defaultNetwork;
     if (!n) throw new Error('cni config uninitialized');
-    if (n.capabilities.includes('ipRanges') && this.podCidr === '') throw new Error('cni config needs ipRanges but no PodCIDR set');
+    if (n.capabilities.includes('ipRanges') && this.podCidr === '')
+      throw new Error('cni config needs ipRanges but no PodCIDR set');
     return n;
   }
 
@@ -252,9 +322,14 @@ export class CniNetworkPlugin implements NetworkPlugin {
 
 /** runtimeConfig.portMappings: host ports > 0 only, protocol lower-case, hostIP always present. */
 export function portMappingsCapability(mappings: readonly PortMapping[]): Array<Record<string, unknown>> {
-  return mappings.filter((m) => m.hostPort > 0).map((m) => ({
-    hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol.toLowerCase(), hostIP: m.hostIP ?? '',
-  }));
+  return mappings
+    .filter((m) => m.hostPort > 0)
+    .map((m) => ({
+      hostPort: m.hostPort,
+      containerPort: m.containerPort,
+      protocol: m.protocol.toLowerCase(),
+      hostIP: m.hostIP ?? '',
+    }));
 }
 
 /** `[cni]`, after one best-effort read of the config dir (the kubelet probes even when cni is not selected). */
@@ -263,4 +338,3 @@ export async function probeCniPlugins(opts: CniPluginOptions): Promise<CniNetwor
   await p.syncNetworkConfig().catch(() => {});
   return [p];
 }
-

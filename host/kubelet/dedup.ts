@@ -11,12 +11,20 @@ export const DEDUP_CHAIN = 'KUBE-DEDUP';
 
 export function ebtablesInstalled(): boolean {
   for (const d of ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin']) {
-    try { accessSync(`${d}/ebtables`, constants.X_OK); return true; } catch { /* next */ }
+    try {
+      accessSync(`${d}/ebtables`, constants.X_OK);
+      return true;
+    } catch {
+      /* next */
+    }
   }
   return false;
 }
 
-export interface DedupPair { gateway: string; subnet: string }
+export interface DedupPair {
+  gateway: string;
+  subnet: string;
+}
 
 /** The ebtables argument text of each rule (kept as the nft rule comment, which is how a rule is found again). */
 export function dedupRuleArgs(mac: string, p: DedupPair): { accept: string; drop: string } {
@@ -46,12 +54,16 @@ export async function syncDedupRules(mac: string, pairs: readonly DedupPair[], c
   const have = new Set(((await listNftChain('bridge', 'filter', chain)) ?? []).map((r) => r.comment ?? ''));
   const cmds: string[] = [];
   const jump = `-j ${chain}`;
-  if (!output.some((r) => r.comment === jump)) cmds.push(`add rule bridge filter OUTPUT counter jump ${chain} comment "${jump}"`);
+  if (!output.some((r) => r.comment === jump))
+    cmds.push(`add rule bridge filter OUTPUT counter jump ${chain} comment "${jump}"`);
   for (const p of pairs) {
     const a = dedupRuleArgs(mac, p);
-    if (!have.has(a.accept)) cmds.push(`insert rule bridge filter ${chain} ${nftMatch(mac, p.gateway)} counter accept comment "${a.accept}"`);
-    if (!have.has(a.drop)) cmds.push(`add rule bridge filter ${chain} ${nftMatch(mac, p.subnet)} counter drop comment "${a.drop}"`);
-    have.add(a.accept); have.add(a.drop);
+    if (!have.has(a.accept))
+      cmds.push(`insert rule bridge filter ${chain} ${nftMatch(mac, p.gateway)} counter accept comment "${a.accept}"`);
+    if (!have.has(a.drop))
+      cmds.push(`add rule bridge filter ${chain} ${nftMatch(mac, p.subnet)} counter drop comment "${a.drop}"`);
+    have.add(a.accept);
+    have.add(a.drop);
   }
   await applyNft(cmds);
   return true;
@@ -68,12 +80,16 @@ export async function listDedupRules(chain = DEDUP_CHAIN): Promise<string[] | nu
 export async function removeDedupRules(chain = DEDUP_CHAIN): Promise<void> {
   if (!nftInstalled()) return;
   const output = await listNftChain('bridge', 'filter', 'OUTPUT');
-  const cmds = (output ?? []).filter((r) => r.comment === `-j ${chain}`).map((r) => `delete rule bridge filter OUTPUT handle ${r.handle}`);
-  if ((await listNftChain('bridge', 'filter', chain)) !== null) cmds.push(`flush chain bridge filter ${chain}`, `delete chain bridge filter ${chain}`);
+  const cmds = (output ?? [])
+    .filter((r) => r.comment === `-j ${chain}`)
+    .map((r) => `delete rule bridge filter OUTPUT handle ${r.handle}`);
+  if ((await listNftChain('bridge', 'filter', chain)) !== null)
+    cmds.push(`flush chain bridge filter ${chain}`, `delete chain bridge filter ${chain}`);
   await applyNft(cmds);
   // the table was only there for us when nothing else is left in it
   const rest = await listNftTable('bridge', 'filter');
-  if (rest !== null && rest.length === 0 && !(await hasOtherChains(chain))) await applyNft(['delete table bridge filter']);
+  if (rest !== null && rest.length === 0 && !(await hasOtherChains(chain)))
+    await applyNft(['delete table bridge filter']);
 }
 
 async function hasOtherChains(ours: string): Promise<boolean> {

@@ -65,13 +65,19 @@ export function setFlag(flags: NetworkFlags, flag: string, value: string): void 
   const key = FLAG_KEYS[flag];
   if (!key) throw new FlagError(`unknown flag: ${flag}`);
   switch (key) {
-    case 'cniBinDirs': flags.cniBinDirs = value.split(','); break;
+    case 'cniBinDirs':
+      flags.cniBinDirs = value.split(',');
+      break;
     case 'networkPluginMtu': {
-      if (!/^[+-]?\d+$/.test(value.trim())) throw new FlagError(`invalid argument "${value}" for "${flag}" flag: strconv.ParseInt: parsing "${value}": invalid syntax`);
+      if (!/^[+-]?\d+$/.test(value.trim()))
+        throw new FlagError(
+          `invalid argument "${value}" for "${flag}" flag: strconv.ParseInt: parsing "${value}": invalid syntax`,
+        );
       flags.networkPluginMtu = Number(value.trim());
       break;
     }
-    default: flags[key] = value;
+    default:
+      flags[key] = value;
   }
 }
 
@@ -79,15 +85,21 @@ export function setFlag(flags: NetworkFlags, flag: string, value: string): void 
  * Pulls the kubelet network flags (`--flag value` or `--flag=value`) out of argv; returns them over the
  * defaults, plus the arguments that are not network flags, in order.
  */
-export function parseNetworkFlags(argv: readonly string[], base: Partial<NetworkFlags> = {}): { flags: NetworkFlags; rest: string[] } {
+export function parseNetworkFlags(
+  argv: readonly string[],
+  base: Partial<NetworkFlags> = {},
+): { flags: NetworkFlags; rest: string[] } {
   const flags: NetworkFlags = { ...DEFAULT_FLAGS, cniBinDirs: [...DEFAULT_FLAGS.cniBinDirs], ...base };
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
     const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
-    if (!Object.hasOwn(FLAG_KEYS, name)) { rest.push(a); continue; }
-    let value: string | undefined = eq > 0 && a.startsWith('--') ? a.slice(eq + 1) : argv[++i];
+    if (!Object.hasOwn(FLAG_KEYS, name)) {
+      rest.push(a);
+      continue;
+    }
+    const value: string | undefined = eq > 0 && a.startsWith('--') ? a.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new FlagError(`flag needs an argument: ${name}`);
     setFlag(flags, name, value);
   }
@@ -98,7 +110,8 @@ export function parseNetworkFlags(argv: readonly string[], base: Partial<Network
 export function formatNetworkFlags(flags: NetworkFlags): string[] {
   const out: string[] = [];
   for (const [flag, key] of Object.entries(FLAG_KEYS)) {
-    const v = flags[key]; const d = DEFAULT_FLAGS[key];
+    const v = flags[key];
+    const d = DEFAULT_FLAGS[key];
     const text = Array.isArray(v) ? v.join(',') : String(v);
     const dText = Array.isArray(d) ? d.join(',') : String(d);
     if (text !== dText) out.push(`${flag}=${text}`);
@@ -112,8 +125,12 @@ export function formatNetworkFlags(flags: NetworkFlags): string[] {
  */
 export function effectiveHairpinMode(mode: string, pluginName: string): HairpinMode {
   switch (mode) {
-    case 'promiscuous-bridge': return pluginName === 'kubenet' ? 'promiscuous-bridge' : 'hairpin-veth';
-    case 'hairpin-veth': case 'none': return mode;
-    default: throw new FlagError(`unknown value: "${mode}"`);
+    case 'promiscuous-bridge':
+      return pluginName === 'kubenet' ? 'promiscuous-bridge' : 'hairpin-veth';
+    case 'hairpin-veth':
+    case 'none':
+      return mode;
+    default:
+      throw new FlagError(`unknown value: "${mode}"`);
   }
 }

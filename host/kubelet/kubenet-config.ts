@@ -94,5 +94,7 @@ export const KUBENET_LOOPBACK_JSON = '{"cniVersion":"0.1.0","name":"kubenet-loop
 
 /** kubenet's loopback config, as a one-plugin list. */
 export function kubenetLoopbackList(): NetworkConfigList {
-  return parseConfList(new TextEncoder().encode('{"cniVersion":"0.1.0","name":"kubenet-loopback","plugins":[{"type":"loopback"}]}'));
+  return parseConfList(
+    new TextEncoder().encode('{"cniVersion":"0.1.0","name":"kubenet-loopback","plugins":[{"type":"loopback"}]}'),
+  );
 }

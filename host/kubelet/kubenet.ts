@@ -14,14 +14,27 @@ import { bandwidthCapability, extractPodBandwidth, kubenetBurst } from './bandwi
 import { portMappingsCapability } from './cni.ts';
 import { syncDedupRules, removeDedupRules, DEDUP_CHAIN, type DedupPair } from './dedup.ts';
 import {
-  DEFAULT_BRIDGE, kubenetBridgeConfigText, kubenetLoopbackList, kubenetNetworkList, parsePodCidrs,
+  DEFAULT_BRIDGE,
+  kubenetBridgeConfigText,
+  kubenetLoopbackList,
+  kubenetNetworkList,
+  parsePodCidrs,
 } from './kubenet-config.ts';
 import { ensureMasqRule, removeMasqRule } from './masq.ts';
 import { enableBridgeNetfilter, hostSysctl, type Logger } from './noop.ts';
 import { getPodIPs } from './podips.ts';
 import {
-  DEFAULT_IF_NAME, POD_CIDR_CHANGE, bareContainerId, POD_CIDR_KEY, aggregate, errorText,
-  type HairpinMode, type NetworkHost, type NetworkPlugin, type PodNetworkStatus, type SysctlAccess,
+  DEFAULT_IF_NAME,
+  POD_CIDR_CHANGE,
+  bareContainerId,
+  POD_CIDR_KEY,
+  aggregate,
+  errorText,
+  type HairpinMode,
+  type NetworkHost,
+  type NetworkPlugin,
+  type PodNetworkStatus,
+  type SysctlAccess,
 } from './types.ts';
 
 export const KUBENET_PLUGIN_NAME = 'kubenet';
@@ -56,9 +69,17 @@ export interface KubenetOptions {
 
 /** The host's interfaces in kernel index order, as pickMtu wants them. */
 export async function hostInterfaces(): Promise<MtuInterface[]> {
-  return withNetHandle(null, async (h) => (await h.link.list())
-    .sort((a, b) => a.index - b.index)
-    .map((l) => ({ name: l.name, mtu: l.mtu, up: (l.flags & IFF_UP) !== 0, loopback: (l.flags & IFF_LOOPBACK) !== 0, pointToPoint: (l.flags & IFF_POINTOPOINT) !== 0 })));
+  return withNetHandle(null, async (h) =>
+    (await h.link.list())
+      .sort((a, b) => a.index - b.index)
+      .map((l) => ({
+        name: l.name,
+        mtu: l.mtu,
+        up: (l.flags & IFF_UP) !== 0,
+        loopback: (l.flags & IFF_LOOPBACK) !== 0,
+        pointToPoint: (l.flags & IFF_POINTOPOINT) !== 0,
+      })),
+  );
 }
 
 export class KubenetNetworkPlugin implements NetworkPlugin {
@@ -80,21 +101,41 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
   constructor(readonly opts: KubenetOptions) {
     this.binDirs = opts.prependDefaultBinDir === false ? [...opts.binDirs] : [DEFAULT_CNI_DIR, ...opts.binDirs];
     this.bridge = opts.bridge ?? DEFAULT_BRIDGE;
-    this.runtime = new CniRuntime({ path: this.binDirs.filter((d) => d !== ''), cacheDir: opts.cacheDir, exec: opts.exec, env: opts.env, onStderr: () => {} });
+    this.runtime = new CniRuntime({
+      path: this.binDirs.filter((d) => d !== ''),
+      cacheDir: opts.cacheDir,
+      exec: opts.exec,
+      env: opts.env,
+      onStderr: () => {},
+    });
     this.log = opts.log ?? (() => {});
     this.sysctl = opts.sysctl ?? hostSysctl();
   }
 
-  name(): string { return KUBENET_PLUGIN_NAME; }
-  get mtu(): number { return this.mtuValue; }
+  name(): string {
+    return KUBENET_PLUGIN_NAME;
+  }
+  get mtu(): number {
+    return this.mtuValue;
+  }
   /** Pod CIDRs in network form ([] until the first pod-cidr-change). */
-  get cidrs(): string[] { return [...this.podCidrs]; }
+  get cidrs(): string[] {
+    return [...this.podCidrs];
+  }
   /** The generated bridge config text (undefined until the pod CIDR is known). */
-  get bridgeConfigText(): string | undefined { return this.netConfigText; }
+  get bridgeConfigText(): string | undefined {
+    return this.netConfigText;
+  }
   /** The list run for pods (bridge, portmap, bandwidth). */
-  get networkList(): NetworkConfigList | undefined { return this.netConfig; }
-  get nonMasqCidr(): string { return this.nonMasqueradeCidr; }
-  get hairpin(): HairpinMode { return this.hairpinMode; }
+  get networkList(): NetworkConfigList | undefined {
+    return this.netConfig;
+  }
+  get nonMasqCidr(): string {
+    return this.nonMasqueradeCidr;
+  }
+  get hairpin(): HairpinMode {
+    return this.hairpinMode;
+  }
 
   async init(host: NetworkHost, hairpinMode: HairpinMode, nonMasqueradeCidr: string, mtu: number): Promise<void> {
     this.host = host;
@@ -102,9 +143,14 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     this.nonMasqueradeCidr = nonMasqueradeCidr;
     if (mtu === 0) {
       let itfs: MtuInterface[] = [];
-      try { itfs = await (this.opts.listInterfaces ?? hostInterfaces)(); } catch (e) { this.log(`failed to list host interfaces: ${errorText(e)}`); }
+      try {
+        itfs = await (this.opts.listInterfaces ?? hostInterfaces)();
+      } catch (e) {
+        this.log(`failed to list host interfaces: ${errorText(e)}`);
+      }
       const choice = pickMtu(itfs);
-      if (choice.source === 'fallback') this.log(`failed to find the minimum MTU (no suitable interface: ${this.bridge}), using ${choice.mtu}`);
+      if (choice.source === 'fallback')
+        this.log(`failed to find the minimum MTU (no suitable interface: ${this.bridge}), using ${choice.mtu}`);
       this.mtuValue = choice.mtu;
     } else {
       this.mtuValue = mtu;
@@ -116,8 +162,14 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
   event(name: string, details: Record<string, unknown>): void {
     if (name !== POD_CIDR_CHANGE) return;
     const value = details[POD_CIDR_KEY];
-    if (typeof value !== 'string' || value === '') { this.log(`${name} event didn't have pod CIDR`); return; }
-    if (this.netConfig) { this.log(`ignoring subsequent pod CIDR update to ${value}`); return; }
+    if (typeof value !== 'string' || value === '') {
+      this.log(`${name} event didn't have pod CIDR`);
+      return;
+    }
+    if (this.netConfig) {
+      this.log(`ignoring subsequent pod CIDR update to ${value}`);
+      return;
+    }
     let cidrs: string[];
     try {
       cidrs = parsePodCidrs(value, !this.opts.singleStack);
@@ -125,7 +177,14 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
       this.log(`failed to parse pod CIDR ${value}: ${errorText(e)}`);
       return;
     }
-    const o = { podCidrs: cidrs, mtu: this.mtuValue, hairpinVeth: this.hairpinMode === 'hairpin-veth', bridge: this.bridge, dataDir: this.opts.dataDir, name: this.opts.networkName };
+    const o = {
+      podCidrs: cidrs,
+      mtu: this.mtuValue,
+      hairpinVeth: this.hairpinMode === 'hairpin-veth',
+      bridge: this.bridge,
+      dataDir: this.opts.dataDir,
+      name: this.opts.networkName,
+    };
     try {
       this.netConfigText = kubenetBridgeConfigText(o);
       this.netConfig = kubenetNetworkList(o);
@@ -137,16 +196,26 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     }
   }
 
-  capabilities(): Set<number> { return new Set(); }
+  capabilities(): Set<number> {
+    return new Set();
+  }
 
   async status(): Promise<void> {
     if (!this.netConfig) throw new Error('kubenet does not have netConfig. This is most likely due to lack of PodCIDR');
     if (!this.checkRequiredBinaries()) {
-      throw new Error(`could not locate kubenet required CNI plugins [${REQUIRED_PLUGINS.join(' ')}] at [${this.binDirs.map((d) => JSON.stringify(d)).join(' ')}]`);
+      throw new Error(
+        `could not locate kubenet required CNI plugins [${REQUIRED_PLUGINS.join(' ')}] at [${this.binDirs.map((d) => JSON.stringify(d)).join(' ')}]`,
+      );
     }
     const path = this.binDirs.filter((d) => d !== '');
     for (const p of CHAINED_PLUGINS) {
-      try { findInPath(p, path); } catch { throw new Error(`could not locate CNI plugin "${p}" (hostPorts/shaping) at [${this.binDirs.map((d) => JSON.stringify(d)).join(' ')}]`); }
+      try {
+        findInPath(p, path);
+      } catch {
+        throw new Error(
+          `could not locate CNI plugin "${p}" (hostPorts/shaping) at [${this.binDirs.map((d) => JSON.stringify(d)).join(' ')}]`,
+        );
+      }
     }
   }
 
@@ -154,12 +223,22 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
   checkRequiredBinaries(): boolean {
     return this.binDirs.some((dir) => {
       let names: string[];
-      try { names = readdirSync(dir).map((n) => n.trim()); } catch { return false; }
+      try {
+        names = readdirSync(dir).map((n) => n.trim());
+      } catch {
+        return false;
+      }
       return REQUIRED_PLUGINS.every((p) => names.includes(p));
     });
   }
 
-  async setUpPod(namespace: string, name: string, sandboxId: string, annotations: Record<string, string>, _options: Record<string, string>): Promise<void> {
+  async setUpPod(
+    namespace: string,
+    name: string,
+    sandboxId: string,
+    annotations: Record<string, string>,
+    _options: Record<string, string>,
+  ): Promise<void> {
     try {
       await this.status();
     } catch (e) {
@@ -168,13 +247,22 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     try {
       await this.setup(namespace, name, sandboxId, annotations);
     } catch (e) {
-      try { await this.teardown(namespace, name, sandboxId); } catch (t) { this.log(`failed to tear down after failed setup: ${errorText(t)}`); }
+      try {
+        await this.teardown(namespace, name, sandboxId);
+      } catch (t) {
+        this.log(`failed to tear down after failed setup: ${errorText(t)}`);
+      }
       throw e;
     }
     await ensureMasqRule(this.nonMasqueradeCidr).catch((e) => this.log(errorText(e)));
   }
 
-  private async setup(namespace: string, name: string, sandboxId: string, annotations: Record<string, string>): Promise<void> {
+  private async setup(
+    namespace: string,
+    name: string,
+    sandboxId: string,
+    annotations: Record<string, string>,
+  ): Promise<void> {
     const host = this.requireHost();
     let bw;
     try {
@@ -183,7 +271,11 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
       throw new Error(`error reading pod bandwidth annotations: ${errorText(e)}`);
     }
     let netns = '';
-    try { netns = await host.getNetNS(sandboxId); } catch (e) { this.log(`kubenet failed to retrieve network namespace path: ${errorText(e)}`); }
+    try {
+      netns = await host.getNetNS(sandboxId);
+    } catch (e) {
+      this.log(`kubenet failed to retrieve network namespace path: ${errorText(e)}`);
+    }
     if (netns) this.disableDad(netns);
     await this.runtime.addNetworkList(this.loConfig, { containerId: bareContainerId(sandboxId), netns, ifName: 'lo' });
     const rt = await this.runtimeConf(sandboxId, netns);
@@ -216,9 +308,17 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
   private async promiscuousBridge(pairs: DedupPair[]): Promise<void> {
     const mac = await withNetHandle(null, async (h) => {
       let link;
-      try { link = await h.link.get(this.bridge); } catch (e) { throw new Error(`failed to lookup "${this.bridge}": ${errorText(e)}`); }
+      try {
+        link = await h.link.get(this.bridge);
+      } catch (e) {
+        throw new Error(`failed to lookup "${this.bridge}": ${errorText(e)}`);
+      }
       if (!link.promisc) {
-        try { await h.link.setPromisc(this.bridge, true); } catch (e) { throw new Error(`Error setting promiscuous mode on ${this.bridge}: ${errorText(e)}`); }
+        try {
+          await h.link.setPromisc(this.bridge, true);
+        } catch (e) {
+          throw new Error(`Error setting promiscuous mode on ${this.bridge}: ${errorText(e)}`);
+        }
       }
       return link.mac;
     });
@@ -257,13 +357,23 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
   private async teardown(_namespace: string, _name: string, sandboxId: string): Promise<void> {
     const errors: unknown[] = [];
     let netns = '';
-    try { netns = await this.requireHost().getNetNS(sandboxId); } catch { /* DEL without a netns still releases the IP */ }
-    const ignoreMissing = (e: unknown) => { if (!errorText(e).includes('no such file or directory')) errors.push(e); };
-    await this.runtime.delNetworkList(this.loConfig, { containerId: bareContainerId(sandboxId), netns, ifName: 'lo' }).catch(ignoreMissing);
+    try {
+      netns = await this.requireHost().getNetNS(sandboxId);
+    } catch {
+      /* DEL without a netns still releases the IP */
+    }
+    const ignoreMissing = (e: unknown) => {
+      if (!errorText(e).includes('no such file or directory')) errors.push(e);
+    };
+    await this.runtime
+      .delNetworkList(this.loConfig, { containerId: bareContainerId(sandboxId), netns, ifName: 'lo' })
+      .catch(ignoreMissing);
     if (this.netConfig) {
       const rt = await this.runtimeConf(sandboxId, netns);
       try {
-        rt.capabilityArgs = { portMappings: portMappingsCapability(await this.requireHost().getPodPortMappings(sandboxId)) };
+        rt.capabilityArgs = {
+          portMappings: portMappingsCapability(await this.requireHost().getPodPortMappings(sandboxId)),
+        };
       } catch (e) {
         errors.push(e);
       }
@@ -283,14 +393,17 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     } catch (e) {
       throw new Error(`kubenet failed to retrieve network namespace path: ${errorText(e)}`);
     }
-    if (netns === '') throw new Error(`cannot find the network namespace, skipping pod network status for container "${sandboxId}"`);
+    if (netns === '')
+      throw new Error(`cannot find the network namespace, skipping pod network status for container "${sandboxId}"`);
     const ips = await getPodIPs(netns);
     this.podIPs.set(sandboxId, ips);
     return { ip: ips[0]!, ips: [...ips] };
   }
 
   /** Records IPs for a sandbox (what the kubelet's cache holds; used by callers restoring state, and tests). */
-  recordPodIPs(sandboxId: string, ips: string[]): void { this.podIPs.set(sandboxId, [...ips]); }
+  recordPodIPs(sandboxId: string, ips: string[]): void {
+    this.podIPs.set(sandboxId, [...ips]);
+  }
 
   /**
    * Node teardown (the kubelet never does this): the masquerade rule, the de-dup chain and, when asked, the
@@ -300,7 +413,8 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     const errors: unknown[] = [];
     await removeMasqRule(this.nonMasqueradeCidr).catch((e) => errors.push(e));
     await removeDedupRules(this.opts.dedupChain ?? DEDUP_CHAIN).catch((e) => errors.push(e));
-    if (opts.removeBridge) await withNetHandle(null, (h) => h.link.deleteIfExists(this.bridge)).catch((e) => errors.push(e));
+    if (opts.removeBridge)
+      await withNetHandle(null, (h) => h.link.deleteIfExists(this.bridge)).catch((e) => errors.push(e));
     const err = aggregate(errors);
     if (err) throw err;
   }
@@ -314,4 +428,3 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     return this.host;
   }
 }
-

@@ -4,24 +4,44 @@
 import { NetworkPluginMetrics } from './metrics.ts';
 import { errorText, podFullName, type NetworkPlugin, type PodNetworkStatus } from './types.ts';
 
-interface PodLock { refcount: number; tail: Promise<void> }
+interface PodLock {
+  refcount: number;
+  tail: Promise<void>;
+}
 
 export class PluginManager {
   private readonly locks = new Map<string, PodLock>();
 
-  constructor(readonly plugin: NetworkPlugin, readonly metrics = new NetworkPluginMetrics()) {}
+  constructor(
+    readonly plugin: NetworkPlugin,
+    readonly metrics = new NetworkPluginMetrics(),
+  ) {}
 
-  pluginName(): string { return this.plugin.name(); }
-  event(name: string, details: Record<string, unknown>): void { this.plugin.event(name, details); }
-  status(): Promise<void> { return this.plugin.status(); }
+  pluginName(): string {
+    return this.plugin.name();
+  }
+  event(name: string, details: Record<string, unknown>): void {
+    this.plugin.event(name, details);
+  }
+  status(): Promise<void> {
+    return this.plugin.status();
+  }
 
-  async setUpPod(namespace: string, name: string, sandboxId: string, annotations: Record<string, string> = {}, options: Record<string, string> = {}): Promise<void> {
+  async setUpPod(
+    namespace: string,
+    name: string,
+    sandboxId: string,
+    annotations: Record<string, string> = {},
+    options: Record<string, string> = {},
+  ): Promise<void> {
     const full = podFullName(namespace, name);
     await this.withPod(full, 'set_up_pod', async () => {
       try {
         await this.plugin.setUpPod(namespace, name, sandboxId, annotations, options);
       } catch (e) {
-        throw new Error(`networkPlugin ${this.plugin.name()} failed to set up pod "${full}" network: ${errorText(e)}`, { cause: e });
+        throw new Error(`networkPlugin ${this.plugin.name()} failed to set up pod "${full}" network: ${errorText(e)}`, {
+          cause: e,
+        });
       }
     });
   }
@@ -32,7 +52,10 @@ export class PluginManager {
       try {
         await this.plugin.tearDownPod(namespace, name, sandboxId);
       } catch (e) {
-        throw new Error(`networkPlugin ${this.plugin.name()} failed to teardown pod "${full}" network: ${errorText(e)}`, { cause: e });
+        throw new Error(
+          `networkPlugin ${this.plugin.name()} failed to teardown pod "${full}" network: ${errorText(e)}`,
+          { cause: e },
+        );
       }
     });
   }
@@ -43,13 +66,18 @@ export class PluginManager {
       try {
         return await this.plugin.getPodNetworkStatus(namespace, name, sandboxId);
       } catch (e) {
-        throw new Error(`networkPlugin ${this.plugin.name()} failed on the status hook for pod "${full}": ${errorText(e)}`, { cause: e });
+        throw new Error(
+          `networkPlugin ${this.plugin.name()} failed on the status hook for pod "${full}": ${errorText(e)}`,
+          { cause: e },
+        );
       }
     });
   }
 
   /** Number of pods with a lock entry (held or waited for); 0 when idle. */
-  get lockedPods(): number { return this.locks.size; }
+  get lockedPods(): number {
+    return this.locks.size;
+  }
 
   private async withPod<T>(fullName: string, op: string, fn: () => Promise<T>): Promise<T> {
     let lock = this.locks.get(fullName);
@@ -57,7 +85,9 @@ export class PluginManager {
     lock.refcount++;
     const before = lock.tail;
     let release!: () => void;
-    lock.tail = new Promise<void>((r) => { release = r; });
+    lock.tail = new Promise<void>((r) => {
+      release = r;
+    });
     await before;
     const start = performance.now();
     try {

@@ -12,7 +12,22 @@ export function masqRule(nonMasqueradeCidr: string): { family: IpFamily; rule: R
   const family: IpFamily = nonMasqueradeCidr.includes(':') ? 6 : 4;
   return {
     family,
-    rule: ['-m', 'comment', '--comment', MASQ_COMMENT, '-m', 'addrtype', '!', '--dst-type', 'LOCAL', '!', '-d', nonMasqueradeCidr, '-j', 'MASQUERADE'],
+    rule: [
+      '-m',
+      'comment',
+      '--comment',
+      MASQ_COMMENT,
+      '-m',
+      'addrtype',
+      '!',
+      '--dst-type',
+      'LOCAL',
+      '!',
+      '-d',
+      nonMasqueradeCidr,
+      '-j',
+      'MASQUERADE',
+    ],
   };
 }
 
@@ -20,7 +35,12 @@ export async function ensureMasqRule(nonMasqueradeCidr: string): Promise<void> {
   const r = masqRule(nonMasqueradeCidr);
   if (!r) return;
   try {
-    await ensureRules({ family: r.family, table: 'nat', chains: [], rules: [{ chain: 'POSTROUTING', rule: r.rule, own: false }] });
+    await ensureRules({
+      family: r.family,
+      table: 'nat',
+      chains: [],
+      rules: [{ chain: 'POSTROUTING', rule: r.rule, own: false }],
+    });
   } catch (e) {
     throw new Error(`failed to ensure that nat chain POSTROUTING jumps to MASQUERADE: ${(e as Error).message}`);
   }
@@ -30,7 +50,13 @@ export async function ensureMasqRule(nonMasqueradeCidr: string): Promise<void> {
 export async function removeMasqRule(nonMasqueradeCidr: string): Promise<void> {
   const r = masqRule(nonMasqueradeCidr);
   if (!r) return;
-  await removeRules({ family: r.family, table: 'nat', entryRules: [{ chain: 'POSTROUTING', rule: r.rule }], chains: [], scanForJumps: [] });
+  await removeRules({
+    family: r.family,
+    table: 'nat',
+    entryRules: [{ chain: 'POSTROUTING', rule: r.rule }],
+    chains: [],
+    scanForJumps: [],
+  });
 }
 
 /** The kubenet masquerade rules present in POSTROUTING (iptables -S lines), for both families. */
@@ -38,7 +64,11 @@ export async function listMasqRules(): Promise<string[]> {
   const out: string[] = [];
   for (const f of [4, 6] as const) {
     let lines: string[] | null = null;
-    try { lines = await listChain(f, 'nat', 'POSTROUTING'); } catch { /* family unusable */ }
+    try {
+      lines = await listChain(f, 'nat', 'POSTROUTING');
+    } catch {
+      /* family unusable */
+    }
     for (const l of lines ?? []) if (splitSaveLine(l).includes(MASQ_COMMENT)) out.push(l);
   }
   return out;

@@ -28,25 +28,46 @@ export type Logger = (message: string) => void;
  * missing br_netfilter.)
  */
 export function enableBridgeNetfilter(sysctl: SysctlAccess, log: Logger, ip6 = true): void {
-  try { sysctl.set(BRIDGE_NF_CALL_IPTABLES, 1); } catch (e) { log(`can't set sysctl bridge-nf-call-iptables: ${(e as Error).message}`); }
+  try {
+    sysctl.set(BRIDGE_NF_CALL_IPTABLES, 1);
+  } catch (e) {
+    log(`can't set sysctl bridge-nf-call-iptables: ${(e as Error).message}`);
+  }
   if (!ip6) return;
   let v: number;
-  try { v = sysctl.get(BRIDGE_NF_CALL_IP6TABLES); } catch { return; }
+  try {
+    v = sysctl.get(BRIDGE_NF_CALL_IP6TABLES);
+  } catch {
+    return;
+  }
   if (v !== 1) {
-    try { sysctl.set(BRIDGE_NF_CALL_IP6TABLES, 1); } catch (e) { log(`can't set sysctl bridge-nf-call-ip6tables: ${(e as Error).message}`); }
+    try {
+      sysctl.set(BRIDGE_NF_CALL_IP6TABLES, 1);
+    } catch (e) {
+      log(`can't set sysctl bridge-nf-call-ip6tables: ${(e as Error).message}`);
+    }
   }
 }
 
 export class NoopNetworkPlugin implements NetworkPlugin {
-  constructor(private readonly sysctl: SysctlAccess = hostSysctl(), private readonly log: Logger = () => {}) {}
-  name(): string { return NOOP_PLUGIN_NAME; }
+  constructor(
+    private readonly sysctl: SysctlAccess = hostSysctl(),
+    private readonly log: Logger = () => {},
+  ) {}
+  name(): string {
+    return NOOP_PLUGIN_NAME;
+  }
   async init(_host: NetworkHost, _hairpin: HairpinMode, _nonMasq: string, _mtu: number): Promise<void> {
     enableBridgeNetfilter(this.sysctl, this.log);
   }
   event(): void {}
-  capabilities(): Set<number> { return new Set(); }
+  capabilities(): Set<number> {
+    return new Set();
+  }
   async setUpPod(): Promise<void> {}
   async tearDownPod(): Promise<void> {}
-  async getPodNetworkStatus(): Promise<PodNetworkStatus | null> { return null; }
+  async getPodNetworkStatus(): Promise<PodNetworkStatus | null> {
+    return null;
+  }
   async status(): Promise<void> {}
 }

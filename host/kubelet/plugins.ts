@@ -7,7 +7,17 @@ import { effectiveHairpinMode, type NetworkFlags } from './flags.ts';
 import { KubenetNetworkPlugin } from './kubenet.ts';
 import { PluginManager } from './manager.ts';
 import { NoopNetworkPlugin, type Logger } from './noop.ts';
-import { POD_CIDR_CHANGE, POD_CIDR_KEY, aggregate, errorText, type HairpinMode, type MtuLister, type NetworkHost, type NetworkPlugin, type SysctlAccess } from './types.ts';
+import {
+  POD_CIDR_CHANGE,
+  POD_CIDR_KEY,
+  aggregate,
+  errorText,
+  type HairpinMode,
+  type MtuLister,
+  type NetworkHost,
+  type NetworkPlugin,
+  type SysctlAccess,
+} from './types.ts';
 
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -21,13 +31,21 @@ export function qualifiedNameErrors(value: string): string[] {
     const [prefix, n] = parts as [string, string];
     name = n;
     if (prefix.length === 0) errs.push('prefix part must be non-empty');
-    else if (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)) errs.push("prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character");
+    else if (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))
+      errs.push(
+        "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+      );
   } else if (parts.length > 2) {
-    return ["a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, with an optional DNS subdomain prefix and '/'"];
+    return [
+      "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, with an optional DNS subdomain prefix and '/'",
+    ];
   }
   if (name.length === 0) errs.push('name part must be non-empty');
   else if (name.length > 63) errs.push('name part must be no more than 63 characters');
-  if (name.length > 0 && !QUALIFIED_NAME.test(name)) errs.push("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character");
+  if (name.length > 0 && !QUALIFIED_NAME.test(name))
+    errs.push(
+      "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+    );
   return errs;
 }
 
@@ -41,8 +59,15 @@ export interface InitResult {
  * InitNetworkPlugin: '' → the noop plugin (always initialised); otherwise the probed plugin of that name,
  * initialised. Invalid and duplicate names among the probed plugins are errors even when another is chosen.
  */
-export async function initNetworkPlugin(plugins: NetworkPlugin[], name: string, host: NetworkHost, hairpinMode: HairpinMode,
-  nonMasqueradeCidr: string, mtu: number, noop: () => NetworkPlugin = () => new NoopNetworkPlugin()): Promise<InitResult> {
+export async function initNetworkPlugin(
+  plugins: NetworkPlugin[],
+  name: string,
+  host: NetworkHost,
+  hairpinMode: HairpinMode,
+  nonMasqueradeCidr: string,
+  mtu: number,
+  noop: () => NetworkPlugin = () => new NoopNetworkPlugin(),
+): Promise<InitResult> {
   if (name === '') {
     const p = noop();
     await p.init(host, hairpinMode, nonMasqueradeCidr, mtu);
@@ -53,8 +78,14 @@ export async function initNetworkPlugin(plugins: NetworkPlugin[], name: string, 
   for (const p of plugins) {
     const n = p.name();
     const reasons = qualifiedNameErrors(n);
-    if (reasons.length > 0) { errors.push(`network plugin has invalid name: "${n}": ${reasons.join(', ')}`); continue; }
-    if (byName.has(n)) { errors.push(`network plugin "${n}" was registered more than once`); continue; }
+    if (reasons.length > 0) {
+      errors.push(`network plugin has invalid name: "${n}": ${reasons.join(', ')}`);
+      continue;
+    }
+    if (byName.has(n)) {
+      errors.push(`network plugin "${n}" was registered more than once`);
+      continue;
+    }
     byName.set(n, p);
   }
   const chosen = byName.get(name);
@@ -105,19 +136,57 @@ export async function createNetworkStack(o: NetworkStackOptions): Promise<Networ
   const sysctl = o.sysctl;
   const probed: NetworkPlugin[] = [];
   if (f.networkPlugin !== '') {
-    const cni: CniNetworkPlugin[] = f.networkPlugin === 'cni'
-      ? await probeCniPlugins({ confDir: f.cniConfDir, cacheDir: f.cniCacheDir, binDirs: f.cniBinDirs, exec: o.exec, env: o.env, log: o.log })
-      : [new CniNetworkPlugin({ confDir: f.cniConfDir, cacheDir: f.cniCacheDir, binDirs: f.cniBinDirs, exec: o.exec, env: o.env, log: o.log })];
+    const cni: CniNetworkPlugin[] =
+      f.networkPlugin === 'cni'
+        ? await probeCniPlugins({
+            confDir: f.cniConfDir,
+            cacheDir: f.cniCacheDir,
+            binDirs: f.cniBinDirs,
+            exec: o.exec,
+            env: o.env,
+            log: o.log,
+          })
+        : [
+            new CniNetworkPlugin({
+              confDir: f.cniConfDir,
+              cacheDir: f.cniCacheDir,
+              binDirs: f.cniBinDirs,
+              exec: o.exec,
+              env: o.env,
+              log: o.log,
+            }),
+          ];
     probed.push(...cni);
-    probed.push(new KubenetNetworkPlugin({
-      binDirs: f.cniBinDirs, cacheDir: f.cniCacheDir, prependDefaultBinDir: o.prependDefaultBinDir, bridge: o.bridge, dataDir: o.dataDir,
-      networkName: o.networkName, dedupChain: o.dedupChain, exec: o.exec, env: o.env, sysctl, listInterfaces: o.listInterfaces, log: o.log,
-    }));
+    probed.push(
+      new KubenetNetworkPlugin({
+        binDirs: f.cniBinDirs,
+        cacheDir: f.cniCacheDir,
+        prependDefaultBinDir: o.prependDefaultBinDir,
+        bridge: o.bridge,
+        dataDir: o.dataDir,
+        networkName: o.networkName,
+        dedupChain: o.dedupChain,
+        exec: o.exec,
+        env: o.env,
+        sysctl,
+        listInterfaces: o.listInterfaces,
+        log: o.log,
+      }),
+    );
   }
-  const { plugin, error } = await initNetworkPlugin(probed, f.networkPlugin, o.host, hairpinMode, f.nonMasqueradeCidr, f.networkPluginMtu,
-    () => new NoopNetworkPlugin(sysctl, o.log));
+  const { plugin, error } = await initNetworkPlugin(
+    probed,
+    f.networkPlugin,
+    o.host,
+    hairpinMode,
+    f.nonMasqueradeCidr,
+    f.networkPluginMtu,
+    () => new NoopNetworkPlugin(sysctl, o.log),
+  );
   if (error || !plugin) {
-    throw new Error(`didn't find compatible CNI plugin with given settings ${JSON.stringify(f)}: ${error?.message ?? 'no plugin'}`);
+    throw new Error(
+      `didn't find compatible CNI plugin with given settings ${JSON.stringify(f)}: ${error?.message ?? 'no plugin'}`,
+    );
   }
   if (f.podCidr !== '') plugin.event(POD_CIDR_CHANGE, { [POD_CIDR_KEY]: f.podCidr });
   return { manager: new PluginManager(plugin), plugin, hairpinMode };

@@ -10,7 +10,10 @@ export async function getPodIPs(netnsPath: string, ifName = DEFAULT_IF_NAME): Pr
     if (!link) throw new Error(`cannot find pod IPs: no interface ${ifName} in the network namespace`);
     const ips: string[] = [];
     const errors: string[] = [];
-    for (const [family, flag] of [[AF_INET, '-4'], [AF_INET6, '-6']] as const) {
+    for (const [family, flag] of [
+      [AF_INET, '-4'],
+      [AF_INET6, '-6'],
+    ] as const) {
       const addrs = (await h.addr.list(link.index, family)).filter((a) => a.scope === AddrScope.universe);
       if (addrs.length > 0) ips.push(addrs[0]!.ip);
       else errors.push(`no ${flag} global address on ${ifName}`);

@@ -32,7 +32,9 @@ const fileOf = (dir: string, namespace: string, name: string) => join(dir, `${po
 
 export function readPodRecord(dir: string, namespace: string, name: string): PodRecord | undefined {
   let text: string;
-  try { text = readFileSync(fileOf(dir, namespace, name), 'utf8'); } catch (e) {
+  try {
+    text = readFileSync(fileOf(dir, namespace, name), 'utf8');
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
@@ -42,8 +44,8 @@ export function readPodRecord(dir: string, namespace: string, name: string): Pod
 export function writePodRecord(dir: string, r: PodRecord): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const f = fileOf(dir, r.namespace, r.name);
-  writeFileSync(f + '.tmp', JSON.stringify(r, null, 2) + '\n', { mode: 0o600 });
-  renameSync(f + '.tmp', f);
+  writeFileSync(`${f}.tmp`, `${JSON.stringify(r, null, 2)}\n`, { mode: 0o600 });
+  renameSync(`${f}.tmp`, f);
 }
 
 export function deletePodRecord(dir: string, namespace: string, name: string): void {
@@ -52,13 +54,30 @@ export function deletePodRecord(dir: string, namespace: string, name: string): v
 
 export function listPodRecords(dir: string): PodRecord[] {
   let names: string[];
-  try { names = readdirSync(dir); } catch { return []; }
-  return names.filter((n) => n.endsWith('.json')).sort().flatMap((n) => {
-    try { return [JSON.parse(readFileSync(join(dir, n), 'utf8')) as PodRecord]; } catch { return []; }
-  });
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.endsWith('.json'))
+    .sort()
+    .flatMap((n) => {
+      try {
+        return [JSON.parse(readFileSync(join(dir, n), 'utf8')) as PodRecord];
+      } catch {
+        return [];
+      }
+    });
 }
 
-export interface InterfaceStatus { name: string; mac: string; mtu: number; up: boolean; addresses: string[] }
+export interface InterfaceStatus {
+  name: string;
+  mac: string;
+  mtu: number;
+  up: boolean;
+  addresses: string[];
+}
 export interface ShapingStatus {
   /** bits/s from the annotations */
   ingressAnnotation?: string;
@@ -85,8 +104,15 @@ export interface PodStatus {
 /** Reads a pod's network from the machine. Never throws: problems land in `error`. */
 export async function podStatus(r: PodRecord): Promise<PodStatus> {
   const s: PodStatus = {
-    namespace: r.namespace, name: r.name, sandboxId: r.sandboxId, netns: r.netns, reachable: false, ips: [], interfaces: [],
-    shaping: {}, ports: r.ports,
+    namespace: r.namespace,
+    name: r.name,
+    sandboxId: r.sandboxId,
+    netns: r.netns,
+    reachable: false,
+    ips: [],
+    interfaces: [],
+    shaping: {},
+    ports: r.ports,
   };
   if (r.annotations[INGRESS_ANNOTATION]) s.shaping.ingressAnnotation = r.annotations[INGRESS_ANNOTATION];
   if (r.annotations[EGRESS_ANNOTATION]) s.shaping.egressAnnotation = r.annotations[EGRESS_ANNOTATION];
@@ -102,7 +128,9 @@ export async function podStatus(r: PodRecord): Promise<PodStatus> {
       if (eth0) {
         const all = await h.addr.list(eth0.index);
         const global = all.filter((a) => a.scope === 0);
-        s.ips = [...global.filter((a) => !a.ip.includes(':')), ...global.filter((a) => a.ip.includes(':'))].map((a) => a.ip);
+        s.ips = [...global.filter((a) => !a.ip.includes(':')), ...global.filter((a) => a.ip.includes(':'))].map(
+          (a) => a.ip,
+        );
       }
     });
   } catch (e) {
@@ -124,7 +152,9 @@ export async function podStatus(r: PodRecord): Promise<PodStatus> {
           if (ifbTbf?.tbf) s.shaping.egressTbf = Number(ifbTbf.tbf.rate) * 8;
         }
       });
-    } catch { /* the host side is best effort */ }
+    } catch {
+      /* the host side is best effort */
+    }
   }
   return s;
 }
@@ -150,9 +180,16 @@ export function formatStatusTable(pods: readonly PodStatus[]): string {
     p.interfaces.map((i) => `${i.name}${i.up ? '' : '(down)'} mtu ${i.mtu}`).join(', ') || '-',
     p.hostVeth ?? '-',
     p.shaping.ingressTbf !== undefined || p.shaping.egressTbf !== undefined
-      ? `${rate(p.shaping.ingressTbf) || '-'} / ${rate(p.shaping.egressTbf) || '-'}` : '-',
-    p.ports.filter((x) => x.hostPort > 0).map(portText).join(',') || '-',
+      ? `${rate(p.shaping.ingressTbf) || '-'} / ${rate(p.shaping.egressTbf) || '-'}`
+      : '-',
+    p.ports
+      .filter((x) => x.hostPort > 0)
+      .map(portText)
+      .join(',') || '-',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+  return (
+    [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') +
+    '\n'
+  );
 }

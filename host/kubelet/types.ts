@@ -44,7 +44,13 @@ export interface NetworkPlugin {
   event(name: string, details: Record<string, unknown>): void;
   /** Always empty in 1.20+. */
   capabilities(): Set<number>;
-  setUpPod(namespace: string, name: string, sandboxId: string, annotations: Record<string, string>, options: Record<string, string>): Promise<void>;
+  setUpPod(
+    namespace: string,
+    name: string,
+    sandboxId: string,
+    annotations: Record<string, string>,
+    options: Record<string, string>,
+  ): Promise<void>;
   tearDownPod(namespace: string, name: string, sandboxId: string): Promise<void>;
   /** null: the plugin does not know (noop) — the runtime falls back to its own view. */
   getPodNetworkStatus(namespace: string, name: string, sandboxId: string): Promise<PodNetworkStatus | null>;
@@ -71,7 +77,9 @@ export interface SysctlAccess {
 }
 
 /** The host's interfaces for kubenet's MTU detection (replaceable in tests). */
-export type MtuLister = () => Promise<Array<{ name: string; mtu: number; up: boolean; loopback: boolean; pointToPoint: boolean }>>;
+export type MtuLister = () => Promise<
+  Array<{ name: string; mtu: number; up: boolean; loopback: boolean; pointToPoint: boolean }>
+>;
 
 /** Several errors as one, printed like Go's utilerrors aggregate: one → its text, more → `[a, b]`. */
 export function aggregate(errors: readonly unknown[]): Error | null {

@@ -12,8 +12,15 @@ export interface AddonError extends Error {
   reason: string;
 }
 
-export interface NetnsIdentity { dev: number; ino: number; }
-export interface PeerCred { pid: number; uid: number; gid: number; }
+export interface NetnsIdentity {
+  dev: number;
+  ino: number;
+}
+export interface PeerCred {
+  pid: number;
+  uid: number;
+  gid: number;
+}
 
 export interface WasmCniAddon {
   /** A non-blocking netlink socket created inside the namespace at nsPath (null: the caller's), bound to it. */
@@ -61,5 +68,7 @@ export function addon(): WasmCniAddon {
 }
 
 export function isAddonError(e: unknown): e is AddonError {
-  return e instanceof Error && typeof (e as AddonError).code === 'string' && typeof (e as AddonError).errno === 'number';
+  return (
+    e instanceof Error && typeof (e as AddonError).code === 'string' && typeof (e as AddonError).errno === 'number'
+  );
 }

@@ -11,13 +11,19 @@ export interface LockOptions {
 
 export class LockTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
-  constructor(readonly path: string, readonly timeoutMs: number) {
+  constructor(
+    readonly path: string,
+    readonly timeoutMs: number,
+  ) {
     super(`timed out after ${timeoutMs} ms waiting for the lock on ${path}`);
   }
 }
 
 export class FileLock {
-  private constructor(readonly path: string, private fd: number) {}
+  private constructor(
+    readonly path: string,
+    private fd: number,
+  ) {}
 
   /** Opens (creating it if missing) the lock file read-only, like the Go plugins do (mode 0750 by default). */
   static open(path: string, mode = 0o750): FileLock {

@@ -3,8 +3,24 @@ import type { NetContext } from './context.ts';
 import type { LinkOps, LinkRef } from './link.ts';
 import { attrStr, attrU32, parseAttrs, PayloadWriter } from './nl/attrs.ts';
 import {
-  AF_INET, AF_UNSPEC, IFA_ADDRESS, IFA_BROADCAST, IFA_F_NODAD, IFA_F_NOPREFIXROUTE, IFA_FLAGS, IFA_LABEL, IFA_LOCAL,
-  NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR,
+  AF_INET,
+  AF_UNSPEC,
+  IFA_ADDRESS,
+  IFA_BROADCAST,
+  IFA_F_NODAD,
+  IFA_F_NOPREFIXROUTE,
+  IFA_FLAGS,
+  IFA_LABEL,
+  IFA_LOCAL,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
+  NLM_F_REPLACE,
+  RT_SCOPE_HOST,
+  RT_SCOPE_LINK,
+  RT_SCOPE_UNIVERSE,
+  RTM_DELADDR,
+  RTM_GETADDR,
+  RTM_NEWADDR,
 } from './nl/constants.ts';
 import { bytesToIp, parsePrefix, type IpPrefix } from './nl/ip.ts';
 import type { NlMessage } from './nl/message.ts';
@@ -54,8 +70,13 @@ export function parseAddr(msg: NlMessage): Addr {
   const ipBytes = local ?? address!;
   const ip = bytesToIp(ipBytes);
   const out: Addr = {
-    cidr: `${ip}/${h.prefixLen}`, ip, prefixLen: h.prefixLen, family: h.family, linkIndex: h.index,
-    scope: h.scope, flags: attrU32(a, IFA_FLAGS) ?? h.flags,
+    cidr: `${ip}/${h.prefixLen}`,
+    ip,
+    prefixLen: h.prefixLen,
+    family: h.family,
+    linkIndex: h.index,
+    scope: h.scope,
+    flags: attrU32(a, IFA_FLAGS) ?? h.flags,
   };
   const label = attrStr(a, IFA_LABEL);
   if (label) out.label = label;
@@ -65,7 +86,10 @@ export function parseAddr(msg: NlMessage): Addr {
 }
 
 export class AddrOps {
-  constructor(private readonly ctx: NetContext, private readonly links: LinkOps) {}
+  constructor(
+    private readonly ctx: NetContext,
+    private readonly links: LinkOps,
+  ) {}
 
   /** Adds cidr to the link; EEXIST ("file exists") if it is already there. */
   add(link: LinkRef, cidr: string, opts: AddrOptions = {}): Promise<void> {
@@ -85,8 +109,14 @@ export class AddrOps {
   /** Addresses of one link (or all), optionally of one family (AF_INET / AF_INET6). */
   async list(link?: LinkRef, family: number = AF_UNSPEC): Promise<Addr[]> {
     const index = link === undefined ? 0 : await this.links.index(link);
-    const msgs = await this.ctx.sock.dump({ type: RTM_GETADDR, payload: ifAddrMsg({ family, prefixLen: 0, flags: 0, scope: 0, index: 0 }), name: 'RTM_GETADDR' });
-    return msgs.filter((m) => m.type === RTM_NEWADDR).map(parseAddr)
+    const msgs = await this.ctx.sock.dump({
+      type: RTM_GETADDR,
+      payload: ifAddrMsg({ family, prefixLen: 0, flags: 0, scope: 0, index: 0 }),
+      name: 'RTM_GETADDR',
+    });
+    return msgs
+      .filter((m) => m.type === RTM_NEWADDR)
+      .map(parseAddr)
       .filter((a) => (index === 0 || a.linkIndex === index) && (family === AF_UNSPEC || a.family === family));
   }
 
@@ -96,7 +126,15 @@ export class AddrOps {
     let ifaFlags = 0;
     if (opts.noDad) ifaFlags |= IFA_F_NODAD;
     if (opts.noPrefixRoute) ifaFlags |= IFA_F_NOPREFIXROUTE;
-    const w = new PayloadWriter().raw(ifAddrMsg({ family: p.family, prefixLen: p.prefixLen, flags: ifaFlags & 0xff, scope: opts.scope ?? RT_SCOPE_UNIVERSE, index }));
+    const w = new PayloadWriter().raw(
+      ifAddrMsg({
+        family: p.family,
+        prefixLen: p.prefixLen,
+        flags: ifaFlags & 0xff,
+        scope: opts.scope ?? RT_SCOPE_UNIVERSE,
+        index,
+      }),
+    );
     if (p.family === AF_INET) w.attr(IFA_LOCAL, p.ip);
     w.attr(IFA_ADDRESS, p.ip);
     if (p.family === AF_INET && opts.broadcast !== false) {
@@ -105,7 +143,11 @@ export class AddrOps {
     }
     if (opts.label) w.str(IFA_LABEL, opts.label);
     if (ifaFlags) w.u32(IFA_FLAGS, ifaFlags);
-    await this.ctx.sock.request({ type, flags, payload: w.bytes(), name: type === RTM_NEWADDR ? 'RTM_NEWADDR' : 'RTM_DELADDR' });
+    await this.ctx.sock.request({
+      type,
+      flags,
+      payload: w.bytes(),
+      name: type === RTM_NEWADDR ? 'RTM_NEWADDR' : 'RTM_DELADDR',
+    });
   }
 }
-

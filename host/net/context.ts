@@ -25,7 +25,10 @@ export async function withNetnsFd<T>(ref: NetnsRef, fn: (fd: number) => Promise<
     fd = openSync(path, 'r');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw Object.assign(new Error(`failed to open netns "${path}": ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`), { code: err.code });
+    throw Object.assign(
+      new Error(`failed to open netns "${path}": ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`),
+      { code: err.code },
+    );
   }
   try {
     return await fn(fd);

@@ -4,8 +4,24 @@ import type { NetContext } from './context.ts';
 import type { LinkOps, LinkRef } from './link.ts';
 import { attrList, attrStr, attrU32, parseAttrs, PayloadWriter } from './nl/attrs.ts';
 import {
-  AF_UNSPEC, ETH_P_ALL, NLM_F_CREATE, NLM_F_EXCL, RTM_DELTFILTER, RTM_GETTFILTER, RTM_NEWTFILTER, TC_ACT_STOLEN, TC_U32_TERMINAL,
-  TCA_ACT_KIND, TCA_ACT_OPTIONS, TCA_EGRESS_REDIR, TCA_KIND, TCA_MIRRED_PARMS, TCA_OPTIONS, TCA_U32_ACT, TCA_U32_CLASSID, TCA_U32_SEL,
+  AF_UNSPEC,
+  ETH_P_ALL,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
+  RTM_DELTFILTER,
+  RTM_GETTFILTER,
+  RTM_NEWTFILTER,
+  TC_ACT_STOLEN,
+  TC_U32_TERMINAL,
+  TCA_ACT_KIND,
+  TCA_ACT_OPTIONS,
+  TCA_EGRESS_REDIR,
+  TCA_KIND,
+  TCA_MIRRED_PARMS,
+  TCA_OPTIONS,
+  TCA_U32_ACT,
+  TCA_U32_CLASSID,
+  TCA_U32_SEL,
 } from './nl/constants.ts';
 import type { NlMessage } from './nl/message.ts';
 import { readTcMsg, TCMSG_LEN, tcMsg } from './nl/structs.ts';
@@ -60,8 +76,13 @@ export function parseFilter(msg: NlMessage): Filter {
   const h = readTcMsg(msg.data);
   const a = parseAttrs(msg.data, TCMSG_LEN);
   const f: Filter = {
-    linkIndex: h.index, kind: attrStr(a, TCA_KIND) ?? '', parent: h.parent, handle: h.handle,
-    prio: h.info >>> 16, protocol: htons(h.info & 0xffff), mirred: [],
+    linkIndex: h.index,
+    kind: attrStr(a, TCA_KIND) ?? '',
+    parent: h.parent,
+    handle: h.handle,
+    prio: h.info >>> 16,
+    protocol: htons(h.info & 0xffff),
+    mirred: [],
   };
   const opts = a.get(TCA_OPTIONS);
   if (f.kind === 'u32' && opts) {
@@ -73,14 +94,18 @@ export function parseFilter(msg: NlMessage): Filter {
       const aa = parseAttrs(act);
       if (attrStr(aa, TCA_ACT_KIND) !== 'mirred') continue;
       const p = aa.get(TCA_ACT_OPTIONS) && parseAttrs(aa.get(TCA_ACT_OPTIONS)!).get(TCA_MIRRED_PARMS);
-      if (p && p.length >= TC_MIRRED_LEN) f.mirred.push({ action: p.readInt32LE(8), eaction: p.readInt32LE(20), ifindex: p.readUInt32LE(24) });
+      if (p && p.length >= TC_MIRRED_LEN)
+        f.mirred.push({ action: p.readInt32LE(8), eaction: p.readInt32LE(20), ifindex: p.readUInt32LE(24) });
     }
   }
   return f;
 }
 
 export class FilterOps {
-  constructor(private readonly ctx: NetContext, private readonly links: LinkOps) {}
+  constructor(
+    private readonly ctx: NetContext,
+    private readonly links: LinkOps,
+  ) {}
 
   /** u32 match-all + mirred egress redirect (stolen). */
   async addU32MirredRedirect(dev: LinkRef, spec: MirredRedirectSpec): Promise<void> {
@@ -89,23 +114,42 @@ export class FilterOps {
     const prio = spec.prio ?? 1;
     const protocol = spec.protocol ?? ETH_P_ALL;
     const w = new PayloadWriter()
-      .raw(tcMsg({ family: AF_UNSPEC, index, parent: parseTcHandle(spec.parent ?? 'ffff:'), handle: 0, info: ((prio << 16) | htons(protocol)) >>> 0 }))
+      .raw(
+        tcMsg({
+          family: AF_UNSPEC,
+          index,
+          parent: parseTcHandle(spec.parent ?? 'ffff:'),
+          handle: 0,
+          info: ((prio << 16) | htons(protocol)) >>> 0,
+        }),
+      )
       .str(TCA_KIND, 'u32');
     w.nest(TCA_OPTIONS, (o) => {
       o.u32(TCA_U32_CLASSID, parseTcHandle(spec.classId ?? '1:1'));
       o.attr(TCA_U32_SEL, matchAllSelector());
-      o.nest(TCA_U32_ACT, (acts) => acts.nest(1, (act) => {
-        act.str(TCA_ACT_KIND, 'mirred');
-        act.nest(TCA_ACT_OPTIONS, (ao) => ao.attr(TCA_MIRRED_PARMS, mirredParms(target)));
-      }));
+      o.nest(TCA_U32_ACT, (acts) =>
+        acts.nest(1, (act) => {
+          act.str(TCA_ACT_KIND, 'mirred');
+          act.nest(TCA_ACT_OPTIONS, (ao) => ao.attr(TCA_MIRRED_PARMS, mirredParms(target)));
+        }),
+      );
     });
-    await this.ctx.sock.request({ type: RTM_NEWTFILTER, flags: NLM_F_CREATE | NLM_F_EXCL, payload: w.bytes(), name: 'RTM_NEWTFILTER' });
+    await this.ctx.sock.request({
+      type: RTM_NEWTFILTER,
+      flags: NLM_F_CREATE | NLM_F_EXCL,
+      payload: w.bytes(),
+      name: 'RTM_NEWTFILTER',
+    });
   }
 
   /** Filters attached at parent (default ffff:) of a link. */
   async list(dev: LinkRef, parent: TcHandle = 'ffff:'): Promise<Filter[]> {
     const index = await this.links.index(dev);
-    const msgs = await this.ctx.sock.dump({ type: RTM_GETTFILTER, payload: tcMsg({ index, parent: parseTcHandle(parent) }), name: 'RTM_GETTFILTER' });
+    const msgs = await this.ctx.sock.dump({
+      type: RTM_GETTFILTER,
+      payload: tcMsg({ index, parent: parseTcHandle(parent) }),
+      name: 'RTM_GETTFILTER',
+    });
     return msgs.filter((m) => m.type === RTM_NEWTFILTER).map(parseFilter);
   }
 
@@ -113,6 +157,10 @@ export class FilterOps {
   async delete(dev: LinkRef, opts: { parent?: TcHandle; prio: number; protocol?: number }): Promise<void> {
     const index = await this.links.index(dev);
     const info = ((opts.prio << 16) | htons(opts.protocol ?? ETH_P_ALL)) >>> 0;
-    await this.ctx.sock.request({ type: RTM_DELTFILTER, payload: tcMsg({ index, parent: parseTcHandle(opts.parent ?? 'ffff:'), info }), name: 'RTM_DELTFILTER' });
+    await this.ctx.sock.request({
+      type: RTM_DELTFILTER,
+      payload: tcMsg({ index, parent: parseTcHandle(opts.parent ?? 'ffff:'), info }),
+      name: 'RTM_DELTFILTER',
+    });
   }
 }

@@ -27,7 +27,10 @@ export class NetHandle implements NetContext {
   readonly filter: FilterOps;
   readonly sysctl: SysctlOps;
 
-  private constructor(readonly sock: NetlinkSocket, readonly nsPath: string | null) {
+  private constructor(
+    readonly sock: NetlinkSocket,
+    readonly nsPath: string | null,
+  ) {
     this.link = new LinkOps(this);
     this.addr = new AddrOps(this, this.link);
     this.route = new RouteOps(this, this.link);
@@ -51,7 +54,10 @@ export class NetHandle implements NetContext {
 }
 
 /** Opens a handle, runs fn, and always closes it. */
-export async function withNetHandle<T>(nsPath: string | null | undefined, fn: (h: NetHandle) => Promise<T>): Promise<T> {
+export async function withNetHandle<T>(
+  nsPath: string | null | undefined,
+  fn: (h: NetHandle) => Promise<T>,
+): Promise<T> {
   const h = await NetHandle.open(nsPath);
   try {
     return await fn(h);

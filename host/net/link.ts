@@ -3,10 +3,38 @@
 import { withNetnsFd, type NetContext, type NetnsRef } from './context.ts';
 import { attrNested, attrS32, attrStr, attrU32, attrU8, parseAttrs, PayloadWriter } from './nl/attrs.ts';
 import {
-  AF_BRIDGE, AF_UNSPEC, IFF_PROMISC, IFF_UP, IFLA_ADDRESS, IFLA_BR_VLAN_FILTERING, IFLA_BRPORT_ISOLATED,
-  IFLA_BRPORT_LEARNING, IFLA_BRPORT_MODE, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_INFO_SLAVE_DATA, IFLA_INFO_SLAVE_KIND,
-  IFLA_LINK, IFLA_LINK_NETNSID, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IFLA_OPERSTATE, IFLA_PROMISCUITY,
-  IFLA_PROTINFO, IFLA_TXQLEN, IFNAMSIZ, NLM_F_CREATE, NLM_F_EXCL, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK, RTM_SETLINK,
+  AF_BRIDGE,
+  AF_UNSPEC,
+  IFF_PROMISC,
+  IFF_UP,
+  IFLA_ADDRESS,
+  IFLA_BR_VLAN_FILTERING,
+  IFLA_BRPORT_ISOLATED,
+  IFLA_BRPORT_LEARNING,
+  IFLA_BRPORT_MODE,
+  IFLA_IFALIAS,
+  IFLA_IFNAME,
+  IFLA_INFO_DATA,
+  IFLA_INFO_KIND,
+  IFLA_INFO_SLAVE_DATA,
+  IFLA_INFO_SLAVE_KIND,
+  IFLA_LINK,
+  IFLA_LINK_NETNSID,
+  IFLA_LINKINFO,
+  IFLA_MASTER,
+  IFLA_MTU,
+  IFLA_NET_NS_FD,
+  IFLA_OPERSTATE,
+  IFLA_PROMISCUITY,
+  IFLA_PROTINFO,
+  IFLA_TXQLEN,
+  IFNAMSIZ,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
+  RTM_DELLINK,
+  RTM_GETLINK,
+  RTM_NEWLINK,
+  RTM_SETLINK,
   VETH_INFO_PEER,
 } from './nl/constants.ts';
 import { NetlinkError } from './nl/error.ts';
@@ -66,8 +94,13 @@ export interface VethSpec extends LinkAttrs {
    * set it up afterwards through a handle of its namespace. */
   peer: { name: string; mtu?: number; mac?: string; txQueueLen?: number; netns?: NetnsRef };
 }
-export interface BridgeSpec extends LinkAttrs { name: string; vlanFiltering?: boolean; }
-export interface SimpleLinkSpec extends LinkAttrs { name: string; }
+export interface BridgeSpec extends LinkAttrs {
+  name: string;
+  vlanFiltering?: boolean;
+}
+export interface SimpleLinkSpec extends LinkAttrs {
+  name: string;
+}
 
 export interface LinkChanges {
   up?: boolean;
@@ -84,7 +117,11 @@ export interface LinkChanges {
   alias?: string;
 }
 
-export interface BridgePortChanges { hairpin?: boolean; learning?: boolean; isolated?: boolean; }
+export interface BridgePortChanges {
+  hairpin?: boolean;
+  learning?: boolean;
+  isolated?: boolean;
+}
 
 export function isValidLinkName(name: string): boolean {
   const bytes = Buffer.byteLength(name);
@@ -93,7 +130,8 @@ export function isValidLinkName(name: string): boolean {
 
 export function checkLinkName(name: string): void {
   if (!isValidLinkName(name)) {
-    const why = Buffer.byteLength(name) >= IFNAMSIZ ? `longer than ${IFNAMSIZ - 1} bytes` : 'not a valid interface name';
+    const why =
+      Buffer.byteLength(name) >= IFNAMSIZ ? `longer than ${IFNAMSIZ - 1} bytes` : 'not a valid interface name';
     throw new NetlinkError(EINVAL, { message: `invalid link name "${name}": ${why}`, request: 'RTM_NEWLINK' });
   }
 }
@@ -102,7 +140,7 @@ export function parseLink(msg: NlMessage): Link {
   const hdr = readIfInfoMsg(msg.data);
   const a = parseAttrs(msg.data, IFINFOMSG_LEN);
   const info = attrNested(a, IFLA_LINKINFO);
-  const kind = info ? attrStr(info, IFLA_INFO_KIND) ?? '' : '';
+  const kind = info ? (attrStr(info, IFLA_INFO_KIND) ?? '') : '';
   const link: Link = {
     index: hdr.index,
     name: attrStr(a, IFLA_IFNAME) ?? '',
@@ -157,7 +195,11 @@ export class LinkOps {
 
   /** The link, or a NetlinkError ENODEV ("no such device"). */
   async get(ref: LinkRef): Promise<Link> {
-    const msgs = await this.ctx.sock.request({ type: RTM_GETLINK, payload: addressed(ref).bytes(), name: 'RTM_GETLINK' });
+    const msgs = await this.ctx.sock.request({
+      type: RTM_GETLINK,
+      payload: addressed(ref).bytes(),
+      name: 'RTM_GETLINK',
+    });
     const m = msgs.find((x) => x.type === RTM_NEWLINK);
     if (!m) throw new NetlinkError(ENODEV, { request: 'RTM_GETLINK' });
     return parseLink(m);
@@ -181,28 +223,36 @@ export class LinkOps {
   async addVeth(spec: VethSpec): Promise<void> {
     checkLinkName(spec.peer.name);
     const peer = spec.peer;
-    const send = (peerNsFd?: number) => this.create(spec, 'veth', (w) => {
-      w.nest(IFLA_INFO_DATA, (d) => d.nest(VETH_INFO_PEER, (p) => {
-        p.raw(ifInfoMsg());
-        p.str(IFLA_IFNAME, peer.name);
-        if (peer.mtu) p.u32(IFLA_MTU, peer.mtu);
-        if (peer.mac) p.attr(IFLA_ADDRESS, macToBytes(peer.mac));
-        if (peer.txQueueLen !== undefined) p.u32(IFLA_TXQLEN, peer.txQueueLen);
-        if (peerNsFd !== undefined) p.u32(IFLA_NET_NS_FD, peerNsFd);
-      }));
-    });
+    const send = (peerNsFd?: number) =>
+      this.create(spec, 'veth', (w) => {
+        w.nest(IFLA_INFO_DATA, (d) =>
+          d.nest(VETH_INFO_PEER, (p) => {
+            p.raw(ifInfoMsg());
+            p.str(IFLA_IFNAME, peer.name);
+            if (peer.mtu) p.u32(IFLA_MTU, peer.mtu);
+            if (peer.mac) p.attr(IFLA_ADDRESS, macToBytes(peer.mac));
+            if (peer.txQueueLen !== undefined) p.u32(IFLA_TXQLEN, peer.txQueueLen);
+            if (peerNsFd !== undefined) p.u32(IFLA_NET_NS_FD, peerNsFd);
+          }),
+        );
+      });
     if (peer.netns === undefined) return send();
     return withNetnsFd(peer.netns, send);
   }
 
   addBridge(spec: BridgeSpec): Promise<void> {
     return this.create(spec, 'bridge', (w) => {
-      if (spec.vlanFiltering !== undefined) w.nest(IFLA_INFO_DATA, (d) => d.u8(IFLA_BR_VLAN_FILTERING, spec.vlanFiltering ? 1 : 0));
+      if (spec.vlanFiltering !== undefined)
+        w.nest(IFLA_INFO_DATA, (d) => d.u8(IFLA_BR_VLAN_FILTERING, spec.vlanFiltering ? 1 : 0));
     });
   }
 
-  addIfb(spec: SimpleLinkSpec): Promise<void> { return this.create(spec, 'ifb'); }
-  addDummy(spec: SimpleLinkSpec): Promise<void> { return this.create(spec, 'dummy'); }
+  addIfb(spec: SimpleLinkSpec): Promise<void> {
+    return this.create(spec, 'ifb');
+  }
+  addDummy(spec: SimpleLinkSpec): Promise<void> {
+    return this.create(spec, 'dummy');
+  }
 
   /** Any kind without kind-specific data (e.g. 'ifb', 'dummy'). Fails with EEXIST if the name is taken. */
   async create(spec: LinkAttrs & { name: string }, kind: string, data?: (w: PayloadWriter) => void): Promise<void> {
@@ -219,20 +269,35 @@ export class LinkOps {
       li.str(IFLA_INFO_KIND, kind);
       data?.(li);
     });
-    await this.ctx.sock.request({ type: RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL, payload: w.bytes(), name: 'RTM_NEWLINK' });
+    await this.ctx.sock.request({
+      type: RTM_NEWLINK,
+      flags: NLM_F_CREATE | NLM_F_EXCL,
+      payload: w.bytes(),
+      name: 'RTM_NEWLINK',
+    });
   }
 
   /** Applies all given changes in one request (atomic from the kernel's side for most combinations). */
   async set(ref: LinkRef, changes: LinkChanges): Promise<void> {
     const send = async (nsFd?: number) => {
-      let flags = 0, change = 0;
-      if (changes.up !== undefined) { change |= IFF_UP; if (changes.up) flags |= IFF_UP; }
-      if (changes.promisc !== undefined) { change |= IFF_PROMISC; if (changes.promisc) flags |= IFF_PROMISC; }
-      const master = changes.master === undefined ? undefined : changes.master === null ? 0 : await this.index(changes.master);
+      let flags = 0,
+        change = 0;
+      if (changes.up !== undefined) {
+        change |= IFF_UP;
+        if (changes.up) flags |= IFF_UP;
+      }
+      if (changes.promisc !== undefined) {
+        change |= IFF_PROMISC;
+        if (changes.promisc) flags |= IFF_PROMISC;
+      }
+      const master =
+        changes.master === undefined ? undefined : changes.master === null ? 0 : await this.index(changes.master);
       let w: PayloadWriter;
       if (changes.name !== undefined) {
         checkLinkName(changes.name);
-        w = new PayloadWriter().raw(ifInfoMsg({ index: await this.index(ref), flags, change })).str(IFLA_IFNAME, changes.name);
+        w = new PayloadWriter()
+          .raw(ifInfoMsg({ index: await this.index(ref), flags, change }))
+          .str(IFLA_IFNAME, changes.name);
       } else {
         w = addressed(ref, AF_UNSPEC, flags, change);
       }
@@ -243,37 +308,71 @@ export class LinkOps {
       // no NUL: the kernel stores exactly the given bytes (as iproute2 and vishvananda/netlink send it)
       if (changes.alias !== undefined) w.attr(IFLA_IFALIAS, Buffer.from(changes.alias));
       if (nsFd !== undefined) w.u32(IFLA_NET_NS_FD, nsFd);
-      await this.ctx.sock.request({ type: RTM_SETLINK, payload: w.bytes(), name: 'RTM_SETLINK', slow: nsFd !== undefined });
+      await this.ctx.sock.request({
+        type: RTM_SETLINK,
+        payload: w.bytes(),
+        name: 'RTM_SETLINK',
+        slow: nsFd !== undefined,
+      });
     };
     if (changes.netns === undefined) return send();
     return withNetnsFd(changes.netns, send);
   }
 
-  setUp(ref: LinkRef): Promise<void> { return this.set(ref, { up: true }); }
-  setDown(ref: LinkRef): Promise<void> { return this.set(ref, { up: false }); }
-  setMtu(ref: LinkRef, mtu: number): Promise<void> { return this.set(ref, { mtu }); }
-  setMac(ref: LinkRef, mac: string): Promise<void> { return this.set(ref, { mac }); }
-  setMaster(ref: LinkRef, master: LinkRef | null): Promise<void> { return this.set(ref, { master }); }
-  setPromisc(ref: LinkRef, on: boolean): Promise<void> { return this.set(ref, { promisc: on }); }
-  setTxQueueLen(ref: LinkRef, txQueueLen: number): Promise<void> { return this.set(ref, { txQueueLen }); }
-  setName(ref: LinkRef, name: string): Promise<void> { return this.set(ref, { name }); }
-  setNetns(ref: LinkRef, netns: NetnsRef): Promise<void> { return this.set(ref, { netns }); }
-  setAlias(ref: LinkRef, alias: string): Promise<void> { return this.set(ref, { alias }); }
+  setUp(ref: LinkRef): Promise<void> {
+    return this.set(ref, { up: true });
+  }
+  setDown(ref: LinkRef): Promise<void> {
+    return this.set(ref, { up: false });
+  }
+  setMtu(ref: LinkRef, mtu: number): Promise<void> {
+    return this.set(ref, { mtu });
+  }
+  setMac(ref: LinkRef, mac: string): Promise<void> {
+    return this.set(ref, { mac });
+  }
+  setMaster(ref: LinkRef, master: LinkRef | null): Promise<void> {
+    return this.set(ref, { master });
+  }
+  setPromisc(ref: LinkRef, on: boolean): Promise<void> {
+    return this.set(ref, { promisc: on });
+  }
+  setTxQueueLen(ref: LinkRef, txQueueLen: number): Promise<void> {
+    return this.set(ref, { txQueueLen });
+  }
+  setName(ref: LinkRef, name: string): Promise<void> {
+    return this.set(ref, { name });
+  }
+  setNetns(ref: LinkRef, netns: NetnsRef): Promise<void> {
+    return this.set(ref, { netns });
+  }
+  setAlias(ref: LinkRef, alias: string): Promise<void> {
+    return this.set(ref, { alias });
+  }
 
   /** Bridge-port flags of a link attached to a bridge (`ip link set X type bridge_slave hairpin on`). */
   async setBridgePort(ref: LinkRef, changes: BridgePortChanges): Promise<void> {
     const w = new PayloadWriter().raw(ifInfoMsg({ family: AF_BRIDGE, index: await this.index(ref) }));
-    w.nest(IFLA_PROTINFO, (p) => {
-      if (changes.hairpin !== undefined) p.u8(IFLA_BRPORT_MODE, changes.hairpin ? 1 : 0);
-      if (changes.learning !== undefined) p.u8(IFLA_BRPORT_LEARNING, changes.learning ? 1 : 0);
-      if (changes.isolated !== undefined) p.u8(IFLA_BRPORT_ISOLATED, changes.isolated ? 1 : 0);
-    }, true);
+    w.nest(
+      IFLA_PROTINFO,
+      (p) => {
+        if (changes.hairpin !== undefined) p.u8(IFLA_BRPORT_MODE, changes.hairpin ? 1 : 0);
+        if (changes.learning !== undefined) p.u8(IFLA_BRPORT_LEARNING, changes.learning ? 1 : 0);
+        if (changes.isolated !== undefined) p.u8(IFLA_BRPORT_ISOLATED, changes.isolated ? 1 : 0);
+      },
+      true,
+    );
     await this.ctx.sock.request({ type: RTM_SETLINK, payload: w.bytes(), name: 'RTM_SETLINK' });
   }
 
   /** Deletes the link (a veth takes its peer with it). ENODEV when it does not exist. */
   async delete(ref: LinkRef): Promise<void> {
-    await this.ctx.sock.request({ type: RTM_DELLINK, payload: addressed(ref).bytes(), name: 'RTM_DELLINK', slow: true });
+    await this.ctx.sock.request({
+      type: RTM_DELLINK,
+      payload: addressed(ref).bytes(),
+      name: 'RTM_DELLINK',
+      slow: true,
+    });
   }
 
   /** Deletes the link if it exists; true when something was deleted. */

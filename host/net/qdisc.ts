@@ -5,8 +5,21 @@ import type { NetContext } from './context.ts';
 import type { LinkOps, LinkRef } from './link.ts';
 import { attrNested, attrStr, attrU64, parseAttrs, PayloadWriter } from './nl/attrs.ts';
 import {
-  AF_UNSPEC, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, RTM_DELQDISC, RTM_GETQDISC, RTM_NEWQDISC, TC_H_INGRESS, TC_H_ROOT,
-  TCA_KIND, TCA_OPTIONS, TCA_STATS2, TCA_TBF_PARMS, TCA_TBF_PRATE64, TCA_TBF_RATE64,
+  AF_UNSPEC,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
+  NLM_F_REPLACE,
+  RTM_DELQDISC,
+  RTM_GETQDISC,
+  RTM_NEWQDISC,
+  TC_H_INGRESS,
+  TC_H_ROOT,
+  TCA_KIND,
+  TCA_OPTIONS,
+  TCA_STATS2,
+  TCA_TBF_PARMS,
+  TCA_TBF_PRATE64,
+  TCA_TBF_RATE64,
 } from './nl/constants.ts';
 import type { NlMessage } from './nl/message.ts';
 import { readTcMsg, TCMSG_LEN, tcMsg } from './nl/structs.ts';
@@ -32,7 +45,15 @@ export interface TbfSpec extends TbfParams {
   parent?: TcHandle;
 }
 
-export interface QdiscStats { bytes: bigint; packets: number; drops: number; overlimits: number; requeues: number; qlen: number; backlog: number; }
+export interface QdiscStats {
+  bytes: bigint;
+  packets: number;
+  drops: number;
+  overlimits: number;
+  requeues: number;
+  qlen: number;
+  backlog: number;
+}
 
 export interface Qdisc {
   linkIndex: number;
@@ -91,15 +112,34 @@ export function parseQdisc(msg: NlMessage): Qdisc {
 }
 
 export class QdiscOps {
-  constructor(private readonly ctx: NetContext, private readonly links: LinkOps) {}
+  constructor(
+    private readonly ctx: NetContext,
+    private readonly links: LinkOps,
+  ) {}
 
   /** A tbf qdisc (default: root, handle 1:). EEXIST when a non-default root qdisc is already there. */
   addTbf(dev: LinkRef, spec: TbfSpec): Promise<void> {
-    return this.send(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, dev, 'tbf', spec.parent ?? TC_H_ROOT, spec.handle ?? '1:', tbfOptions(spec));
+    return this.send(
+      RTM_NEWQDISC,
+      NLM_F_CREATE | NLM_F_EXCL,
+      dev,
+      'tbf',
+      spec.parent ?? TC_H_ROOT,
+      spec.handle ?? '1:',
+      tbfOptions(spec),
+    );
   }
 
   replaceTbf(dev: LinkRef, spec: TbfSpec): Promise<void> {
-    return this.send(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, dev, 'tbf', spec.parent ?? TC_H_ROOT, spec.handle ?? '1:', tbfOptions(spec));
+    return this.send(
+      RTM_NEWQDISC,
+      NLM_F_CREATE | NLM_F_REPLACE,
+      dev,
+      'tbf',
+      spec.parent ?? TC_H_ROOT,
+      spec.handle ?? '1:',
+      tbfOptions(spec),
+    );
   }
 
   /** The ingress qdisc (handle ffff:), the attachment point for ingress filters. */
@@ -121,17 +161,36 @@ export class QdiscOps {
   /** Qdiscs of one link (or all links). */
   async list(dev?: LinkRef): Promise<Qdisc[]> {
     const index = dev === undefined ? undefined : await this.links.index(dev);
-    const msgs = await this.ctx.sock.dump({ type: RTM_GETQDISC, payload: tcMsg({ index: index ?? 0 }), name: 'RTM_GETQDISC' });
-    return msgs.filter((m) => m.type === RTM_NEWQDISC).map(parseQdisc).filter((q) => index === undefined || q.linkIndex === index);
+    const msgs = await this.ctx.sock.dump({
+      type: RTM_GETQDISC,
+      payload: tcMsg({ index: index ?? 0 }),
+      name: 'RTM_GETQDISC',
+    });
+    return msgs
+      .filter((m) => m.type === RTM_NEWQDISC)
+      .map(parseQdisc)
+      .filter((q) => index === undefined || q.linkIndex === index);
   }
 
-  private async send(type: number, flags: number, dev: LinkRef, kind: string, parent: TcHandle, handle: TcHandle, options: Buffer): Promise<void> {
+  private async send(
+    type: number,
+    flags: number,
+    dev: LinkRef,
+    kind: string,
+    parent: TcHandle,
+    handle: TcHandle,
+    options: Buffer,
+  ): Promise<void> {
     const index = await this.links.index(dev);
     const w = new PayloadWriter()
       .raw(tcMsg({ family: AF_UNSPEC, index, parent: parseTcHandle(parent), handle: parseTcHandle(handle) }))
       .str(TCA_KIND, kind);
     if (options.length) w.attr(TCA_OPTIONS, options);
-    await this.ctx.sock.request({ type, flags, payload: w.bytes(), name: type === RTM_NEWQDISC ? 'RTM_NEWQDISC' : 'RTM_DELQDISC' });
+    await this.ctx.sock.request({
+      type,
+      flags,
+      payload: w.bytes(),
+      name: type === RTM_NEWQDISC ? 'RTM_NEWQDISC' : 'RTM_DELQDISC',
+    });
   }
 }
-

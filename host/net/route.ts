@@ -3,9 +3,32 @@ import type { NetContext } from './context.ts';
 import type { LinkOps, LinkRef } from './link.ts';
 import { attrNested, attrU32, parseAttrs, PayloadWriter } from './nl/attrs.ts';
 import {
-  AF_INET, AF_INET6, AF_UNSPEC, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE,
-  RT_TABLE_MAIN, RTA_DST, RTA_GATEWAY, RTA_METRICS, RTA_OIF, RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE, RTAX_ADVMSS, RTAX_MTU,
-  RTM_DELROUTE, RTM_F_CLONED, RTM_GETROUTE, RTM_NEWROUTE, RTN_UNICAST, RTNH_F_ONLINK, RTPROT_BOOT,
+  AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
+  NLM_F_REPLACE,
+  RT_SCOPE_LINK,
+  RT_SCOPE_NOWHERE,
+  RT_SCOPE_UNIVERSE,
+  RT_TABLE_MAIN,
+  RTA_DST,
+  RTA_GATEWAY,
+  RTA_METRICS,
+  RTA_OIF,
+  RTA_PREFSRC,
+  RTA_PRIORITY,
+  RTA_TABLE,
+  RTAX_ADVMSS,
+  RTAX_MTU,
+  RTM_DELROUTE,
+  RTM_F_CLONED,
+  RTM_GETROUTE,
+  RTM_NEWROUTE,
+  RTN_UNICAST,
+  RTNH_F_ONLINK,
+  RTPROT_BOOT,
 } from './nl/constants.ts';
 import { bytesToIp, familyOf, ipToBytes, maskPrefix, parsePrefix } from './nl/ip.ts';
 import type { NlMessage } from './nl/message.ts';
@@ -57,7 +80,12 @@ export interface RouteFilter {
   dev?: LinkRef;
 }
 
-export const RouteScope = { universe: RT_SCOPE_UNIVERSE, link: RT_SCOPE_LINK, host: 254, nowhere: RT_SCOPE_NOWHERE } as const;
+export const RouteScope = {
+  universe: RT_SCOPE_UNIVERSE,
+  link: RT_SCOPE_LINK,
+  host: 254,
+  nowhere: RT_SCOPE_NOWHERE,
+} as const;
 
 export function isDefaultDst(dst: string): boolean {
   return dst === 'default' || dst === '0.0.0.0/0' || dst === '::/0';
@@ -93,24 +121,39 @@ export function parseRoute(msg: NlMessage): Route {
 }
 
 export class RouteOps {
-  constructor(private readonly ctx: NetContext, private readonly links: LinkOps) {}
+  constructor(
+    private readonly ctx: NetContext,
+    private readonly links: LinkOps,
+  ) {}
 
   /** EEXIST ("file exists") if an identical route is there. */
-  add(spec: RouteSpec): Promise<void> { return this.send(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, spec); }
+  add(spec: RouteSpec): Promise<void> {
+    return this.send(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, spec);
+  }
 
-  replace(spec: RouteSpec): Promise<void> { return this.send(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, spec); }
+  replace(spec: RouteSpec): Promise<void> {
+    return this.send(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, spec);
+  }
 
   /** Deletes the first route matching the given fields; ESRCH ("no such process") when none does. */
-  delete(spec: RouteSpec): Promise<void> { return this.send(RTM_DELROUTE, 0, spec); }
+  delete(spec: RouteSpec): Promise<void> {
+    return this.send(RTM_DELROUTE, 0, spec);
+  }
 
   async list(filter: RouteFilter = {}): Promise<Route[]> {
     const family = filter.family ?? AF_UNSPEC;
     const table = filter.table ?? RT_TABLE_MAIN;
     const index = filter.dev === undefined ? undefined : await this.links.index(filter.dev);
     const msgs = await this.ctx.sock.dump({ type: RTM_GETROUTE, payload: rtMsg({ family }), name: 'RTM_GETROUTE' });
-    return msgs.filter((m) => m.type === RTM_NEWROUTE && !(readRtMsg(m.data).flags & RTM_F_CLONED)).map(parseRoute)
-      .filter((r) => (family === AF_UNSPEC || r.family === family) && (table === 0 || r.table === table)
-        && (index === undefined || r.linkIndex === index));
+    return msgs
+      .filter((m) => m.type === RTM_NEWROUTE && !(readRtMsg(m.data).flags & RTM_F_CLONED))
+      .map(parseRoute)
+      .filter(
+        (r) =>
+          (family === AF_UNSPEC || r.family === family) &&
+          (table === 0 || r.table === table) &&
+          (index === undefined || r.linkIndex === index),
+      );
   }
 
   private async send(type: number, flags: number, spec: RouteSpec): Promise<void> {
@@ -126,16 +169,22 @@ export class RouteOps {
     } else if (spec.dst !== 'default') {
       family = familyOf(spec.dst.slice(0, -2));
     }
-    if (spec.gw && familyOf(spec.gw) !== family) throw new Error(`gateway ${spec.gw} is not in the family of ${spec.dst}`);
+    if (spec.gw && familyOf(spec.gw) !== family)
+      throw new Error(`gateway ${spec.gw} is not in the family of ${spec.dst}`);
     const oif = spec.dev === undefined ? undefined : await this.links.index(spec.dev);
     const table = spec.table ?? RT_TABLE_MAIN;
     const scope = spec.scope ?? (isDelete ? RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE);
-    const w = new PayloadWriter().raw(rtMsg({
-      family, dstLen, table: table < 256 ? table : 0, scope,
-      protocol: spec.protocol ?? (isDelete ? 0 : RTPROT_BOOT),
-      type: spec.type ?? (isDelete ? 0 : RTN_UNICAST),
-      flags: spec.onlink ? RTNH_F_ONLINK : 0,
-    }));
+    const w = new PayloadWriter().raw(
+      rtMsg({
+        family,
+        dstLen,
+        table: table < 256 ? table : 0,
+        scope,
+        protocol: spec.protocol ?? (isDelete ? 0 : RTPROT_BOOT),
+        type: spec.type ?? (isDelete ? 0 : RTN_UNICAST),
+        flags: spec.onlink ? RTNH_F_ONLINK : 0,
+      }),
+    );
     w.u32(RTA_TABLE, table);
     if (dstIp) w.attr(RTA_DST, dstIp);
     if (spec.gw) w.attr(RTA_GATEWAY, ipToBytes(spec.gw));
@@ -151,4 +200,3 @@ export class RouteOps {
     await this.ctx.sock.request({ type, flags, payload: w.bytes(), name: isDelete ? 'RTM_DELROUTE' : 'RTM_NEWROUTE' });
   }
 }
-

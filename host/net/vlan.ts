@@ -3,13 +3,31 @@ import type { NetContext } from './context.ts';
 import type { LinkOps, LinkRef } from './link.ts';
 import { attrList, attrStr, parseAttrs, PayloadWriter } from './nl/attrs.ts';
 import {
-  AF_BRIDGE, BRIDGE_FLAGS_MASTER, BRIDGE_FLAGS_SELF, BRIDGE_VLAN_INFO_PVID, BRIDGE_VLAN_INFO_RANGE_BEGIN, BRIDGE_VLAN_INFO_RANGE_END,
-  BRIDGE_VLAN_INFO_UNTAGGED, IFLA_AF_SPEC, IFLA_BRIDGE_FLAGS, IFLA_BRIDGE_VLAN_INFO, IFLA_EXT_MASK, IFLA_IFNAME, RTEXT_FILTER_BRVLAN,
-  RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK, RTM_SETLINK,
+  AF_BRIDGE,
+  BRIDGE_FLAGS_MASTER,
+  BRIDGE_FLAGS_SELF,
+  BRIDGE_VLAN_INFO_PVID,
+  BRIDGE_VLAN_INFO_RANGE_BEGIN,
+  BRIDGE_VLAN_INFO_RANGE_END,
+  BRIDGE_VLAN_INFO_UNTAGGED,
+  IFLA_AF_SPEC,
+  IFLA_BRIDGE_FLAGS,
+  IFLA_BRIDGE_VLAN_INFO,
+  IFLA_EXT_MASK,
+  IFLA_IFNAME,
+  RTEXT_FILTER_BRVLAN,
+  RTM_DELLINK,
+  RTM_GETLINK,
+  RTM_NEWLINK,
+  RTM_SETLINK,
 } from './nl/constants.ts';
 import { IFINFOMSG_LEN, ifInfoMsg, readIfInfoMsg } from './nl/structs.ts';
 
-export interface BridgeVlan { vid: number; pvid: boolean; untagged: boolean; }
+export interface BridgeVlan {
+  vid: number;
+  pvid: boolean;
+  untagged: boolean;
+}
 
 export interface BridgeVlanOptions {
   pvid?: boolean;
@@ -19,7 +37,10 @@ export interface BridgeVlanOptions {
 }
 
 export class BridgeVlanOps {
-  constructor(private readonly ctx: NetContext, private readonly links: LinkOps) {}
+  constructor(
+    private readonly ctx: NetContext,
+    private readonly links: LinkOps,
+  ) {}
 
   add(dev: LinkRef, vid: number, opts: BridgeVlanOptions = {}): Promise<void> {
     return this.send(RTM_SETLINK, dev, vid, opts);
@@ -32,7 +53,10 @@ export class BridgeVlanOps {
   /** VLANs per link name, for every bridge port and bridge with VLAN filtering (or just for dev). */
   async list(dev?: LinkRef): Promise<Map<string, BridgeVlan[]>> {
     const index = dev === undefined ? undefined : await this.links.index(dev);
-    const payload = new PayloadWriter().raw(ifInfoMsg({ family: AF_BRIDGE })).u32(IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN).bytes();
+    const payload = new PayloadWriter()
+      .raw(ifInfoMsg({ family: AF_BRIDGE }))
+      .u32(IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN)
+      .bytes();
     const msgs = await this.ctx.sock.dump({ type: RTM_GETLINK, payload, name: 'RTM_GETLINK' });
     const out = new Map<string, BridgeVlan[]>();
     for (const m of msgs) {
@@ -48,9 +72,19 @@ export class BridgeVlanOps {
         if (type !== IFLA_BRIDGE_VLAN_INFO || v.length < 4) continue;
         const flags = v.readUInt16LE(0);
         const vid = v.readUInt16LE(2);
-        const entry = (id: number): BridgeVlan => ({ vid: id, pvid: (flags & BRIDGE_VLAN_INFO_PVID) !== 0, untagged: (flags & BRIDGE_VLAN_INFO_UNTAGGED) !== 0 });
-        if (flags & BRIDGE_VLAN_INFO_RANGE_BEGIN) { rangeStart = vid; continue; }
-        if (flags & BRIDGE_VLAN_INFO_RANGE_END) { for (let id = rangeStart; id <= vid; id++) vlans.push(entry(id)); continue; }
+        const entry = (id: number): BridgeVlan => ({
+          vid: id,
+          pvid: (flags & BRIDGE_VLAN_INFO_PVID) !== 0,
+          untagged: (flags & BRIDGE_VLAN_INFO_UNTAGGED) !== 0,
+        });
+        if (flags & BRIDGE_VLAN_INFO_RANGE_BEGIN) {
+          rangeStart = vid;
+          continue;
+        }
+        if (flags & BRIDGE_VLAN_INFO_RANGE_END) {
+          for (let id = rangeStart; id <= vid; id++) vlans.push(entry(id));
+          continue;
+        }
         vlans.push(entry(vid));
       }
       out.set(attrStr(a, IFLA_IFNAME) ?? String(h.index), vlans);
@@ -59,7 +93,8 @@ export class BridgeVlanOps {
   }
 
   private async send(type: number, dev: LinkRef, vid: number, opts: BridgeVlanOptions): Promise<void> {
-    if (!Number.isInteger(vid) || vid < 1 || vid > 4094) throw new Error(`invalid VLAN ID ${vid} (must be between 1 and 4094)`);
+    if (!Number.isInteger(vid) || vid < 1 || vid > 4094)
+      throw new Error(`invalid VLAN ID ${vid} (must be between 1 and 4094)`);
     const index = await this.links.index(dev);
     let flags = 0;
     if (opts.pvid) flags |= BRIDGE_VLAN_INFO_PVID;
@@ -72,6 +107,10 @@ export class BridgeVlanOps {
       s.u16(IFLA_BRIDGE_FLAGS, opts.self ? BRIDGE_FLAGS_SELF : BRIDGE_FLAGS_MASTER);
       s.attr(IFLA_BRIDGE_VLAN_INFO, info);
     });
-    await this.ctx.sock.request({ type, payload: w.bytes(), name: type === RTM_SETLINK ? 'RTM_SETLINK' : 'RTM_DELLINK' });
+    await this.ctx.sock.request({
+      type,
+      payload: w.bytes(),
+      name: type === RTM_SETLINK ? 'RTM_SETLINK' : 'RTM_DELLINK',
+    });
   }
 }

@@ -28,9 +28,19 @@ export function loadPlugin(name: string, table: PluginTable = registered): Promi
   return loading;
 }
 
-export async function callPlugin(name: string, req: PluginRequest, table: PluginTable = registered): Promise<PluginResponse> {
+export async function callPlugin(
+  name: string,
+  req: PluginRequest,
+  table: PluginTable = registered,
+): Promise<PluginResponse> {
   if (!Object.hasOwn(table, name)) {
-    return errorResponse(new CniError(ErrCode.Internal, `unknown plugin "${name}"`, `wasm-cni ships: ${Object.keys(table).sort().join(', ')}`));
+    return errorResponse(
+      new CniError(
+        ErrCode.Internal,
+        `unknown plugin "${name}"`,
+        `wasm-cni ships: ${Object.keys(table).sort().join(', ')}`,
+      ),
+    );
   }
   try {
     const handler = await loadPlugin(name, table)!;

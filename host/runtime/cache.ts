@@ -28,7 +28,9 @@ export function resultsDir(cacheDir: string): string {
 
 export function cacheFilePath(cacheDir: string, network: string, containerId: string, ifName: string): string {
   if (network === '' || containerId === '' || ifName === '') {
-    throw new Error(`cache file path requires network name (${JSON.stringify(network)}), container ID (${JSON.stringify(containerId)}), and interface name (${JSON.stringify(ifName)})`);
+    throw new Error(
+      `cache file path requires network name (${JSON.stringify(network)}), container ID (${JSON.stringify(containerId)}), and interface name (${JSON.stringify(ifName)})`,
+    );
   }
   return join(resultsDir(cacheDir), `${network}-${containerId}-${ifName}`);
 }
@@ -67,7 +69,9 @@ export function decodeCacheEntry(text: string | Uint8Array): CacheEntry | undefi
   };
   if (typeof v.netns === 'string' && v.netns) e.netns = v.netns;
   if (Array.isArray(v.cniArgs)) {
-    e.cniArgs = v.cniArgs.filter((p): p is [string, string] => Array.isArray(p) && p.length === 2 && p.every((s) => typeof s === 'string'));
+    e.cniArgs = v.cniArgs.filter(
+      (p): p is [string, string] => Array.isArray(p) && p.length === 2 && p.every((s) => typeof s === 'string'),
+    );
   }
   if (isPlainObject(v.capabilityArgs)) e.capabilityArgs = v.capabilityArgs;
   if (isPlainObject(v.result)) e.result = v.result;
@@ -85,7 +89,12 @@ export function writeCacheEntry(cacheDir: string, e: CacheEntry): string {
 }
 
 /** The raw file bytes, or undefined when there is no entry. */
-export function readCacheFile(cacheDir: string, network: string, containerId: string, ifName: string): Uint8Array | undefined {
+export function readCacheFile(
+  cacheDir: string,
+  network: string,
+  containerId: string,
+  ifName: string,
+): Uint8Array | undefined {
   try {
     return readFileSync(cacheFilePath(cacheDir, network, containerId, ifName));
   } catch {
@@ -96,7 +105,9 @@ export function readCacheFile(cacheDir: string, network: string, containerId: st
 export function deleteCacheEntry(cacheDir: string, network: string, containerId: string, ifName: string): void {
   try {
     rmSync(cacheFilePath(cacheDir, network, containerId, ifName), { force: true });
-  } catch { /* nothing to delete */ }
+  } catch {
+    /* nothing to delete */
+  }
 }
 
 /** Every cniCacheV1 attachment in the cache (optionally of one container), sorted by file name (libcni GetCachedAttachments). */

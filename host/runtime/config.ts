@@ -56,7 +56,9 @@ export function parsePluginConf(obj: unknown): PluginConfig {
 
 /** A configuration list from bytes (libcni NetworkConfFromBytes; no sibling directory lookup). */
 export function parseConfList(bytes: Uint8Array): NetworkConfigList {
-  const fail = (msg: string): never => { throw new Error(`error parsing configuration list: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new Error(`error parsing configuration list: ${msg}`);
+  };
   let raw: unknown;
   try {
     raw = parseJson(bytes);
@@ -64,7 +66,10 @@ export function parseConfList(bytes: Uint8Array): NetworkConfigList {
     return fail((e as Error).message);
   }
   if (raw === null) raw = {};
-  if (!isPlainObject(raw)) return fail(`json: cannot unmarshal ${Array.isArray(raw) ? 'array' : typeof raw === 'boolean' ? 'bool' : typeof raw} into Go value of type map[string]interface {}`);
+  if (!isPlainObject(raw))
+    return fail(
+      `json: cannot unmarshal ${Array.isArray(raw) ? 'array' : typeof raw === 'boolean' ? 'bool' : typeof raw} into Go value of type map[string]interface {}`,
+    );
 
   if (!Object.hasOwn(raw, 'name')) fail('no name');
   const name = raw.name;
@@ -231,7 +236,10 @@ export interface DefaultNetworkOptions {
  * The default network of a config directory as container runtimes pick it: the first of the `.conf`,
  * `.conflist`, `.json` files in lexical order. Returns the list and the file it came from.
  */
-export function loadDefaultNetwork(dir: string, opts: DefaultNetworkOptions = {}): { list: NetworkConfigList; file: string } {
+export function loadDefaultNetwork(
+  dir: string,
+  opts: DefaultNetworkOptions = {},
+): { list: NetworkConfigList; file: string } {
   const files = confFiles(dir, ['.conf', '.conflist', '.json']);
   const errors: string[] = [];
   for (const file of files) {

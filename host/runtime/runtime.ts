@@ -12,7 +12,15 @@ import { parseResult, resultToWire, sortKeys, withDefaultVersion } from '../cni/
 import { validateContainerId, validateInterfaceName, validateNetworkName } from '../cni/skel.ts';
 import type { CapabilityArgs, GCAttachment, Result } from '../cni/types.ts';
 import { CURRENT_VERSION, versionAtLeast } from '../cni/version.ts';
-import { DEFAULT_CACHE_DIR, decodeCacheEntry, deleteCacheEntry, listCachedAttachments, readCacheFile, writeCacheEntry, type CacheEntry } from './cache.ts';
+import {
+  DEFAULT_CACHE_DIR,
+  decodeCacheEntry,
+  deleteCacheEntry,
+  listCachedAttachments,
+  readCacheFile,
+  writeCacheEntry,
+  type CacheEntry,
+} from './cache.ts';
 import type { NetworkConfigList, PluginConfig } from './config.ts';
 
 /** One attachment: what a runtime knows about the container side. */
@@ -86,7 +94,7 @@ function describe(p: PluginConfig): string {
 
 /** libcni's `fmt.Errorf("<prefix>: %w", err)`, keeping the plugin's code for callers that want it. */
 function wrap(e: unknown, prefix: string): CniError {
-  const inner = e instanceof CniError ? e.toString() : (e as Error)?.message ?? String(e);
+  const inner = e instanceof CniError ? e.toString() : ((e as Error)?.message ?? String(e));
   return new CniError(e instanceof CniError ? e.code : 999, `${prefix}: ${inner}`);
 }
 
@@ -102,7 +110,11 @@ export class CniRuntime {
     this.cacheDir = opts.cacheDir || DEFAULT_CACHE_DIR;
     this.env = opts.env ?? process.env;
     this.exec = opts.exec ?? execExecutor;
-    this.onStderr = opts.onStderr ?? ((t) => { process.stderr.write(t); });
+    this.onStderr =
+      opts.onStderr ??
+      ((t) => {
+        process.stderr.write(t);
+      });
   }
 
   // ---- list operations ----------------------------------------------------------------------------------
@@ -113,7 +125,12 @@ export class CniRuntime {
     let prev: AddResult | undefined;
     for (const plugin of list.plugins) {
       try {
-        const conf = this.buildConfig(list, plugin, prev ? resultToWire(prev.result, prev.result.cniVersion) : undefined, rt);
+        const conf = this.buildConfig(
+          list,
+          plugin,
+          prev ? resultToWire(prev.result, prev.result.cniVersion) : undefined,
+          rt,
+        );
         const stdout = await this.runPlugin(plugin, 'ADD', conf, rt);
         prev = readPluginResult(stdout, list.cniVersion);
       } catch (e) {
@@ -123,8 +140,14 @@ export class CniRuntime {
     if (!prev) throw new Error('no plugin configs found');
     try {
       writeCacheEntry(this.cacheDir, {
-        containerId: rt.containerId, config: list.bytes, ifName: rt.ifName, networkName: list.name, netns: rt.netns,
-        cniArgs: rt.args, capabilityArgs: rt.capabilityArgs, result: resultToWire(prev.result, prev.result.cniVersion) as Record<string, unknown>,
+        containerId: rt.containerId,
+        config: list.bytes,
+        ifName: rt.ifName,
+        networkName: list.name,
+        netns: rt.netns,
+        cniArgs: rt.args,
+        capabilityArgs: rt.capabilityArgs,
+        result: resultToWire(prev.result, prev.result.cniVersion) as Record<string, unknown>,
       });
     } catch (e) {
       throw new Error(`failed to set network "${list.name}" cached result: ${(e as Error).message}`);
@@ -184,7 +207,13 @@ export class CniRuntime {
     const errors: string[] = [];
     for (const att of listCachedAttachments(this.cacheDir)) {
       if (att.networkName !== list.name || keep.has(`${att.containerId}\u0000${att.ifName}`)) continue;
-      const rt: RuntimeConf = { containerId: att.containerId, netns: att.netns ?? '', ifName: att.ifName, args: att.cniArgs, capabilityArgs: att.capabilityArgs };
+      const rt: RuntimeConf = {
+        containerId: att.containerId,
+        netns: att.netns ?? '',
+        ifName: att.ifName,
+        args: att.cniArgs,
+        capabilityArgs: att.capabilityArgs,
+      };
       try {
         await this.delNetworkList(list, rt);
       } catch (e) {
@@ -201,7 +230,9 @@ export class CniRuntime {
         try {
           await this.runPlugin(plugin, 'GC', { ...plugin.raw, ...inject }, undefined);
         } catch (e) {
-          errors.push(`failed to GC plugin ${plugin.network.type}: ${e instanceof CniError ? e.toString() : (e as Error).message}`);
+          errors.push(
+            `failed to GC plugin ${plugin.network.type}: ${e instanceof CniError ? e.toString() : (e as Error).message}`,
+          );
         }
       }
     }
@@ -212,7 +243,12 @@ export class CniRuntime {
   async statusNetworkList(list: NetworkConfigList): Promise<void> {
     if (!versionAtLeast(list.cniVersion, '1.1.0')) return;
     for (const plugin of list.plugins) {
-      await this.runPlugin(plugin, 'STATUS', { ...plugin.raw, name: list.name, cniVersion: list.cniVersion }, undefined);
+      await this.runPlugin(
+        plugin,
+        'STATUS',
+        { ...plugin.raw, name: list.name, cniVersion: list.cniVersion },
+        undefined,
+      );
     }
   }
 
@@ -224,12 +260,15 @@ export class CniRuntime {
     let raw: unknown;
     if (entry) raw = entry.result ?? {};
     else raw = parseJson(bytes); // legacy: the file is the result itself
-    const declared = isPlainObject(raw) && typeof raw.cniVersion === 'string' && raw.cniVersion ? raw.cniVersion : '0.1.0';
+    const declared =
+      isPlainObject(raw) && typeof raw.cniVersion === 'string' && raw.cniVersion ? raw.cniVersion : '0.1.0';
     const result = parseResult(withDefaultVersion(raw, declared), declared);
     try {
       resultToWire(result, list.cniVersion);
     } catch (e) {
-      throw new Error(`failed to convert cached result to config version "${list.cniVersion}": ${(e as Error).message}`);
+      throw new Error(
+        `failed to convert cached result to config version "${list.cniVersion}": ${(e as Error).message}`,
+      );
     }
     return result;
   }
@@ -254,7 +293,8 @@ export class CniRuntime {
     try {
       stdout = stdoutOrThrow(res);
     } catch (e) {
-      if (e instanceof CniError && e.toString() === 'unknown CNI_COMMAND: VERSION') return { cniVersion: '0.1.0', supportedVersions: ['0.1.0'] };
+      if (e instanceof CniError && e.toString() === 'unknown CNI_COMMAND: VERSION')
+        return { cniVersion: '0.1.0', supportedVersions: ['0.1.0'] };
       throw e;
     }
     let info: unknown;
@@ -266,7 +306,9 @@ export class CniRuntime {
     const o = isPlainObject(info) ? info : {};
     const cniVersion = typeof o.cniVersion === 'string' ? o.cniVersion : '';
     if (!cniVersion) throw new Error('decoding version info: missing field cniVersion');
-    const supported = Array.isArray(o.supportedVersions) ? o.supportedVersions.filter((v): v is string => typeof v === 'string') : [];
+    const supported = Array.isArray(o.supportedVersions)
+      ? o.supportedVersions.filter((v): v is string => typeof v === 'string')
+      : [];
     if (supported.length === 0) {
       if (cniVersion === '0.2.0') return { cniVersion, supportedVersions: ['0.1.0', '0.2.0'] };
       throw new Error('decoding version info: missing field supportedVersions');
@@ -297,12 +339,18 @@ export class CniRuntime {
   // ---- one plugin -------------------------------------------------------------------------------------------
 
   /** The stdin one plugin gets (libcni buildOneConfig): list name/version, prevResult, runtimeConfig for declared+supplied capabilities. */
-  buildConfig(list: NetworkConfigList, plugin: PluginConfig, prevResult: unknown, rt: RuntimeConf): Record<string, unknown> {
+  buildConfig(
+    list: NetworkConfigList,
+    plugin: PluginConfig,
+    prevResult: unknown,
+    rt: RuntimeConf,
+  ): Record<string, unknown> {
     const conf: Record<string, unknown> = { ...plugin.raw, name: list.name, cniVersion: list.cniVersion };
     if (prevResult !== undefined) conf.prevResult = prevResult;
     const runtimeConfig: Record<string, unknown> = {};
     for (const [cap, declared] of Object.entries(plugin.network.capabilities ?? {})) {
-      if (declared && rt.capabilityArgs && Object.hasOwn(rt.capabilityArgs, cap)) runtimeConfig[cap] = rt.capabilityArgs[cap];
+      if (declared && rt.capabilityArgs && Object.hasOwn(rt.capabilityArgs, cap))
+        runtimeConfig[cap] = rt.capabilityArgs[cap];
     }
     if (Object.keys(runtimeConfig).length > 0) conf.runtimeConfig = runtimeConfig;
     return conf;
@@ -320,7 +368,12 @@ export class CniRuntime {
     };
   }
 
-  private async runPlugin(plugin: PluginConfig, command: string, conf: Record<string, unknown>, rt: RuntimeConf | undefined): Promise<string> {
+  private async runPlugin(
+    plugin: PluginConfig,
+    command: string,
+    conf: Record<string, unknown>,
+    rt: RuntimeConf | undefined,
+  ): Promise<string> {
     const pluginPath = this.exec.find(plugin.network.type, this.path);
     const stdin = new TextEncoder().encode(JSON.stringify(sortKeys(conf)));
     const res = await this.exec.run(pluginPath, stdin, this.pluginEnv(command, rt));

@@ -9,34 +9,65 @@ import { cleanEnv } from './run.ts';
 
 export const testPluginsModule = new URL('./test-plugins.ts', import.meta.url).href;
 
-export interface FixtureDaemon { proc: ChildProcess; pid: number; stderr: () => string; stop(): Promise<void>; kill(): Promise<void> }
+export interface FixtureDaemon {
+  proc: ChildProcess;
+  pid: number;
+  stderr: () => string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
 
 /** Starts the fixture daemon as a child process and waits until it listens. */
 export function spawnFixtureDaemon(socket: string, allowUids: number[] = []): Promise<FixtureDaemon> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), socket, ...allowUids.map(String)],
-    { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] }); // stdin: closes when the test process dies
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), socket, ...allowUids.map(String)],
+    { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] },
+  ); // stdin: closes when the test process dies
   let err = '';
-  proc.stderr!.on('data', (b) => { err += b; });
+  proc.stderr!.on('data', (b) => {
+    err += b;
+  });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const signal = async (sig: NodeJS.Signals) => { if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig); await exited; };
+  const signal = async (sig: NodeJS.Signals) => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig);
+    await exited;
+  };
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`fixture daemon did not start: ${err}`)); }, 15_000);
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`fixture daemon did not start: ${err}`));
+    }, 15_000);
     proc.stdout!.on('data', (b: Buffer) => {
       const m = /ready (\d+)/.exec(b.toString());
       if (!m) return;
       clearTimeout(timer);
-      resolve({ proc, pid: Number(m[1]), stderr: () => err, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') });
+      resolve({
+        proc,
+        pid: Number(m[1]),
+        stderr: () => err,
+        stop: () => signal('SIGTERM'),
+        kill: () => signal('SIGKILL'),
+      });
     });
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`fixture daemon exited ${code}: ${err}`)); });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`fixture daemon exited ${code}: ${err}`));
+    });
   });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [socket, ...uids] = process.argv.slice(2);
-  const daemon = await startDaemon({ socketPath: socket!, pluginsModule: testPluginsModule, workers: 2, allowUids: uids.map(Number), drainTimeoutMs: 10_000 });
+  const daemon = await startDaemon({
+    socketPath: socket!,
+    pluginsModule: testPluginsModule,
+    workers: 2,
+    allowUids: uids.map(Number),
+    drainTimeoutMs: 10_000,
+  });
   process.stdout.write(`ready ${process.pid}\n`);
   const stop = () => void daemon.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.stdin.on('end', stop).resume(); // the test process went away without stopping us
-
 }

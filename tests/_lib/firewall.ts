@@ -43,8 +43,9 @@ export async function removeNatChains(chains: string[], families: Family[] = [4,
     const lines = await natSave(f);
     const present = chains.filter((c) => lines.some((l) => l.startsWith(`:${c} `)));
     if (present.length === 0) continue;
-    const jumps = lines.filter((l) => l.startsWith('-A ') && present.some((c) => l.endsWith(` -j ${c}`)))
-      .map((l) => '-D ' + l.slice(3));
+    const jumps = lines
+      .filter((l) => l.startsWith('-A ') && present.some((c) => l.endsWith(` -j ${c}`)))
+      .map((l) => `-D ${l.slice(3)}`);
     await tryRestore(f, [...jumps, ...present.map((c) => `-F ${c}`), ...present.map((c) => `-X ${c}`)]);
   }
 }
@@ -57,20 +58,37 @@ export async function removeNatChains(chains: string[], families: Family[] = [4,
 export async function removeUnusedHostportChains(families: Family[] = [4, 6]): Promise<void> {
   for (const f of families) {
     let lines = await natSave(f);
-    if (lines.some((l) => l.startsWith(':CNI-HOSTPORT-DNAT ')) && !lines.some((l) => l.startsWith('-A CNI-HOSTPORT-DNAT '))) {
-      const jumps = lines.filter((l) => /^-A (PREROUTING|OUTPUT) .*-j CNI-HOSTPORT-DNAT$/.test(l)).map((l) => '-D ' + l.slice(3));
+    if (
+      lines.some((l) => l.startsWith(':CNI-HOSTPORT-DNAT ')) &&
+      !lines.some((l) => l.startsWith('-A CNI-HOSTPORT-DNAT '))
+    ) {
+      const jumps = lines
+        .filter((l) => /^-A (PREROUTING|OUTPUT) .*-j CNI-HOSTPORT-DNAT$/.test(l))
+        .map((l) => `-D ${l.slice(3)}`);
       await tryRestore(f, [...jumps, '-X CNI-HOSTPORT-DNAT']);
       lines = await natSave(f);
     }
     if (!lines.some((l) => l.startsWith(':CNI-DN-'))) {
-      const jumps = lines.filter((l) => /^-A POSTROUTING .*-j CNI-HOSTPORT-MASQ$/.test(l)).map((l) => '-D ' + l.slice(3));
-      const chains = ['CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK'].filter((c) => lines.some((l) => l.startsWith(`:${c} `)));
-      if (chains.length) await tryRestore(f, [...jumps, ...chains.map((c) => `-F ${c}`), ...chains.map((c) => `-X ${c}`)]);
+      const jumps = lines
+        .filter((l) => /^-A POSTROUTING .*-j CNI-HOSTPORT-MASQ$/.test(l))
+        .map((l) => `-D ${l.slice(3)}`);
+      const chains = ['CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK'].filter((c) =>
+        lines.some((l) => l.startsWith(`:${c} `)),
+      );
+      if (chains.length)
+        await tryRestore(f, [...jumps, ...chains.map((c) => `-F ${c}`), ...chains.map((c) => `-X ${c}`)]);
     }
   }
 }
 
-export interface NftRuleJson { family: string; table: string; chain: string; handle: number; comment?: string; expr: unknown[]; }
+export interface NftRuleJson {
+  family: string;
+  table: string;
+  chain: string;
+  handle: number;
+  comment?: string;
+  expr: unknown[];
+}
 
 /** The rules of an nft table as JSON objects (null when the table does not exist). */
 export async function nftRules(family: string, table: string): Promise<NftRuleJson[] | null> {
@@ -89,9 +107,10 @@ export async function nftText(family: string, table: string): Promise<string> {
 /** Deletes nft rules whose comment satisfies `mine` in a table (missing table is fine). */
 export async function removeNftRules(family: string, table: string, mine: (comment: string) => boolean): Promise<void> {
   const rules = (await nftRules(family, table)) ?? [];
-  const cmds = rules.filter((r) => r.comment !== undefined && mine(r.comment))
+  const cmds = rules
+    .filter((r) => r.comment !== undefined && mine(r.comment))
     .map((r) => `delete rule ${family} ${table} ${r.chain} handle ${r.handle}`);
-  if (cmds.length) await run('nft', ['-f', '-'], { input: cmds.join('\n') + '\n' });
+  if (cmds.length) await run('nft', ['-f', '-'], { input: `${cmds.join('\n')}\n` });
 }
 
 /**
@@ -112,10 +131,26 @@ export async function removeUnusedBridgeNftTables(): Promise<void> {
 
 // ---- pod plumbing without any plugin: a bridge with the gateway addresses and veth-attached pods ----------------
 
-export interface BridgedPod { ns: string; nsPath: string; hostVeth: string; ip4: string; ip6: string; }
-export interface BridgedNet { bridge: string; gw4: string; gw6: string; prefix4: string; prefix6: string; pods: BridgedPod[]; }
+export interface BridgedPod {
+  ns: string;
+  nsPath: string;
+  hostVeth: string;
+  ip4: string;
+  ip6: string;
+}
+export interface BridgedNet {
+  bridge: string;
+  gw4: string;
+  gw6: string;
+  prefix4: string;
+  prefix6: string;
+  pods: BridgedPod[];
+}
 
-interface SandboxLike { name(suffix: string): string; netns(suffix: string): Promise<{ name: string; path: string }>; }
+interface SandboxLike {
+  name(suffix: string): string;
+  netns(suffix: string): Promise<{ name: string; path: string }>;
+}
 
 async function ip(args: string[]): Promise<void> {
   const r = await run('ip', args);
@@ -130,7 +165,12 @@ async function ip(args: string[]): Promise<void> {
 export async function bridgedPods(sb: SandboxLike, octet: number, count: number): Promise<BridgedNet> {
   const bridge = sb.name('br');
   const net: BridgedNet = {
-    bridge, gw4: `10.200.${octet}.1`, gw6: `fd00:200:${octet}::1`, prefix4: `10.200.${octet}.0/24`, prefix6: `fd00:200:${octet}::/64`, pods: [],
+    bridge,
+    gw4: `10.200.${octet}.1`,
+    gw6: `fd00:200:${octet}::1`,
+    prefix4: `10.200.${octet}.0/24`,
+    prefix6: `fd00:200:${octet}::/64`,
+    pods: [],
   };
   await ip(['link', 'add', bridge, 'type', 'bridge']);
   await ip(['addr', 'add', `${net.gw4}/24`, 'dev', bridge]);
@@ -139,7 +179,13 @@ export async function bridgedPods(sb: SandboxLike, octet: number, count: number)
   for (let i = 0; i < count; i++) {
     const ns = await sb.netns(`pod${i}`);
     const hostVeth = sb.name(`v${i}`);
-    const pod: BridgedPod = { ns: ns.name, nsPath: ns.path, hostVeth, ip4: `10.200.${octet}.${i + 2}`, ip6: `fd00:200:${octet}::${i + 2}` };
+    const pod: BridgedPod = {
+      ns: ns.name,
+      nsPath: ns.path,
+      hostVeth,
+      ip4: `10.200.${octet}.${i + 2}`,
+      ip6: `fd00:200:${octet}::${i + 2}`,
+    };
     await ip(['link', 'add', hostVeth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.name]);
     await ip(['link', 'set', hostVeth, 'master', bridge, 'up']);
     await ip(['link', 'set', 'dev', hostVeth, 'type', 'bridge_slave', 'hairpin', 'on']);
@@ -169,11 +215,24 @@ export function prevResultFor(net: BridgedNet, pod: BridgedPod, dual = false): R
 // ---- calling portmap: the reference binary or ours in-process, same env and stdin ---------------------------------
 
 export type Impl = 'reference' | 'ours';
-export interface PluginOutcome { code: number; stdout: string; stderr: string; }
+export interface PluginOutcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
-export async function callPortmap(impl: Impl, command: string, conf: Record<string, unknown>, env: { containerId: string; netns: string; ifName?: string }): Promise<PluginOutcome> {
+export async function callPortmap(
+  impl: Impl,
+  command: string,
+  conf: Record<string, unknown>,
+  env: { containerId: string; netns: string; ifName?: string },
+): Promise<PluginOutcome> {
   const vars: Record<string, string> = {
-    CNI_COMMAND: command, CNI_CONTAINERID: env.containerId, CNI_NETNS: env.netns, CNI_IFNAME: env.ifName ?? 'eth0', CNI_PATH: '/usr/lib/cni',
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: env.containerId,
+    CNI_NETNS: env.netns,
+    CNI_IFNAME: env.ifName ?? 'eth0',
+    CNI_PATH: '/usr/lib/cni',
   };
   const stdin = JSON.stringify(conf);
   if (impl === 'reference') {
@@ -186,7 +245,6 @@ export async function callPortmap(impl: Impl, command: string, conf: Record<stri
 }
 
 // ---- traffic: a TCP+UDP responder inside a pod, and clients from the host or from a pod -------------------------
-
 
 /** Answers every TCP connection and UDP datagram on `port` (v4 and v6) with "<proto> <peer address> <tag>". */
 const RESPONDER = `
@@ -230,12 +288,27 @@ except Exception as e:
 /** Starts the responder in a netns; resolves once it listens. Kill it with `.kill()`. */
 export function startResponder(ns: string, port: number, tag: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, '/usr/bin/python3', '-u', '-c', RESPONDER, String(port), tag], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns, '/usr/bin/python3', '-u', '-c', RESPONDER, String(port), tag], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`responder in ${ns} did not start: ${err}`)); }, 5000);
-    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
-    child.stdout.on('data', (b: Buffer) => { if (b.toString().includes('ready')) { clearTimeout(timer); resolve(child); } });
-    child.on('exit', () => { clearTimeout(timer); reject(new Error(`responder in ${ns} exited: ${err}`)); });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`responder in ${ns} did not start: ${err}`));
+    }, 5000);
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
+    child.stdout.on('data', (b: Buffer) => {
+      if (b.toString().includes('ready')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.on('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`responder in ${ns} exited: ${err}`));
+    });
   });
 }
 
@@ -250,25 +323,41 @@ export function askTcpFromHost(host: string, port: number): Promise<string> {
   return new Promise((resolve) => {
     const sock = createConnection({ host, port });
     let data = '';
-    const done = (v: string) => { clearTimeout(timer); sock.destroy(); resolve(v); };
+    const done = (v: string) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(v);
+    };
     const timer = setTimeout(() => done('error timeout'), 2000);
-    sock.on('data', (b) => { data += b.toString(); });
+    sock.on('data', (b) => {
+      data += b.toString();
+    });
     sock.on('end', () => done(data.trim()));
     sock.on('error', (e: NodeJS.ErrnoException) => done(`error ${e.code ?? e.message}`));
   });
 }
 
 /** A UDP client socket on the host with a fixed source port, so conntrack sees the same flow on each ask. */
-export async function udpClient(family: 4 | 6 = 4): Promise<{ ask(host: string, port: number): Promise<string>; close(): void }> {
+export async function udpClient(
+  family: 4 | 6 = 4,
+): Promise<{ ask(host: string, port: number): Promise<string>; close(): void }> {
   const sock: UdpSocket = createSocket(family === 4 ? 'udp4' : 'udp6');
   await new Promise<void>((res) => sock.bind(0, res));
   return {
-    ask: (host, port) => new Promise((resolve) => {
-      const onMsg = (m: Buffer) => { clearTimeout(timer); sock.off('message', onMsg); resolve(m.toString().trim()); };
-      const timer = setTimeout(() => { sock.off('message', onMsg); resolve('error timeout'); }, 2000);
-      sock.on('message', onMsg);
-      sock.send('hi', port, host);
-    }),
+    ask: (host, port) =>
+      new Promise((resolve) => {
+        const onMsg = (m: Buffer) => {
+          clearTimeout(timer);
+          sock.off('message', onMsg);
+          resolve(m.toString().trim());
+        };
+        const timer = setTimeout(() => {
+          sock.off('message', onMsg);
+          resolve('error timeout');
+        }, 2000);
+        sock.on('message', onMsg);
+        sock.send('hi', port, host);
+      }),
     close: () => sock.close(),
   };
 }

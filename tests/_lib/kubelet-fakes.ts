@@ -12,7 +12,9 @@ export class FakeSysctl implements SysctlAccess {
     if (v === undefined) throw new Error(`open /proc/sys/${key}: no such file or directory`);
     return v;
   }
-  set(key: string, value: number): void { this.settings.set(key, value); }
+  set(key: string, value: number): void {
+    this.settings.set(key, value);
+  }
 }
 
 /**
@@ -47,7 +49,12 @@ printf '%s' "$CNI_COMMAND $CNI_NETNS $K8S_POD_NAMESPACE $K8S_POD_NAME $K8S_POD_I
  * result of the config's version (`result` JSON without cniVersion; default none), supporting `versions`.
  * `failOn` = a command on which it prints a CNI error {code 7, msg "<name> failed"} and exits 1.
  */
-export function writeLoggingPlugin(binDir: string, name: string, log: string, opts: { result?: string; versions?: string[]; failOn?: string } = {}): void {
+export function writeLoggingPlugin(
+  binDir: string,
+  name: string,
+  log: string,
+  opts: { result?: string; versions?: string[]; failOn?: string } = {},
+): void {
   mkdirSync(binDir, { recursive: true });
   const versions = JSON.stringify(opts.versions ?? ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0']);
   const script = `#!/bin/sh
@@ -55,7 +62,7 @@ if [ "$CNI_COMMAND" = "VERSION" ]; then echo '{"cniVersion":"1.0.0","supportedVe
 echo "${name} $CNI_COMMAND $CNI_IFNAME $CNI_CONTAINERID" >> "${log}"
 cat > /dev/null
 if [ "$CNI_COMMAND" = "${opts.failOn ?? '-'}" ]; then echo '{"code":7,"msg":"${name} failed","details":"x"}'; exit 1; fi
-if [ "$CNI_COMMAND" = "ADD" ]; then echo '{"cniVersion":"0.4.0"${opts.result ? ',' + opts.result : ''}}'; fi
+if [ "$CNI_COMMAND" = "ADD" ]; then echo '{"cniVersion":"0.4.0"${opts.result ? `,${opts.result}` : ''}}'; fi
 exit 0
 `;
   writeFileSync(join(binDir, name), script);
@@ -63,7 +70,10 @@ exit 0
 }
 
 /** A host with a fixed netns per sandbox ('' default) and port mappings. */
-export function fakeHost(netns: Record<string, string> = {}, ports: Record<string, ReturnType<NetworkHost['getPodPortMappings']> extends Promise<infer P> ? P : never> = {}): NetworkHost {
+export function fakeHost(
+  netns: Record<string, string> = {},
+  ports: Record<string, ReturnType<NetworkHost['getPodPortMappings']> extends Promise<infer P> ? P : never> = {},
+): NetworkHost {
   return {
     getNetNS: async (id) => netns[id] ?? '',
     getPodPortMappings: async (id) => ports[id] ?? [],
@@ -75,18 +85,29 @@ export class ScriptedPlugin implements NetworkPlugin {
   readonly calls: Array<{ op: string; pod: string; start: number; end: number }> = [];
   hooks: Partial<Record<'setUp' | 'tearDown' | 'status', (pod: string) => Promise<void>>> = {};
   constructor(private readonly pluginName = 'someNetworkPlugin') {}
-  name(): string { return this.pluginName; }
+  name(): string {
+    return this.pluginName;
+  }
   async init(): Promise<void> {}
   event(): void {}
-  capabilities(): Set<number> { return new Set(); }
+  capabilities(): Set<number> {
+    return new Set();
+  }
   private async record(op: 'setUp' | 'tearDown' | 'status', pod: string): Promise<void> {
     const start = performance.now();
     await new Promise((r) => setTimeout(r, 1));
     await this.hooks[op]?.(pod);
     this.calls.push({ op, pod, start, end: performance.now() });
   }
-  async setUpPod(_ns: string, name: string): Promise<void> { await this.record('setUp', name); }
-  async tearDownPod(_ns: string, name: string): Promise<void> { await this.record('tearDown', name); }
-  async getPodNetworkStatus(_ns: string, name: string): Promise<PodNetworkStatus> { await this.record('status', name); return { ip: '1.2.3.4', ips: ['1.2.3.4'] }; }
+  async setUpPod(_ns: string, name: string): Promise<void> {
+    await this.record('setUp', name);
+  }
+  async tearDownPod(_ns: string, name: string): Promise<void> {
+    await this.record('tearDown', name);
+  }
+  async getPodNetworkStatus(_ns: string, name: string): Promise<PodNetworkStatus> {
+    await this.record('status', name);
+    return { ip: '1.2.3.4', ips: ['1.2.3.4'] };
+  }
   async status(): Promise<void> {}
 }

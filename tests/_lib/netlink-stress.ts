@@ -12,7 +12,15 @@ import { performance } from 'node:perf_hooks';
 import { addon } from '../../host/native/addon.ts';
 import { NetHandle } from '../../host/net/index.ts';
 import { attrStr, parseAttrs, PayloadWriter } from '../../host/net/nl/attrs.ts';
-import { IFLA_IFNAME, NETLINK_ROUTE, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST, RTM_GETLINK, RTM_NEWLINK } from '../../host/net/nl/constants.ts';
+import {
+  IFLA_IFNAME,
+  NETLINK_ROUTE,
+  NLMSG_ERROR,
+  NLM_F_ACK,
+  NLM_F_REQUEST,
+  RTM_GETLINK,
+  RTM_NEWLINK,
+} from '../../host/net/nl/constants.ts';
 import { decodeError, decodeMessages, encodeMessage } from '../../host/net/nl/message.ts';
 import { ifInfoMsg } from '../../host/net/nl/structs.ts';
 
@@ -72,18 +80,33 @@ function within<T>(p: Promise<T>, ms: number, what: string, problems: string[]):
   let timer: NodeJS.Timeout;
   return Promise.race([
     p.finally(() => clearTimeout(timer)),
-    new Promise<undefined>((r) => { timer = setTimeout(() => { problems.push(`${what}: not done after ${ms} ms`); r(undefined); }, ms); }),
+    new Promise<undefined>((r) => {
+      timer = setTimeout(() => {
+        problems.push(`${what}: not done after ${ms} ms`);
+        r(undefined);
+      }, ms);
+    }),
   ]);
 }
 
 /** Raw waits armed on every socket before any request is sent; then each socket asks for its namespace's marker. */
 async function rawWaits(cfg: StressConfig, report: StressReport): Promise<void> {
   const a = addon();
-  const socks = cfg.namespaces.flatMap((ns, i) => Array.from({ length: cfg.perNs }, (_, k) => ({
-    ns: i, fd: a.netlinkOpen(ns, NETLINK_ROUTE), seq: 1000 + i * cfg.perNs + k, settledAt: 0,
-  })));
+  const socks = cfg.namespaces.flatMap((ns, i) =>
+    Array.from({ length: cfg.perNs }, (_, k) => ({
+      ns: i,
+      fd: a.netlinkOpen(ns, NETLINK_ROUTE),
+      seq: 1000 + i * cfg.perNs + k,
+      settledAt: 0,
+    })),
+  );
   try {
-    const waits = socks.map((s) => a.netlinkWait(s.fd, cfg.phaseTimeoutMs).then((ready) => { s.settledAt = performance.now(); return ready; }));
+    const waits = socks.map((s) =>
+      a.netlinkWait(s.fd, cfg.phaseTimeoutMs).then((ready) => {
+        s.settledAt = performance.now();
+        return ready;
+      }),
+    );
     report.waitsArmed = waits.length;
     await sleep(30);
     report.waitsPendingBeforeSend = socks.filter((s) => s.settledAt === 0).length;
@@ -113,35 +136,45 @@ async function rawWaits(cfg: StressConfig, report: StressReport): Promise<void> 
 /** Create/get/list/delete/find cycles on perNs handles per namespace, all at once. */
 async function handleRequests(cfg: StressConfig, handles: NetHandle[][], report: StressReport): Promise<void> {
   const t0 = performance.now();
-  const work = handles.flatMap((hs, i) => hs.map(async (h, k) => {
-    for (let c = 0; c < cfg.cycles; c++) {
-      const name = `${cfg.prefix}${i}x${k}`;
-      try {
-        await h.link.addIfb({ name });
-        report.requests++;
-        if ((await h.link.get(name)).name !== name) report.problems.push(`${name}: get answered another link`);
-        report.requests++;
-        const stray = (await h.link.list()).map((l) => l.name)
-          .filter((n) => n !== 'lo' && n !== marker(cfg, i) && !n.startsWith(`${cfg.prefix}${i}x`));
-        report.requests++;
-        if (stray.length) report.problems.push(`namespace ${i} lists ${stray.join(', ')}`);
-        await h.link.delete(name);
-        report.requests++;
-        if (await h.link.find(name)) report.problems.push(`${name}: still there after delete`);
-        report.requests++;
-      } catch (e) {
-        report.problems.push(`${name}: ${(e as Error).message}`);
+  const work = handles.flatMap((hs, i) =>
+    hs.map(async (h, k) => {
+      for (let c = 0; c < cfg.cycles; c++) {
+        const name = `${cfg.prefix}${i}x${k}`;
+        try {
+          await h.link.addIfb({ name });
+          report.requests++;
+          if ((await h.link.get(name)).name !== name) report.problems.push(`${name}: get answered another link`);
+          report.requests++;
+          const stray = (await h.link.list())
+            .map((l) => l.name)
+            .filter((n) => n !== 'lo' && n !== marker(cfg, i) && !n.startsWith(`${cfg.prefix}${i}x`));
+          report.requests++;
+          if (stray.length) report.problems.push(`namespace ${i} lists ${stray.join(', ')}`);
+          await h.link.delete(name);
+          report.requests++;
+          if (await h.link.find(name)) report.problems.push(`${name}: still there after delete`);
+          report.requests++;
+        } catch (e) {
+          report.problems.push(`${name}: ${(e as Error).message}`);
+        }
       }
-    }
-  }));
+    }),
+  );
   await within(Promise.all(work), cfg.phaseTimeoutMs + 1000, 'handle requests', report.problems);
   report.requestsMs = performance.now() - t0;
 }
 
 async function main(cfg: StressConfig): Promise<StressReport> {
   const report: StressReport = {
-    poolSize: process.env.UV_THREADPOOL_SIZE ?? '(default)', poolBlocked: false, waitsArmed: 0, waitsPendingBeforeSend: 0,
-    waitsReady: 0, waitsMs: 0, requests: 0, requestsMs: 0, problems: [],
+    poolSize: process.env.UV_THREADPOOL_SIZE ?? '(default)',
+    poolBlocked: false,
+    waitsArmed: 0,
+    waitsPendingBeforeSend: 0,
+    waitsReady: 0,
+    waitsMs: 0,
+    requests: 0,
+    requestsMs: 0,
+    problems: [],
   };
   const handles: NetHandle[][] = [];
   try {
@@ -166,6 +199,6 @@ async function main(cfg: StressConfig): Promise<StressReport> {
 }
 
 const report = await main(JSON.parse(process.argv[2]!) as StressConfig);
-process.stdout.write(JSON.stringify(report) + '\n');
+process.stdout.write(`${JSON.stringify(report)}\n`);
 // Requests abandoned after a phase timeout may still hold the loop (a stuck pool job): the report is out.
 process.exit(0);

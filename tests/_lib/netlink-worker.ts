@@ -15,7 +15,12 @@ export interface NetlinkWorkerTask {
   fillers: number;
 }
 
-export interface NetlinkWorkerResult { id: number; cycles: number; dumps: number; problems: string[] }
+export interface NetlinkWorkerResult {
+  id: number;
+  cycles: number;
+  dumps: number;
+  problems: string[];
+}
 
 async function runTask(t: NetlinkWorkerTask): Promise<NetlinkWorkerResult> {
   const result: NetlinkWorkerResult = { id: t.id, cycles: 0, dumps: 0, problems: [] };
@@ -31,18 +36,25 @@ async function runTask(t: NetlinkWorkerTask): Promise<NetlinkWorkerResult> {
       try {
         await home.link.addVeth({ name, peer: { name: peerName, netns: peer } });
         const [mine, theirs, listed, peerListed] = await Promise.all([
-          home.link.get(name), peer.link.get(peerName), home.link.list(), peer.link.list(),
+          home.link.get(name),
+          peer.link.get(peerName),
+          home.link.list(),
+          peer.link.list(),
         ]);
         result.dumps += 2;
-        if (mine.name !== name || theirs.name !== peerName) result.problems.push(`cycle ${c}: got ${mine.name}/${theirs.name}`);
-        if (theirs.parentIndex !== mine.index) result.problems.push(`cycle ${c}: ${peerName} is not the peer of ${name}`);
+        if (mine.name !== name || theirs.name !== peerName)
+          result.problems.push(`cycle ${c}: got ${mine.name}/${theirs.name}`);
+        if (theirs.parentIndex !== mine.index)
+          result.problems.push(`cycle ${c}: ${peerName} is not the peer of ${name}`);
         const want = ['lo', ...fillers, name].sort();
         const got = listed.map((l) => l.name).sort();
         if (got.join() !== want.join()) result.problems.push(`cycle ${c}: ${t.ns} lists ${got.join(',')}`);
         const peerGot = peerListed.map((l) => l.name).sort();
-        if (peerGot.join() !== ['lo', peerName].join()) result.problems.push(`cycle ${c}: ${t.peerNs} lists ${peerGot.join(',')}`);
+        if (peerGot.join() !== ['lo', peerName].join())
+          result.problems.push(`cycle ${c}: ${t.peerNs} lists ${peerGot.join(',')}`);
         await home.link.delete(name);
-        if (await home.link.find(name) || await peer.link.find(peerName)) result.problems.push(`cycle ${c}: ${name} survived delete`);
+        if ((await home.link.find(name)) || (await peer.link.find(peerName)))
+          result.problems.push(`cycle ${c}: ${name} survived delete`);
         result.cycles++;
       } catch (e) {
         result.problems.push(`cycle ${c}: ${(e as Error).message}`);

@@ -43,7 +43,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { bundlesFresh, cniBinDir, projectRoot } from '../../host/paths.ts';
+import { bundlesFresh, cniBinDir } from '../../host/paths.ts';
 import { cleanEnv, run, type RunOptions, type RunResult } from './run.ts';
 import { Sandbox } from './sandbox.ts';
 
@@ -85,7 +85,11 @@ export interface OracleCase {
   scope?: SnapshotScope;
 }
 
-export interface CniErrorJson { code: number; msg: string; details?: string }
+export interface CniErrorJson {
+  code: number;
+  msg: string;
+  details?: string;
+}
 
 export interface PluginCall {
   type: string;
@@ -109,26 +113,36 @@ export interface Outcome {
   calls: PluginCall[];
 }
 
-export type Step = Command | {
-  command: Command;
-  label?: string;
-  /** Runs before the call (e.g. delete the netns to test DEL of a vanished pod). */
-  before?: (ctx: { sb: Sandbox; run: OracleRun; case: OracleCase }) => Promise<void>;
-  /** Changes the case for this call only (e.g. other capability args). */
-  change?: (c: OracleCase) => OracleCase;
-};
+export type Step =
+  | Command
+  | {
+      command: Command;
+      label?: string;
+      /** Runs before the call (e.g. delete the netns to test DEL of a vanished pod). */
+      before?: (ctx: { sb: Sandbox; run: OracleRun; case: OracleCase }) => Promise<void>;
+      /** Changes the case for this call only (e.g. other capability args). */
+      change?: (c: OracleCase) => OracleCase;
+    };
 
-export interface StepRecord { label: string; outcome: Outcome; snapshot: Snapshot }
+export interface StepRecord {
+  label: string;
+  outcome: Outcome;
+  snapshot: Snapshot;
+}
 
 export type Snapshot = Record<string, unknown>;
-
 
 // ---------------------------------------------------------------------------------------------------------------
 // Names the reference derives from sha512(networkName + containerID).
 
-export function referenceNames(network: string, containerId: string): { masqChain: string; dnatChain: string; ifb: string } {
-  const h = createHash('sha512').update(network + containerId).digest('hex');
-  return { masqChain: 'CNI-' + h.slice(0, 24), dnatChain: 'CNI-DN-' + h.slice(0, 21), ifb: 'bwp' + h.slice(0, 12) };
+export function referenceNames(
+  network: string,
+  containerId: string,
+): { masqChain: string; dnatChain: string; ifb: string } {
+  const h = createHash('sha512')
+    .update(network + containerId)
+    .digest('hex');
+  return { masqChain: `CNI-${h.slice(0, 24)}`, dnatChain: `CNI-DN-${h.slice(0, 21)}`, ifb: `bwp${h.slice(0, 12)}` };
 }
 
 function networkName(config: Record<string, unknown>): string {
@@ -142,7 +156,8 @@ function versionAtLeast(v: string, min: string): boolean {
   const a = v.split('.').map(Number);
   const b = min.split('.').map(Number);
   for (let i = 0; i < 3; i++) {
-    const x = a[i] ?? 0, y = b[i] ?? 0;
+    const x = a[i] ?? 0,
+      y = b[i] ?? 0;
     if (x !== y) return x > y;
   }
   return true;
@@ -160,8 +175,10 @@ export function oursMode(): 'exec' | 'in-process' {
   return oursModeMemo;
 }
 
-type Dispatch = (name: string, req: { env: Record<string, string | undefined>; stdin: Uint8Array }) =>
-  Promise<{ exitCode: number; stdout: string; stderr: string }>;
+type Dispatch = (
+  name: string,
+  req: { env: Record<string, string | undefined>; stdin: Uint8Array },
+) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
 let dispatchMemo: Promise<Dispatch> | undefined;
 function inProcessDispatch(): Promise<Dispatch> {
   // A computed specifier keeps this file independent of the registry's import graph at type-check time.
@@ -178,7 +195,9 @@ function parseError(stdout: string, exitCode: number, stderr: string): CniErrorJ
       if (e.details) out.details = e.details;
       return out;
     }
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   const firstLine = stderr.trim().split('\n')[0] ?? '';
   return { code: -1, msg: `exit status ${exitCode} without error JSON${firstLine ? `: ${firstLine}` : ''}` };
 }
@@ -188,31 +207,73 @@ export class OracleRun {
   private lastResults = new Map<string, unknown>();
 
   /** opts.cniPath: exec the binaries of this directory instead (for testing the harness itself). */
-  constructor(readonly impl: Impl, readonly sb: Sandbox, private opts: { cniPath?: string } = {}) {
+  constructor(
+    readonly impl: Impl,
+    readonly sb: Sandbox,
+    private opts: { cniPath?: string } = {},
+  ) {
     this.cacheDir = sb.dir('cache');
   }
 
-  get cniPath(): string { return this.opts.cniPath ?? (this.impl === 'reference' ? referenceCniPath : cniBinDir); }
+  get cniPath(): string {
+    return this.opts.cniPath ?? (this.impl === 'reference' ? referenceCniPath : cniBinDir);
+  }
 
-  private async callPlugin(type: string, command: string, conf: Record<string, unknown>, c: OracleCase): Promise<PluginCall> {
+  private async callPlugin(
+    type: string,
+    command: string,
+    conf: Record<string, unknown>,
+    c: OracleCase,
+  ): Promise<PluginCall> {
     const stdin = JSON.stringify(conf);
     const cniEnv: Record<string, string> = {
-      CNI_COMMAND: command, CNI_CONTAINERID: c.containerId, CNI_NETNS: c.netns, CNI_IFNAME: c.ifName,
-      CNI_PATH: this.cniPath, CNI_ARGS: c.cniArgs ?? '',
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: c.containerId,
+      CNI_NETNS: c.netns,
+      CNI_IFNAME: c.ifName,
+      CNI_PATH: this.cniPath,
+      CNI_ARGS: c.cniArgs ?? '',
     };
     const t0 = performance.now();
     const bin = join(this.cniPath, type);
     if (this.impl === 'ours' && !this.opts.cniPath && oursMode() === 'in-process') {
       const dispatch = await inProcessDispatch();
       const r = await dispatch(type, { env: { ...cleanEnv(), ...cniEnv }, stdin: new TextEncoder().encode(stdin) });
-      return { type, command, via: 'in-process', stdin, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - t0 };
+      return {
+        type,
+        command,
+        via: 'in-process',
+        stdin,
+        exitCode: r.exitCode,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        ms: performance.now() - t0,
+      };
     }
     if (!existsSync(bin)) {
       const msg = `failed to find plugin "${type}" in path [${this.cniPath}]`;
-      return { type, command, via: 'exec', stdin, exitCode: 1, stdout: JSON.stringify({ code: -1, msg }), stderr: '', ms: 0 };
+      return {
+        type,
+        command,
+        via: 'exec',
+        stdin,
+        exitCode: 1,
+        stdout: JSON.stringify({ code: -1, msg }),
+        stderr: '',
+        ms: 0,
+      };
     }
     const r = await run(bin, [], { input: stdin, env: cniEnv, timeoutMs: 120_000 });
-    return { type, command, via: 'exec', stdin, exitCode: r.code, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - t0 };
+    return {
+      type,
+      command,
+      via: 'exec',
+      stdin,
+      exitCode: r.code,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      ms: performance.now() - t0,
+    };
   }
 
   /** Where the case's result is cached (libcni layout: <net>-<cid>-<ifname>). */
@@ -237,8 +298,12 @@ export class OracleRun {
       return conf;
     };
     const calls: PluginCall[] = [];
-    const fail = (call: PluginCall): Outcome =>
-      ({ command, exitCode: call.exitCode, error: parseError(call.stdout, call.exitCode, call.stderr), calls });
+    const fail = (call: PluginCall): Outcome => ({
+      command,
+      exitCode: call.exitCode,
+      error: parseError(call.stdout, call.exitCode, call.stderr),
+      calls,
+    });
     const cached = (): unknown => {
       const f = this.cacheFile(c);
       if (!existsSync(f)) return undefined;
@@ -254,15 +319,24 @@ export class OracleRun {
         prev = JSON.parse(call.stdout);
       }
       mkdirSync(this.cacheDir, { recursive: true });
-      writeFileSync(this.cacheFile(c), JSON.stringify({
-        kind: 'cniCacheV1', containerId: c.containerId, config: Buffer.from(JSON.stringify(cfg)).toString('base64'),
-        ifName: c.ifName, networkName: name, cniArgs: c.cniArgs ?? '', capabilityArgs: caps, result: prev,
-      }));
+      writeFileSync(
+        this.cacheFile(c),
+        JSON.stringify({
+          kind: 'cniCacheV1',
+          containerId: c.containerId,
+          config: Buffer.from(JSON.stringify(cfg)).toString('base64'),
+          ifName: c.ifName,
+          networkName: name,
+          cniArgs: c.cniArgs ?? '',
+          capabilityArgs: caps,
+          result: prev,
+        }),
+      );
       this.lastResults.set(this.cacheFile(c), prev);
       return { command, exitCode: 0, result: prev, calls };
     }
     if (command === 'DEL') {
-      const prev = versionAtLeast(version, '0.4.0') ? cached() ?? null : null;
+      const prev = versionAtLeast(version, '0.4.0') ? (cached() ?? null) : null;
       for (const p of [...list].reverse()) {
         const call = await this.callPlugin(String(p.type), 'DEL', build(p, prev), c);
         calls.push(call);
@@ -272,10 +346,21 @@ export class OracleRun {
       return { command, exitCode: 0, calls };
     }
     if (!versionAtLeast(version, '0.4.0')) {
-      return { command, exitCode: 1, error: { code: -1, msg: `configuration version "${version}" does not support the CHECK command` }, calls };
+      return {
+        command,
+        exitCode: 1,
+        error: { code: -1, msg: `configuration version "${version}" does not support the CHECK command` },
+        calls,
+      };
     }
     const prev = cached();
-    if (prev === undefined) return { command, exitCode: 1, error: { code: -1, msg: `no cached result for ${name}/${c.containerId}/${c.ifName}` }, calls };
+    if (prev === undefined)
+      return {
+        command,
+        exitCode: 1,
+        error: { code: -1, msg: `no cached result for ${name}/${c.containerId}/${c.ifName}` },
+        calls,
+      };
     for (const p of list) {
       const call = await this.callPlugin(String(p.type), 'CHECK', build(p, prev), c);
       calls.push(call);
@@ -308,20 +393,28 @@ export class OracleRun {
     const hostAll = await readNs('');
     const wanted = new Set<string>([...(scope.hostLinks ?? []), ...resultHostLinks, names.ifb]);
     for (const l of hostAll.links) if (l.ifname.startsWith(this.sb.prefix)) wanted.add(l.ifname);
-    for (const pod of Object.values(pods)) for (const l of pod.links) {
-      if (l.link_netnsid !== undefined && l.link_index !== undefined) {
-        const peer = hostAll.links.find((h) => h.ifindex === l.link_index);
-        if (peer) { wanted.add(peer.ifname); l.peer = peer.ifname; }
+    for (const pod of Object.values(pods))
+      for (const l of pod.links) {
+        if (l.link_netnsid !== undefined && l.link_index !== undefined) {
+          const peer = hostAll.links.find((h) => h.ifindex === l.link_index);
+          if (peer) {
+            wanted.add(peer.ifname);
+            l.peer = peer.ifname;
+          }
+        }
       }
-    }
     for (const l of hostAll.links) if (l.master && wanted.has(l.master)) wanted.add(l.ifname);
     const host = restrictNs(hostAll, wanted);
 
     const snap: Snapshot = {
       outcome: outcome ? outcomeView(outcome) : undefined,
       host: await nsView(host, '', scope.sysctls ?? []),
-      pods: Object.fromEntries(await Promise.all(Object.entries(pods).map(async ([p, v]) => [p, await nsView(v, p, scope.podSysctls ?? [])]))),
-      iptables: await iptablesView([net, c.containerId, names.masqChain, names.dnatChain, ...(scope.markers ?? [])].filter(Boolean)),
+      pods: Object.fromEntries(
+        await Promise.all(Object.entries(pods).map(async ([p, v]) => [p, await nsView(v, p, scope.podSysctls ?? [])])),
+      ),
+      iptables: await iptablesView(
+        [net, c.containerId, names.masqChain, names.dnatChain, ...(scope.markers ?? [])].filter(Boolean),
+      ),
       nft: await nftView([net, c.containerId, ...(scope.markers ?? [])].filter(Boolean), scope.nftTables),
       state: scope.dataDir ? stateView(scope.dataDir) : undefined,
     };
@@ -333,16 +426,35 @@ export class OracleRun {
     const net = networkName(c.config);
     const names = referenceNames(net, c.containerId);
     await run('ip', ['link', 'delete', names.ifb]);
-    const markers = [names.masqChain, names.dnatChain, `name: \\"${net}\\" id: \\"${c.containerId}\\"`, ...(c.scope?.markers ?? [])];
-    for (const [save, restore] of [['iptables-save', 'iptables-restore'], ['ip6tables-save', 'ip6tables-restore']]) {
+    const markers = [
+      names.masqChain,
+      names.dnatChain,
+      `name: \\"${net}\\" id: \\"${c.containerId}\\"`,
+      ...(c.scope?.markers ?? []),
+    ];
+    for (const [save, restore] of [
+      ['iptables-save', 'iptables-restore'],
+      ['ip6tables-save', 'ip6tables-restore'],
+    ]) {
       for (const table of ['nat', 'filter']) {
         const text = (await run(save!, ['-t', table])).stdout;
         const lines = text.split('\n');
-        const dels = lines.filter((l) => l.startsWith('-A ') && markers.some((m) => l.includes(m))).map((l) => '-D' + l.slice(2));
-        const chains = lines.filter((l) => l.startsWith(':')).map((l) => l.slice(1).split(' ')[0]!)
+        const dels = lines
+          .filter((l) => l.startsWith('-A ') && markers.some((m) => l.includes(m)))
+          .map((l) => `-D${l.slice(2)}`);
+        const chains = lines
+          .filter((l) => l.startsWith(':'))
+          .map((l) => l.slice(1).split(' ')[0]!)
           .filter((ch) => ch === names.masqChain || ch === names.dnatChain);
         if (dels.length === 0 && chains.length === 0) continue;
-        const input = [`*${table}`, ...dels, ...chains.map((ch) => `-F ${ch}`), ...chains.map((ch) => `-X ${ch}`), 'COMMIT', ''].join('\n');
+        const input = [
+          `*${table}`,
+          ...dels,
+          ...chains.map((ch) => `-F ${ch}`),
+          ...chains.map((ch) => `-X ${ch}`),
+          'COMMIT',
+          '',
+        ].join('\n');
         await run(restore!, ['--noflush', '--wait'], { input });
       }
     }
@@ -358,9 +470,10 @@ export class OracleRun {
       }
       for (const it of items) {
         const ch = it.chain as { family: string; table: string; name: string } | undefined;
-        if (ch && nftMarkers.some((m) => ch.name.includes(m))) cmds.push(`delete chain ${ch.family} ${ch.table} ${ch.name}`);
+        if (ch && nftMarkers.some((m) => ch.name.includes(m)))
+          cmds.push(`delete chain ${ch.family} ${ch.table} ${ch.name}`);
       }
-      if (cmds.length) await run('nft', ['-f', '-'], { input: cmds.join('\n') + '\n' });
+      if (cmds.length) await run('nft', ['-f', '-'], { input: `${cmds.join('\n')}\n` });
     }
   }
 }
@@ -369,10 +482,20 @@ export class OracleRun {
 // Reading the machine.
 
 interface RawLink {
-  ifindex: number; ifname: string; link_index?: number; link_netnsid?: number; master?: string; peer?: string;
+  ifindex: number;
+  ifname: string;
+  link_index?: number;
+  link_netnsid?: number;
+  master?: string;
+  peer?: string;
   [k: string]: unknown;
 }
-interface NsView { links: RawLink[]; addrs: Record<string, unknown>[]; routes: Record<string, unknown>[]; vlans: Record<string, unknown>[] }
+interface NsView {
+  links: RawLink[];
+  addrs: Record<string, unknown>[];
+  routes: Record<string, unknown>[];
+  vlans: Record<string, unknown>[];
+}
 
 async function inNs(nsPath: string, cmd: string, args: string[]): Promise<string> {
   const r = nsPath ? await run('nsenter', [`--net=${nsPath}`, cmd, ...args]) : await run(cmd, args);
@@ -381,7 +504,11 @@ async function inNs(nsPath: string, cmd: string, args: string[]): Promise<string
 async function json<T>(nsPath: string, cmd: string, args: string[]): Promise<T[]> {
   const out = (await inNs(nsPath, cmd, args)).trim();
   if (!out) return [];
-  try { return JSON.parse(out) as T[]; } catch { return []; }
+  try {
+    return JSON.parse(out) as T[];
+  } catch {
+    return [];
+  }
 }
 
 async function readNs(nsPath: string): Promise<NsView> {
@@ -412,8 +539,33 @@ function hostInterfaceNames(result: unknown): string[] {
 const LINK_FLAGS_IGNORED = new Set(['LOWER_UP', 'NO-CARRIER', 'M-DOWN']);
 const BRIDGE_FIELDS = ['stp_state', 'vlan_filtering', 'vlan_protocol', 'vlan_default_pvid', 'mcast_snooping'];
 const BRPORT_FIELDS = ['hairpin', 'learning', 'isolated', 'guard', 'proxy_arp', 'flood', 'neigh_suppress'];
-const ADDR_FIELDS = ['family', 'local', 'prefixlen', 'broadcast', 'scope', 'noprefixroute', 'nodad', 'dadfailed', 'home', 'mngtmpaddr'];
-const ROUTE_FIELDS = ['type', 'dst', 'gateway', 'dev', 'protocol', 'scope', 'prefsrc', 'metric', 'table', 'flags', 'mtu', 'advmss', 'via'];
+const ADDR_FIELDS = [
+  'family',
+  'local',
+  'prefixlen',
+  'broadcast',
+  'scope',
+  'noprefixroute',
+  'nodad',
+  'dadfailed',
+  'home',
+  'mngtmpaddr',
+];
+const ROUTE_FIELDS = [
+  'type',
+  'dst',
+  'gateway',
+  'dev',
+  'protocol',
+  'scope',
+  'prefsrc',
+  'metric',
+  'table',
+  'flags',
+  'mtu',
+  'advmss',
+  'via',
+];
 
 function pick(o: Record<string, unknown> | undefined, keys: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -425,9 +577,16 @@ function pick(o: Record<string, unknown> | undefined, keys: string[]): Record<st
 function linkView(l: RawLink): Record<string, unknown> {
   const info = (l.linkinfo ?? {}) as Record<string, unknown>;
   const v: Record<string, unknown> = {
-    ifname: l.ifname, kind: info.info_kind, slaveKind: info.info_slave_kind, mtu: l.mtu, txqlen: l.txqlen ?? 0,
+    ifname: l.ifname,
+    kind: info.info_kind,
+    slaveKind: info.info_slave_kind,
+    mtu: l.mtu,
+    txqlen: l.txqlen ?? 0,
     flags: ((l.flags as string[] | undefined) ?? []).filter((f) => !LINK_FLAGS_IGNORED.has(f)).sort(),
-    address: l.address, promiscuity: l.promiscuity, master: l.master, peer: l.peer,
+    address: l.address,
+    promiscuity: l.promiscuity,
+    master: l.master,
+    peer: l.peer,
   };
   if (info.info_kind === 'bridge') v.bridge = pick(info.info_data as Record<string, unknown>, BRIDGE_FIELDS);
   if (info.info_slave_kind === 'bridge') v.port = pick(info.info_slave_data as Record<string, unknown>, BRPORT_FIELDS);
@@ -445,7 +604,18 @@ function dropKeys(x: unknown, keys: Set<string>): unknown {
   return x;
 }
 
-const TC_VOLATILE = new Set(['refcnt', 'index', 'ref', 'bind', 'installed', 'last_used', 'expires', 'first_used', 'stats', 'stats64']);
+const TC_VOLATILE = new Set([
+  'refcnt',
+  'index',
+  'ref',
+  'bind',
+  'installed',
+  'last_used',
+  'expires',
+  'first_used',
+  'stats',
+  'stats64',
+]);
 
 /**
  * The reference's u32 filter carries its mirred redirect twice (vishvananda/netlink adds one for `RedirIndex` and
@@ -456,7 +626,12 @@ function withoutUnreachableMirred(f: Record<string, unknown>): Record<string, un
   const opts = f.options as { actions?: Array<Record<string, unknown>> } | undefined;
   const acts = opts?.actions;
   if (!acts) return f;
-  const stop = acts.findIndex((a) => a.kind === 'mirred' && a.mirred_action === 'redirect' && (a.control_action as { type?: string } | undefined)?.type === 'stolen');
+  const stop = acts.findIndex(
+    (a) =>
+      a.kind === 'mirred' &&
+      a.mirred_action === 'redirect' &&
+      (a.control_action as { type?: string } | undefined)?.type === 'stolen',
+  );
   if (stop < 0 || stop === acts.length - 1) return f;
   return { ...f, options: { ...opts, actions: acts.slice(0, stop + 1) } };
 }
@@ -474,7 +649,16 @@ async function tcView(nsPath: string, dev: string): Promise<Record<string, unkno
 }
 
 async function sysctlView(nsPath: string, keys: string[], linkNames: string[]): Promise<Record<string, string>> {
-  const expanded = keys.flatMap((k) => (k.split('/').includes('*') ? linkNames.map((n) => k.split('/').map((p) => (p === '*' ? n : p)).join('/')) : [k]));
+  const expanded = keys.flatMap((k) =>
+    k.split('/').includes('*')
+      ? linkNames.map((n) =>
+          k
+            .split('/')
+            .map((p) => (p === '*' ? n : p))
+            .join('/'),
+        )
+      : [k],
+  );
   if (!expanded.length) return {};
   const script = 'for f; do printf "%s\\t" "$f"; cat "/proc/sys/$f" 2>/dev/null || echo "<absent>"; done';
   const out = await inNs(nsPath, 'sh', ['-c', script, 'sh', ...expanded]);
@@ -509,16 +693,24 @@ async function nsView(v: NsView, nsPath: string, sysctls: string[]): Promise<Rec
     links: v.links.map(linkView),
     addrs: v.addrs.map((a) => ({
       ifname: a.ifname,
-      addrs: ((a.addr_info as Record<string, unknown>[] | undefined) ?? []).filter((x) => !isIpv6LinkScope(x)).map((x) => pick(x, ADDR_FIELDS)),
+      addrs: ((a.addr_info as Record<string, unknown>[] | undefined) ?? [])
+        .filter((x) => !isIpv6LinkScope(x))
+        .map((x) => pick(x, ADDR_FIELDS)),
     })),
-    routes: v.routes.filter((r) => !isIpv6LinkScopeRoute(r) && !isIpv6AddressRoute(r)).map((r) => {
-      const out = pick(r, ROUTE_FIELDS);
-      if (Array.isArray(out.flags)) out.flags = (out.flags as string[]).filter((f) => f !== 'linkdown'); // carrier timing
-      return out;
-    }),
+    routes: v.routes
+      .filter((r) => !isIpv6LinkScopeRoute(r) && !isIpv6AddressRoute(r))
+      .map((r) => {
+        const out = pick(r, ROUTE_FIELDS);
+        if (Array.isArray(out.flags)) out.flags = (out.flags as string[]).filter((f) => f !== 'linkdown'); // carrier timing
+        return out;
+      }),
     vlans: v.vlans,
     tc,
-    sysctls: await sysctlView(nsPath, sysctls, v.links.map((l) => l.ifname)),
+    sysctls: await sysctlView(
+      nsPath,
+      sysctls,
+      v.links.map((l) => l.ifname),
+    ),
   };
 }
 
@@ -527,7 +719,8 @@ async function iptablesView(markers: string[]): Promise<Record<string, string[]>
   for (const save of ['iptables-save', 'ip6tables-save']) {
     for (const table of ['nat', 'filter']) {
       const text = (await run(save, ['-t', table])).stdout;
-      out[`${save} -t ${table}`] = text.split('\n')
+      out[`${save} -t ${table}`] = text
+        .split('\n')
         .filter((l) => (l.startsWith(':') || l.startsWith('-A ')) && markers.some((m) => l.includes(m)))
         .map((l) => (l.startsWith(':') ? l.replace(/ \[\d+:\d+\]$/, '') : l));
     }
@@ -538,12 +731,16 @@ async function iptablesView(markers: string[]): Promise<Record<string, string[]>
 async function nftTables(only?: string[]): Promise<string[]> {
   if (only) return only;
   const items = (await nftJson(['list', 'tables'])) as { table?: { family: string; name: string } }[];
-  return items.filter((i) => i.table && i.table.name.startsWith('cni')).map((i) => `${i.table!.family} ${i.table!.name}`);
+  return items.filter((i) => i.table?.name.startsWith('cni')).map((i) => `${i.table!.family} ${i.table!.name}`);
 }
 async function nftJson(args: string[]): Promise<Record<string, unknown>[]> {
   const r = await run('nft', ['-j', ...args]);
   if (r.code !== 0) return [];
-  try { return ((JSON.parse(r.stdout) as { nftables?: Record<string, unknown>[] }).nftables ?? []); } catch { return []; }
+  try {
+    return (JSON.parse(r.stdout) as { nftables?: Record<string, unknown>[] }).nftables ?? [];
+  } catch {
+    return [];
+  }
 }
 async function nftList(table: string): Promise<Record<string, unknown>[]> {
   return nftJson(['list', 'table', ...table.split(' ')]);
@@ -558,7 +755,11 @@ async function nftView(markers: string[], only?: string[]): Promise<Record<strin
       if (it.metainfo) continue;
       const text = JSON.stringify(it);
       const chain = it.chain as { hook?: string; name: string } | undefined;
-      if (it.table || (chain && (chain.hook || markers.some((m) => chain.name.includes(m)))) || markers.some((m) => text.includes(m))) {
+      if (
+        it.table ||
+        (chain && (chain.hook || markers.some((m) => chain.name.includes(m)))) ||
+        markers.some((m) => text.includes(m))
+      ) {
         kept.push(dropKeys(it, handles));
       }
     }
@@ -573,7 +774,10 @@ function stateView(dir: string): Record<string, { mode: string; content: string 
     if (!existsSync(d)) return;
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
-      if (e.isDirectory()) { walk(p); continue; }
+      if (e.isDirectory()) {
+        walk(p);
+        continue;
+      }
       // Debian 1.1.1 host-local writes reservations and last_reserved_ip.* with 0644, v1.9.1 (which we follow) 0600.
       let mode = (statSync(p).mode & 0o7777).toString(8);
       if (mode === '644' && e.name !== 'lock') mode = '600';
@@ -590,7 +794,8 @@ function stateView(dir: string): Record<string, { mode: string; content: string 
  */
 function withoutEmptyDns1x(result: unknown): unknown {
   const r = result as { cniVersion?: string; dns?: Record<string, unknown> } | undefined;
-  if (!r || typeof r !== 'object' || !r.cniVersion?.startsWith('1.') || !r.dns || Object.keys(r.dns).length > 0) return result;
+  if (!r || typeof r !== 'object' || !r.cniVersion?.startsWith('1.') || !r.dns || Object.keys(r.dns).length > 0)
+    return result;
   const { dns: _empty, ...rest } = r;
   return rest;
 }
@@ -622,13 +827,19 @@ function placeholders(kind: string): (raw: string) => string {
   return (raw) => {
     const key = raw.toLowerCase();
     let p = seen.get(key);
-    if (!p) { p = `<${kind}${seen.size + 1}>`; seen.set(key, p); }
+    if (!p) {
+      p = `<${kind}${seen.size + 1}>`;
+      seen.set(key, p);
+    }
     return p;
   };
 }
 
 function sortByName(arr: unknown, key: string): void {
-  if (Array.isArray(arr)) arr.sort((a, b) => String((a as Record<string, unknown>)[key]).localeCompare(String((b as Record<string, unknown>)[key])));
+  if (Array.isArray(arr))
+    arr.sort((a, b) =>
+      String((a as Record<string, unknown>)[key]).localeCompare(String((b as Record<string, unknown>)[key])),
+    );
 }
 
 function normalize(snap: Snapshot, prefix: string, resultHostLinks: string[], host: NsView): Snapshot {
@@ -637,7 +848,13 @@ function normalize(snap: Snapshot, prefix: string, resultHostLinks: string[], ho
   for (const n of resultHostLinks) if (n.match(VETH_RE)) veth(n);
   for (const l of [...host.links].sort((a, b) => a.ifindex - b.ifindex)) if (l.ifname.match(VETH_RE)) veth(l.ifname);
   const dirRe = new RegExp(`${tmpdir().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/${prefix}-([\\w]+)-\\w{6}`, 'g');
-  let s = mapStrings(snap, (str) => str.replace(dirRe, '<dir:$1>').split(prefix).join('<sb>').replace(VETH_RE, (m) => veth(m))) as Snapshot;
+  let s = mapStrings(snap, (str) =>
+    str
+      .replace(dirRe, '<dir:$1>')
+      .split(prefix)
+      .join('<sb>')
+      .replace(VETH_RE, (m) => veth(m)),
+  ) as Snapshot;
   // 2. stable order of unordered collections, by (normalized) name.
   for (const ns of [s.host, ...Object.values((s.pods ?? {}) as Record<string, unknown>)] as Record<string, unknown>[]) {
     sortByName(ns.links, 'ifname');
@@ -646,47 +863,76 @@ function normalize(snap: Snapshot, prefix: string, resultHostLinks: string[], ho
   }
   // 3. MACs and IPv6 link-local addresses (derived from MACs), in traversal order: result first.
   const mac = placeholders('mac');
-  s = mapStrings(s, (str) => (LINK_LOCAL_RE.test(str) ? '<link-local>'
-    : str.replace(MAC_RE, (m) => (m === '00:00:00:00:00:00' || m.toLowerCase() === 'ff:ff:ff:ff:ff:ff' ? m : mac(m))))) as Snapshot;
+  s = mapStrings(s, (str) =>
+    LINK_LOCAL_RE.test(str)
+      ? '<link-local>'
+      : str.replace(MAC_RE, (m) => (m === '00:00:00:00:00:00' || m.toLowerCase() === 'ff:ff:ff:ff:ff:ff' ? m : mac(m))),
+  ) as Snapshot;
   return s;
 }
 
 function stableStringify(x: unknown, indent = ''): string {
   if (x === undefined) return 'undefined';
   if (x === null || typeof x !== 'object') return JSON.stringify(x);
-  const next = indent + '  ';
+  const next = `${indent}  `;
   if (Array.isArray(x)) {
     if (x.length === 0) return '[]';
-    return '[\n' + x.map((e) => next + stableStringify(e, next)).join(',\n') + '\n' + indent + ']';
+    return `[\n${x.map((e) => next + stableStringify(e, next)).join(',\n')}\n${indent}]`;
   }
-  const keys = Object.keys(x).filter((k) => (x as Record<string, unknown>)[k] !== undefined).sort();
+  const keys = Object.keys(x)
+    .filter((k) => (x as Record<string, unknown>)[k] !== undefined)
+    .sort();
   if (keys.length === 0) return '{}';
-  return '{\n' + keys.map((k) => `${next}${JSON.stringify(k)}: ${stableStringify((x as Record<string, unknown>)[k], next)}`).join(',\n') + '\n' + indent + '}';
+  return (
+    '{\n' +
+    keys
+      .map((k) => `${next}${JSON.stringify(k)}: ${stableStringify((x as Record<string, unknown>)[k], next)}`)
+      .join(',\n') +
+    '\n' +
+    indent +
+    '}'
+  );
 }
 
 /** A snapshot (or a list of step records) as stable, key-sorted text. */
 export function renderSnapshot(s: Snapshot | StepRecord[]): string {
-  if (Array.isArray(s)) return s.map((r, i) => `== step ${i + 1}: ${r.label} ==\n${stableStringify(r.snapshot)}`).join('\n');
+  if (Array.isArray(s))
+    return s.map((r, i) => `== step ${i + 1}: ${r.label} ==\n${stableStringify(r.snapshot)}`).join('\n');
   return stableStringify(s);
 }
 
 /** '' when equal; else a line diff with 3 lines of context (`-` = a, `+` = b). */
-export function diffSnapshots(a: Snapshot | StepRecord[], b: Snapshot | StepRecord[], labels: [string, string] = ['reference', 'ours']): string {
+export function diffSnapshots(
+  a: Snapshot | StepRecord[],
+  b: Snapshot | StepRecord[],
+  labels: [string, string] = ['reference', 'ours'],
+): string {
   const x = renderSnapshot(a).split('\n');
   const y = renderSnapshot(b).split('\n');
   if (x.join('\n') === y.join('\n')) return '';
   // LCS table (snapshots are a few thousand lines at most).
-  const n = x.length, m = y.length;
+  const n = x.length,
+    m = y.length;
   const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) {
-    lcs[i]![j] = x[i] === y[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-  }
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--) {
+      lcs[i]![j] = x[i] === y[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+    }
   const ops: { t: ' ' | '-' | '+'; line: string }[] = [];
-  let i = 0, j = 0;
+  let i = 0,
+    j = 0;
   while (i < n || j < m) {
-    if (i < n && j < m && x[i] === y[j]) { ops.push({ t: ' ', line: x[i]! }); i++; j++; }
-    else if (j < m && (i === n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) { ops.push({ t: '+', line: y[j]! }); j++; }
-    else { ops.push({ t: '-', line: x[i]! }); i++; }
+    if (i < n && j < m && x[i] === y[j]) {
+      ops.push({ t: ' ', line: x[i]! });
+      i++;
+      j++;
+    } else if (j < m && (i === n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
+      ops.push({ t: '+', line: y[j]! });
+      j++;
+    } else {
+      ops.push({ t: '-', line: x[i]! });
+      i++;
+    }
   }
   const out = [`--- ${labels[0]}`, `+++ ${labels[1]}`];
   const ctx = 3;
@@ -696,9 +942,17 @@ export function diffSnapshots(a: Snapshot | StepRecord[], b: Snapshot | StepReco
     const from = Math.max(k - ctx, lastPrinted + 1);
     if (from > lastPrinted + 1 && lastPrinted >= 0) out.push('...');
     // nearest section header above, for orientation
-    for (let h = k; h >= 0; h--) if (ops[h]!.line.startsWith('== step')) { if (h < from && h > lastPrinted) out.push(`@ ${ops[h]!.line}`); break; }
+    for (let h = k; h >= 0; h--)
+      if (ops[h]!.line.startsWith('== step')) {
+        if (h < from && h > lastPrinted) out.push(`@ ${ops[h]!.line}`);
+        break;
+      }
     let end = k;
-    while (end + 1 < ops.length && (ops[end + 1]!.t !== ' ' || ops.slice(end + 1, end + 1 + 2 * ctx + 1).some((o) => o.t !== ' '))) end++;
+    while (
+      end + 1 < ops.length &&
+      (ops[end + 1]!.t !== ' ' || ops.slice(end + 1, end + 1 + 2 * ctx + 1).some((o) => o.t !== ' '))
+    )
+      end++;
     const to = Math.min(ops.length - 1, end + ctx);
     for (let q = from; q <= to; q++) out.push(`${ops[q]!.t} ${ops[q]!.line}`);
     lastPrinted = to;
@@ -717,7 +971,11 @@ export interface CompareOptions {
   impls?: [Impl, Impl];
 }
 
-export interface Comparison { records: Record<Impl, StepRecord[]>; diff: string; token: string }
+export interface Comparison {
+  records: Record<Impl, StepRecord[]>;
+  diff: string;
+  token: string;
+}
 
 export async function runScenario(impl: Impl, token: string, opts: CompareOptions): Promise<StepRecord[]> {
   const sb = new Sandbox();
@@ -746,4 +1004,3 @@ export async function compareWithReference(opts: CompareOptions): Promise<Compar
   const rb = await runScenario(b, token, opts);
   return { records: { [a]: ra, [b]: rb } as Record<Impl, StepRecord[]>, diff: diffSnapshots(ra, rb, [a, b]), token };
 }
-

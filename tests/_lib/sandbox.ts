@@ -6,11 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, sh } from './run.ts';
 
-export interface TestNetns { name: string; path: string; }
+export interface TestNetns {
+  name: string;
+  path: string;
+}
 
 export class Sandbox {
   /** 6 characters: 'w' + 5 hex, so that prefix + 9 more characters still fit IFNAMSIZ (15). */
-  readonly prefix = 'w' + randomBytes(3).toString('hex').slice(0, 5);
+  readonly prefix = `w${randomBytes(3).toString('hex').slice(0, 5)}`;
   private dirs: string[] = [];
   private cleanups: Array<() => Promise<void> | void> = [];
 
@@ -36,15 +39,28 @@ export class Sandbox {
   }
 
   /** Extra cleanup to run (in reverse order) before the generic sweep. */
-  defer(fn: () => Promise<void> | void): void { this.cleanups.push(fn); }
+  defer(fn: () => Promise<void> | void): void {
+    this.cleanups.push(fn);
+  }
 
   async cleanup(): Promise<void> {
-    for (const fn of this.cleanups.reverse()) { try { await fn(); } catch { /* keep sweeping */ } }
+    for (const fn of this.cleanups.reverse()) {
+      try {
+        await fn();
+      } catch {
+        /* keep sweeping */
+      }
+    }
     this.cleanups = [];
-    const ns = (await run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n && n.startsWith(this.prefix));
+    const ns = (await run('ip', ['netns', 'list'])).stdout
+      .split('\n')
+      .map((l) => l.split(' ')[0])
+      .filter((n) => n?.startsWith(this.prefix));
     for (const n of ns) await run('ip', ['netns', 'delete', n]);
-    const links = (await run('ip', ['-o', 'link', 'show'])).stdout.split('\n')
-      .map((l) => l.split(': ')[1]?.split('@')[0]).filter((n): n is string => !!n && n.startsWith(this.prefix));
+    const links = (await run('ip', ['-o', 'link', 'show'])).stdout
+      .split('\n')
+      .map((l) => l.split(': ')[1]?.split('@')[0])
+      .filter((n): n is string => !!n && n.startsWith(this.prefix));
     for (const l of links) await run('ip', ['link', 'delete', l]);
     for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
     this.dirs = [];

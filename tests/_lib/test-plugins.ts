@@ -10,7 +10,10 @@ import type { PluginHandler } from '../../host/cni/handler.ts';
 import { plugins as registered } from '../../host/plugins/registry.ts';
 
 function cniArg(env: Readonly<Record<string, string | undefined>>, key: string): string | undefined {
-  return (env.CNI_ARGS ?? '').split(';').find((kv) => kv.startsWith(key + '='))?.slice(key.length + 1);
+  return (env.CNI_ARGS ?? '')
+    .split(';')
+    .find((kv) => kv.startsWith(`${key}=`))
+    ?.slice(key.length + 1);
 }
 
 const echo: PluginHandler = async (req) => ({
@@ -25,16 +28,27 @@ const sleep: PluginHandler = async (req) => {
   return { exitCode: 0, stdout: JSON.stringify({ start, end: Date.now(), pid: process.pid, threadId }), stderr: '' };
 };
 
-const flood: PluginHandler = async (req) => ({ exitCode: 0, stdout: 'x'.repeat(Number(cniArg(req.env, 'BYTES') ?? 0)), stderr: '' });
+const flood: PluginHandler = async (req) => ({
+  exitCode: 0,
+  stdout: 'x'.repeat(Number(cniArg(req.env, 'BYTES') ?? 0)),
+  stderr: '',
+});
 
 const block: PluginHandler = async (req) => {
   const start = Date.now();
-  while (Date.now() - start < Number(cniArg(req.env, 'MS') ?? 100)) { /* busy: the thread cannot serve anything else */ }
+  while (Date.now() - start < Number(cniArg(req.env, 'MS') ?? 100)) {
+    /* busy: the thread cannot serve anything else */
+  }
   return { exitCode: 0, stdout: JSON.stringify({ start, end: Date.now(), threadId }), stderr: '' };
 };
 
 const crash: PluginHandler = async () => process.exit(7);
 
 export const plugins: Record<string, () => Promise<PluginHandler>> = {
-  ...registered, echo: async () => echo, sleep: async () => sleep, flood: async () => flood, block: async () => block, crash: async () => crash,
+  ...registered,
+  echo: async () => echo,
+  sleep: async () => sleep,
+  flood: async () => flood,
+  block: async () => block,
+  crash: async () => crash,
 };

@@ -13,20 +13,31 @@ import type { StepRecord } from './oracle.ts';
 export function maskVersionDifferences(records: StepRecord[]): StepRecord[] {
   for (const r of records) {
     const res = (r.snapshot.outcome as { result?: Record<string, unknown> } | undefined)?.result;
-    if (res && res.dns && typeof res.dns === 'object' && Object.keys(res.dns).length === 0) delete res.dns;
+    if (res?.dns && typeof res.dns === 'object' && Object.keys(res.dns).length === 0) delete res.dns;
     const raw = r.outcome.result as Record<string, unknown> | undefined;
-    if (raw && raw.dns && Object.keys(raw.dns as object).length === 0) delete raw.dns;
-    for (const pod of Object.values((r.snapshot.pods ?? {}) as Record<string, { links?: Array<Record<string, unknown>>; sysctls?: Record<string, string> }>)) {
+    if (raw?.dns && Object.keys(raw.dns as object).length === 0) delete raw.dns;
+    for (const pod of Object.values(
+      (r.snapshot.pods ?? {}) as Record<
+        string,
+        { links?: Array<Record<string, unknown>>; sysctls?: Record<string, string> }
+      >,
+    )) {
       for (const l of pod.links ?? []) if (l.kind === 'veth') delete l.txqlen;
       for (const k of Object.keys(pod.sysctls ?? {})) if (k.endsWith('/keep_addr_on_down')) delete pod.sysctls![k];
     }
     for (const f of Object.values((r.snapshot.state ?? {}) as Record<string, { mode?: string }>)) delete f.mode;
-    for (const ns of [r.snapshot.host, ...Object.values((r.snapshot.pods ?? {}) as object)] as Array<NsSnapshot | undefined>) dropCarrierTimed(ns);
+    for (const ns of [r.snapshot.host, ...Object.values((r.snapshot.pods ?? {}) as object)] as Array<
+      NsSnapshot | undefined
+    >)
+      dropCarrierTimed(ns);
   }
   return renumberVeths(records);
 }
 
-interface NsSnapshot { addrs?: Array<{ addrs?: Array<Record<string, unknown>> }>; routes?: Array<Record<string, unknown>> }
+interface NsSnapshot {
+  addrs?: Array<{ addrs?: Array<Record<string, unknown>> }>;
+  routes?: Array<Record<string, unknown>>;
+}
 
 /**
  * What the kernel adds when a link gets carrier (IPv6 link-local addresses, fe80::/64, the fe80:: anycast and
@@ -54,4 +65,3 @@ function renumberVeths(records: StepRecord[]): StepRecord[] {
     return { ...r, snapshot: JSON.parse(text) };
   });
 }
-

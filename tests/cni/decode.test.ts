@@ -2,13 +2,35 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  DecodeError, bool, custom, decode, dict, getField, int, list, parseJson, ptr, str, struct, typeError, uint8, uint16, uint32, uint64, float64,
+  DecodeError,
+  bool,
+  custom,
+  decode,
+  dict,
+  getField,
+  int,
+  list,
+  parseJson,
+  ptr,
+  str,
+  struct,
+  typeError,
+  uint8,
+  uint16,
+  uint32,
+  uint64,
+  float64,
 } from '../../host/cni/decode.ts';
 import { argString, parseArgBool, parseCniArgs, splitCniArgs } from '../../host/cni/args.ts';
 
 const Route = struct('types.Route', { dst: str, gw: str });
 const Ipam = struct('allocator.IPAMConfig', { type: str, routes: list(ptr(Route)), dataDir: str });
-const Bandwidth = struct('main.BandwidthEntry', { ingressRate: uint64, ingressBurst: uint64, egressRate: uint64, egressBurst: uint64 });
+const Bandwidth = struct('main.BandwidthEntry', {
+  ingressRate: uint64,
+  ingressBurst: uint64,
+  egressRate: uint64,
+  egressBurst: uint64,
+});
 const Conf = struct('main.NetConf', {
   name: str,
   mtu: int,
@@ -21,13 +43,32 @@ const Conf = struct('main.NetConf', {
 const D = suite('decode');
 
 D('keys match case-insensitively; typed output', () => {
-  const c = decode(Conf, { NAME: 'n', Mtu: 1400, isgateway: true, IPAM: { Type: 'host-local', ROUTES: [{ DST: '0.0.0.0/0' }], DataDir: '/x' } });
-  assert.equal(c, { name: 'n', mtu: 1400, isGateway: true, ipam: { type: 'host-local', routes: [{ dst: '0.0.0.0/0' }], dataDir: '/x' } });
+  const c = decode(Conf, {
+    NAME: 'n',
+    Mtu: 1400,
+    isgateway: true,
+    IPAM: { Type: 'host-local', ROUTES: [{ DST: '0.0.0.0/0' }], DataDir: '/x' },
+  });
+  assert.equal(c, {
+    name: 'n',
+    mtu: 1400,
+    isGateway: true,
+    ipam: { type: 'host-local', routes: [{ dst: '0.0.0.0/0' }], dataDir: '/x' },
+  });
 });
 
 D("containerd's capitalised bandwidth keys decode (go-cni has no json tags)", () => {
-  const c = decode(Conf, { RuntimeConfig: { bandwidth: { IngressRate: 10000000, IngressBurst: 4294967295, EgressRate: 20000000, EgressBurst: 4294967295 } } });
-  assert.equal(c?.runtimeConfig?.bandwidth, { ingressRate: 10000000, ingressBurst: 4294967295, egressRate: 20000000, egressBurst: 4294967295 });
+  const c = decode(Conf, {
+    RuntimeConfig: {
+      bandwidth: { IngressRate: 10000000, IngressBurst: 4294967295, EgressRate: 20000000, EgressBurst: 4294967295 },
+    },
+  });
+  assert.equal(c?.runtimeConfig?.bandwidth, {
+    ingressRate: 10000000,
+    ingressBurst: 4294967295,
+    egressRate: 20000000,
+    egressBurst: 4294967295,
+  });
 });
 
 D('unknown keys are ignored, null leaves a field unset, the last matching key wins', () => {
@@ -49,15 +90,30 @@ D('wrong types are errors worded like Go', () => {
     }
     throw new Error('no error');
   };
-  assert.is(err({ ipam: { routes: 'x' } }), 'json: cannot unmarshal string into Go struct field IPAMConfig.ipam.routes of type []*types.Route');
-  assert.is(err({ isGateway: 'true' }), 'json: cannot unmarshal string into Go struct field NetConf.isGateway of type bool');
+  assert.is(
+    err({ ipam: { routes: 'x' } }),
+    'json: cannot unmarshal string into Go struct field IPAMConfig.ipam.routes of type []*types.Route',
+  );
+  assert.is(
+    err({ isGateway: 'true' }),
+    'json: cannot unmarshal string into Go struct field NetConf.isGateway of type bool',
+  );
   assert.is(err({ mtu: '1400' }), 'json: cannot unmarshal string into Go struct field NetConf.mtu of type int');
   assert.is(err({ mtu: 1.5 }), 'json: cannot unmarshal number 1.5 into Go struct field NetConf.mtu of type int');
   assert.is(err({ name: ['x'] }), 'json: cannot unmarshal array into Go struct field NetConf.name of type string');
   assert.is(err({ name: {} }), 'json: cannot unmarshal object into Go struct field NetConf.name of type string');
-  assert.is(err({ ipam: { routes: [{ dst: 1 }] } }), 'json: cannot unmarshal number into Go struct field Route.ipam.routes.dst of type string');
-  assert.is(err({ runtimeConfig: { bandwidth: { ingressRate: -1 } } }), 'json: cannot unmarshal number -1 into Go struct field BandwidthEntry.runtimeConfig.bandwidth.ingressRate of type uint64');
-  assert.is(err({ labels: { a: 1 } }), 'json: cannot unmarshal number into Go struct field NetConf.labels of type string');
+  assert.is(
+    err({ ipam: { routes: [{ dst: 1 }] } }),
+    'json: cannot unmarshal number into Go struct field Route.ipam.routes.dst of type string',
+  );
+  assert.is(
+    err({ runtimeConfig: { bandwidth: { ingressRate: -1 } } }),
+    'json: cannot unmarshal number -1 into Go struct field BandwidthEntry.runtimeConfig.bandwidth.ingressRate of type uint64',
+  );
+  assert.is(
+    err({ labels: { a: 1 } }),
+    'json: cannot unmarshal number into Go struct field NetConf.labels of type string',
+  );
   assert.is(err([]), 'json: cannot unmarshal array into Go value of type main.NetConf');
   assert.is(err('x'), 'json: cannot unmarshal string into Go value of type main.NetConf');
 });
@@ -75,7 +131,9 @@ D('integer ranges', () => {
 
 D('lists drop null elements; custom decoders report through typeError', () => {
   assert.equal(decode(list(str), ['a', null, 'b']), ['a', 'b']);
-  const boolOrString = custom('bool', (v, at) => (typeof v === 'boolean' ? v : typeof v === 'string' ? v === 'true' : typeError('number', 'bool', at)));
+  const boolOrString = custom('bool', (v, at) =>
+    typeof v === 'boolean' ? v : typeof v === 'string' ? v === 'true' : typeError('number', 'bool', at),
+  );
   assert.is(decode(boolOrString, 'true'), true);
   assert.throws(() => decode(struct('x.T', { f: boolOrString }), { f: 1 }), /Go struct field T\.f of type bool/);
 });
@@ -125,10 +183,20 @@ A('known keys parse, case-sensitively; empty is nothing', () => {
 
 A('unknown keys fail unless IgnoreUnknown is 1/true (any case)', () => {
   const k8s = 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=p;K8S_POD_INFRA_CONTAINER_ID=abc';
-  assert.throws(() => parseCniArgs(k8s, { IP: ipArg }), /^ARGS: unknown args \["K8S_POD_NAMESPACE=default" "K8S_POD_NAME=p" "K8S_POD_INFRA_CONTAINER_ID=abc"\]$/);
-  for (const t of ['1', 'true', 'TRUE', 'True']) assert.equal(parseCniArgs(`IgnoreUnknown=${t};${k8s};IP=10.0.0.9`, { IP: ipArg }), { IgnoreUnknown: true, IP: '10.0.0.9' });
+  assert.throws(
+    () => parseCniArgs(k8s, { IP: ipArg }),
+    /^ARGS: unknown args \["K8S_POD_NAMESPACE=default" "K8S_POD_NAME=p" "K8S_POD_INFRA_CONTAINER_ID=abc"\]$/,
+  );
+  for (const t of ['1', 'true', 'TRUE', 'True'])
+    assert.equal(parseCniArgs(`IgnoreUnknown=${t};${k8s};IP=10.0.0.9`, { IP: ipArg }), {
+      IgnoreUnknown: true,
+      IP: '10.0.0.9',
+    });
   for (const f of ['0', 'false']) assert.throws(() => parseCniArgs(`IgnoreUnknown=${f};${k8s}`, {}), /unknown args/);
-  assert.throws(() => parseCniArgs('IgnoreUnknown=yes', {}), /^ARGS: error parsing value of pair "IgnoreUnknown=yes": boolean unmarshal error: invalid input yes$/);
+  assert.throws(
+    () => parseCniArgs('IgnoreUnknown=yes', {}),
+    /^ARGS: error parsing value of pair "IgnoreUnknown=yes": boolean unmarshal error: invalid input yes$/,
+  );
   // The order does not matter: IgnoreUnknown may come last.
   assert.equal(parseCniArgs('FOO=bar;IgnoreUnknown=1', {}), { IgnoreUnknown: true });
 });
@@ -141,13 +209,19 @@ A('every piece must be exactly K=V', () => {
 });
 
 A('value errors name the pair', () => {
-  assert.throws(() => parseCniArgs('IP=nope', { IP: ipArg }), /^ARGS: error parsing value of pair "IP=nope": invalid IP address: nope$/);
+  assert.throws(
+    () => parseCniArgs('IP=nope', { IP: ipArg }),
+    /^ARGS: error parsing value of pair "IP=nope": invalid IP address: nope$/,
+  );
   assert.equal(parseCniArgs('MAC=c2:11:22:33:44:55', { MAC: argString }), { MAC: 'c2:11:22:33:44:55' });
   assert.is(parseArgBool('TrUe'), true);
 });
 
 A('splitCniArgs keeps the pairs in order for the runtime', () => {
-  assert.equal(splitCniArgs('IgnoreUnknown=1;K8S_POD_NAME=p'), [['IgnoreUnknown', '1'], ['K8S_POD_NAME', 'p']]);
+  assert.equal(splitCniArgs('IgnoreUnknown=1;K8S_POD_NAME=p'), [
+    ['IgnoreUnknown', '1'],
+    ['K8S_POD_NAME', 'p'],
+  ]);
   assert.equal(splitCniArgs(''), []);
 });
 

@@ -18,28 +18,49 @@ function delegatingPlugin(versions: string[]): PluginSpec {
   return {
     name: 'w2main',
     versions,
-    async add(a: CmdArgs) { return ipamAdd(a, a.netconf.ipam!.type!); },
-    async del(a: CmdArgs) { return ipamDel(a, a.netconf.ipam!.type!); },
-    async check(a: CmdArgs) { return ipamCheck(a, a.netconf.ipam!.type!); },
+    async add(a: CmdArgs) {
+      return ipamAdd(a, a.netconf.ipam!.type!);
+    },
+    async del(a: CmdArgs) {
+      return ipamDel(a, a.netconf.ipam!.type!);
+    },
+    async check(a: CmdArgs) {
+      return ipamCheck(a, a.netconf.ipam!.type!);
+    },
   };
 }
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const baseEnv = (cmd: string, extra: Record<string, string> = {}): Record<string, string> => ({
-  CNI_COMMAND: cmd, CNI_CONTAINERID: `${sb.prefix}-c1`, CNI_NETNS: '/var/run/netns/unused', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni',
-  WASM_CNI_IPAM_EXEC: '1', ...extra,
+  CNI_COMMAND: cmd,
+  CNI_CONTAINERID: `${sb.prefix}-c1`,
+  CNI_NETNS: '/var/run/netns/unused',
+  CNI_IFNAME: 'eth0',
+  CNI_PATH: '/usr/lib/cni',
+  WASM_CNI_IPAM_EXEC: '1',
+  ...extra,
 });
 const conf = (version: string, ipam: Record<string, unknown>): string =>
-  JSON.stringify({ cniVersion: version, name: `${sb.prefix}net`, type: 'w2main', ipam: { type: 'host-local', dataDir, ...ipam } });
+  JSON.stringify({
+    cniVersion: version,
+    name: `${sb.prefix}net`,
+    type: 'w2main',
+    ipam: { type: 'host-local', dataDir, ...ipam },
+  });
 
 const I = suite('ipam delegation');
 
-I.before(() => { dataDir = sb.dir('ipam'); });
+I.before(() => {
+  dataDir = sb.dir('ipam');
+});
 I.after(() => sb.cleanup());
 
 I('exec: the reference host-local allocates, our plugin returns its result in the config version', async () => {
   const h = makeHandler(delegatingPlugin(['0.3.1', '0.4.0', '1.0.0']));
-  const stdin = conf('0.4.0', { ranges: [[{ subnet: '10.200.20.0/24', rangeStart: '10.200.20.40', rangeEnd: '10.200.20.49' }]], routes: [{ dst: '0.0.0.0/0' }] });
+  const stdin = conf('0.4.0', {
+    ranges: [[{ subnet: '10.200.20.0/24', rangeStart: '10.200.20.40', rangeEnd: '10.200.20.49' }]],
+    routes: [{ dst: '0.0.0.0/0' }],
+  });
   const r = await h({ env: baseEnv('ADD'), stdin: enc(stdin) });
   assert.is(r.exitCode, 0, r.stdout);
   assert.equal(JSON.parse(r.stdout), {
@@ -69,38 +90,71 @@ I("exec: the delegate's typed error comes back unchanged (code, msg, details)", 
   assert.match(e.details, /^config is "1\.1\.0", plugin supports \["0\.1\.0" .*"1\.0\.0"\]$/);
   const bad = await h({ env: baseEnv('ADD'), stdin: enc(conf('1.0.0', { ranges: [[{ subnet: '10.200.20.0/33' }]] })) });
   assert.equal(JSON.parse(bad.stdout), { code: 999, msg: 'invalid CIDR address: 10.200.20.0/33' });
-  assert.equal(readdirSync(dataDir).filter((f) => f.includes('20.0')), []);
+  assert.equal(
+    readdirSync(dataDir).filter((f) => f.includes('20.0')),
+    [],
+  );
 });
 
 I('exec: a missing IPAM binary is reported like libcni', async () => {
   const h = makeHandler(delegatingPlugin(['1.0.0']));
   const stdin = JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'w2main', ipam: { type: 'w2-no-such-ipam' } });
   const r = await h({ env: baseEnv('ADD', { CNI_PATH: '/usr/lib/cni:/nonexistent' }), stdin: enc(stdin) });
-  assert.equal(JSON.parse(r.stdout), { code: 999, msg: 'failed to find plugin "w2-no-such-ipam" in path [/usr/lib/cni /nonexistent]' });
-  const slash = await h({ env: baseEnv('ADD'), stdin: enc(JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'w2main', ipam: { type: '../x' } })) });
+  assert.equal(JSON.parse(r.stdout), {
+    code: 999,
+    msg: 'failed to find plugin "w2-no-such-ipam" in path [/usr/lib/cni /nonexistent]',
+  });
+  const slash = await h({
+    env: baseEnv('ADD'),
+    stdin: enc(JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'w2main', ipam: { type: '../x' } })),
+  });
   assert.equal(JSON.parse(slash.stdout), { code: 999, msg: 'invalid plugin name: ../x' });
 });
 
 I('in-process: a plugin of the table gets the same stdin bytes and env with only CNI_COMMAND changed', async () => {
   const seen: PluginRequest[] = [];
   const toyIpam: PluginHandler = makeHandler({
-    name: 'w2ipam', versions: ['1.0.0'],
-    async add() { return { cniVersion: '1.0.0', ips: [{ address: '10.200.20.77/24' }] }; },
-    async del() { throw new Error('release failed'); },
+    name: 'w2ipam',
+    versions: ['1.0.0'],
+    async add() {
+      return { cniVersion: '1.0.0', ips: [{ address: '10.200.20.77/24' }] };
+    },
+    async del() {
+      throw new Error('release failed');
+    },
     async check() {},
   });
-  const table = { 'w2-ipam': async () => async (req: PluginRequest) => { seen.push(req); return toyIpam(req); } };
+  const table = {
+    'w2-ipam': async () => async (req: PluginRequest) => {
+      seen.push(req);
+      return toyIpam(req);
+    },
+  };
   const stdin = enc(JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'w2main', ipam: { type: 'w2-ipam' } }));
-  const a = { env: { ...baseEnv('ADD'), WASM_CNI_IPAM_EXEC: '' }, stdin, cniVersion: '1.0.0', netconf: { cniVersion: '1.0.0' } } as unknown as CmdArgs;
+  const a = {
+    env: { ...baseEnv('ADD'), WASM_CNI_IPAM_EXEC: '' },
+    stdin,
+    cniVersion: '1.0.0',
+    netconf: { cniVersion: '1.0.0' },
+  } as unknown as CmdArgs;
   const res = await delegate(a, 'w2-ipam', 'ADD', table);
-  assert.equal(readPluginResult(stdoutOrThrow(res), '1.0.0').result, { cniVersion: '1.0.0', ips: [{ address: '10.200.20.77/24' }] });
+  assert.equal(readPluginResult(stdoutOrThrow(res), '1.0.0').result, {
+    cniVersion: '1.0.0',
+    ips: [{ address: '10.200.20.77/24' }],
+  });
   assert.is(seen[0]!.stdin, stdin);
   assert.equal(seen[0]!.env, { ...a.env, CNI_COMMAND: 'ADD' });
   const del = await delegate(a, 'w2-ipam', 'DEL', table);
-  assert.throws(() => stdoutOrThrow(del), (e: Error & { code?: number }) => e.code === 999 && e.message === 'release failed');
+  assert.throws(
+    () => stdoutOrThrow(del),
+    (e: Error & { code?: number }) => e.code === 999 && e.message === 'release failed',
+  );
   // Forcing exec ignores the table (and then finds no binary of that name).
   const forced = { ...a, env: { ...a.env, WASM_CNI_IPAM_EXEC: '1' } } as CmdArgs;
-  await delegate(forced, 'w2-ipam', 'ADD', table).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /failed to find plugin "w2-ipam"/));
+  await delegate(forced, 'w2-ipam', 'ADD', table).then(
+    () => assert.unreachable(),
+    (e: Error) => assert.match(e.message, /failed to find plugin "w2-ipam"/),
+  );
   assert.is(seen.length, 2);
 });
 

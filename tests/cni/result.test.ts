@@ -39,14 +39,21 @@ T('1.x prints keys sorted at every level and keeps interface: 0', () => {
   assert.is(w.ips[1].interface, 0);
   assert.equal(Object.keys(w.routes[1]), ['advmss', 'dst', 'gw', 'mtu', 'priority', 'scope', 'table']);
   assert.is(w.routes[1].table, 0);
-  assert.equal(w.interfaces[2], { mac: '99:88:77:66:55:44', name: 'eth0', pciID: '0000:00:01.0', sandbox: '/var/run/netns/blue', socketPath: '/s' });
+  assert.equal(w.interfaces[2], {
+    mac: '99:88:77:66:55:44',
+    name: 'eth0',
+    pciID: '0000:00:01.0',
+    sandbox: '/var/run/netns/blue',
+    socketPath: '/s',
+  });
   assert.not.ok('version' in w.ips[0]);
 });
 
 T('1.x omits an empty dns; 0.x always prints dns: {}', () => {
   const bare: Result = { cniVersion: '1.0.0', ips: [{ address: '10.0.0.2/24' }] };
   assert.not.ok('dns' in (resultToWire(bare, '1.0.0') as object));
-  for (const v of ['0.3.0', '0.3.1', '0.4.0', '0.1.0', '0.2.0']) assert.equal((resultToWire(bare, v) as { dns: object }).dns, {}, v);
+  for (const v of ['0.3.0', '0.3.1', '0.4.0', '0.1.0', '0.2.0'])
+    assert.equal((resultToWire(bare, v) as { dns: object }).dns, {}, v);
 });
 
 T('0.3.x/0.4.0 shape: version first, interface kept, 1.x-only interface fields dropped', () => {
@@ -65,14 +72,22 @@ T('0.3.x/0.4.0 shape: version first, interface kept, 1.x-only interface fields d
 
 T('an IPAM result (no interface index) prints no interface key', () => {
   const ipam: Result = { cniVersion: '1.0.0', ips: [{ address: '10.0.0.2/24', gateway: '10.0.0.1' }] };
-  assert.equal(JSON.parse(formatResult(ipam, '0.4.0')).ips[0], { version: '4', address: '10.0.0.2/24', gateway: '10.0.0.1' });
+  assert.equal(JSON.parse(formatResult(ipam, '0.4.0')).ips[0], {
+    version: '4',
+    address: '10.0.0.2/24',
+    gateway: '10.0.0.1',
+  });
   assert.equal(JSON.parse(formatResult(ipam, '1.0.0')).ips[0], { address: '10.0.0.2/24', gateway: '10.0.0.1' });
 });
 
 T('0.1.0/0.2.0 shape: first address per family, routes split by family, only dst/gw', () => {
   const r: Result = {
     cniVersion: '1.0.0',
-    ips: [{ address: '10.1.0.5/16', gateway: '10.1.0.1', interface: 0 }, { address: '10.2.0.5/16' }, { address: 'fd00::5/64', gateway: 'fd00::1' }],
+    ips: [
+      { address: '10.1.0.5/16', gateway: '10.1.0.1', interface: 0 },
+      { address: '10.2.0.5/16' },
+      { address: 'fd00::5/64', gateway: 'fd00::1' },
+    ],
     routes: [{ dst: '0.0.0.0/0', gw: '10.1.0.1', mtu: 1400 }, { dst: '::/0' }],
   };
   for (const v of ['0.1.0', '0.2.0']) {
@@ -88,14 +103,19 @@ T('0.1.0/0.2.0 shape: first address per family, routes split by family, only dst
 });
 
 T('to 0.2.0, routes of a family without an address are dropped', () => {
-  const r: Result = { cniVersion: '1.0.0', ips: [{ address: '10.1.0.5/16' }], routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0' }] };
+  const r: Result = {
+    cniVersion: '1.0.0',
+    ips: [{ address: '10.1.0.5/16' }],
+    routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0' }],
+  };
   const w = JSON.parse(formatResult(r, '0.2.0'));
   assert.equal(w, { cniVersion: '0.2.0', ip4: { ip: '10.1.0.5/16', routes: [{ dst: '0.0.0.0/0' }] }, dns: {} });
 });
 
 T('an IP-less result cannot become 0.1.0/0.2.0 (L2-only bridge)', () => {
   const l2: Result = { cniVersion: '1.0.0', interfaces: [{ name: 'br0' }] };
-  for (const v of ['0.1.0', '0.2.0']) assert.throws(() => resultToWire(l2, v), /^cannot convert: no valid IP addresses$/);
+  for (const v of ['0.1.0', '0.2.0'])
+    assert.throws(() => resultToWire(l2, v), /^cannot convert: no valid IP addresses$/);
   for (const v of ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']) resultToWire(l2, v);
 });
 
@@ -104,47 +124,107 @@ T('an unknown target version has no converter', () => {
 });
 
 T('parse: each version is read with its own shape', () => {
-  const r02 = parseResult({ cniVersion: '0.2.0', ip4: { ip: '10.0.0.2/24', gateway: '10.0.0.1', routes: [{ dst: '0.0.0.0/0' }] }, ip6: { ip: 'fd00::2/64' }, dns: {} }, '0.2.0');
-  assert.equal(r02, { cniVersion: '0.2.0', ips: [{ address: '10.0.0.2/24', gateway: '10.0.0.1' }, { address: 'fd00::2/64' }], routes: [{ dst: '0.0.0.0/0' }] });
-  const r04 = parseResult({ cniVersion: '0.4.0', interfaces: [{ name: 'eth0', sandbox: '/x' }], ips: [{ version: '4', interface: 0, address: '10.0.0.2/24' }], dns: {} }, '0.4.0');
-  assert.equal(r04, { cniVersion: '0.4.0', interfaces: [{ name: 'eth0', sandbox: '/x' }], ips: [{ address: '10.0.0.2/24', interface: 0 }] });
+  const r02 = parseResult(
+    {
+      cniVersion: '0.2.0',
+      ip4: { ip: '10.0.0.2/24', gateway: '10.0.0.1', routes: [{ dst: '0.0.0.0/0' }] },
+      ip6: { ip: 'fd00::2/64' },
+      dns: {},
+    },
+    '0.2.0',
+  );
+  assert.equal(r02, {
+    cniVersion: '0.2.0',
+    ips: [{ address: '10.0.0.2/24', gateway: '10.0.0.1' }, { address: 'fd00::2/64' }],
+    routes: [{ dst: '0.0.0.0/0' }],
+  });
+  const r04 = parseResult(
+    {
+      cniVersion: '0.4.0',
+      interfaces: [{ name: 'eth0', sandbox: '/x' }],
+      ips: [{ version: '4', interface: 0, address: '10.0.0.2/24' }],
+      dns: {},
+    },
+    '0.4.0',
+  );
+  assert.equal(r04, {
+    cniVersion: '0.4.0',
+    interfaces: [{ name: 'eth0', sandbox: '/x' }],
+    ips: [{ address: '10.0.0.2/24', interface: 0 }],
+  });
   // A 0.1.0 result may lack cniVersion.
   assert.is(parseResult({ ip4: { ip: '10.0.0.2/24' } }, '0.1.0').cniVersion, '0.1.0');
 });
 
 T('parse: IPv6 text is normalised like Go prints it, host bits kept', () => {
-  const r = parseResult({ cniVersion: '1.0.0', ips: [{ address: 'FD00:0:0::5/64', gateway: 'fd00:0::1' }], routes: [{ dst: '10.1.2.3/8' }] }, '1.0.0');
+  const r = parseResult(
+    {
+      cniVersion: '1.0.0',
+      ips: [{ address: 'FD00:0:0::5/64', gateway: 'fd00:0::1' }],
+      routes: [{ dst: '10.1.2.3/8' }],
+    },
+    '1.0.0',
+  );
   assert.equal(r.ips, [{ address: 'fd00::5/64', gateway: 'fd00::1' }]);
   assert.equal(r.routes, [{ dst: '10.1.2.3/8' }]);
 });
 
 T('parse: a result of another family is rejected with the reference wording', () => {
-  assert.throws(() => parseResult({ cniVersion: '0.4.0' }, '1.0.0'), /^result type supports \[1\.0\.0 1\.1\.0\] but unmarshalled CNIVersion is "0\.4\.0"$/);
-  assert.throws(() => parseResult({ cniVersion: '1.0.0' }, '0.3.1'), /result type supports \[0\.3\.0 0\.3\.1 0\.4\.0\]/);
+  assert.throws(
+    () => parseResult({ cniVersion: '0.4.0' }, '1.0.0'),
+    /^result type supports \[1\.0\.0 1\.1\.0\] but unmarshalled CNIVersion is "0\.4\.0"$/,
+  );
+  assert.throws(
+    () => parseResult({ cniVersion: '1.0.0' }, '0.3.1'),
+    /result type supports \[0\.3\.0 0\.3\.1 0\.4\.0\]/,
+  );
   assert.throws(() => parseResult({ cniVersion: '1.0.0' }, '0.2.0'), /result type supports \[ 0\.1\.0 0\.2\.0\]/);
   assert.throws(() => parseResult({}, '7.0.0'), /^unsupported CNI result version "7\.0\.0"$/);
 });
 
 T('parse: bad addresses and types fail like Go', () => {
-  assert.throws(() => parseResult({ cniVersion: '1.0.0', ips: [{ address: '10.0.0.300/24' }] }, '1.0.0'), /^invalid CIDR address: 10\.0\.0\.300\/24$/);
-  assert.throws(() => parseResult({ cniVersion: '1.0.0', ips: [{ address: '10.0.0.3/24', gateway: 'x' }] }, '1.0.0'), /^invalid IP address: x$/);
-  assert.throws(() => parseResult({ cniVersion: '1.0.0', routes: 'x' }, '1.0.0'), /json: cannot unmarshal string into Go struct field Result\.routes of type \[\]\*types\.route/);
-  assert.throws(() => parseResult({ cniVersion: '1.0.0', ips: [{ address: '10.0.0.3/24', interface: -1.5 }] }, '1.0.0'), /cannot unmarshal number -1\.5/);
+  assert.throws(
+    () => parseResult({ cniVersion: '1.0.0', ips: [{ address: '10.0.0.300/24' }] }, '1.0.0'),
+    /^invalid CIDR address: 10\.0\.0\.300\/24$/,
+  );
+  assert.throws(
+    () => parseResult({ cniVersion: '1.0.0', ips: [{ address: '10.0.0.3/24', gateway: 'x' }] }, '1.0.0'),
+    /^invalid IP address: x$/,
+  );
+  assert.throws(
+    () => parseResult({ cniVersion: '1.0.0', routes: 'x' }, '1.0.0'),
+    /json: cannot unmarshal string into Go struct field Result\.routes of type \[\]\*types\.route/,
+  );
+  assert.throws(
+    () => parseResult({ cniVersion: '1.0.0', ips: [{ address: '10.0.0.3/24', interface: -1.5 }] }, '1.0.0'),
+    /cannot unmarshal number -1\.5/,
+  );
 });
 
-T('prevResult: same family accepted, missing cniVersion means the config\'s', () => {
-  assert.is(parsePrevResult({ cniVersion: '0.3.1', ips: [{ version: '4', address: '10.0.0.2/24' }] }, '0.4.0').cniVersion, '0.3.1');
+T("prevResult: same family accepted, missing cniVersion means the config's", () => {
+  assert.is(
+    parsePrevResult({ cniVersion: '0.3.1', ips: [{ version: '4', address: '10.0.0.2/24' }] }, '0.4.0').cniVersion,
+    '0.3.1',
+  );
   assert.is(parsePrevResult({ cniVersion: '1.1.0' }, '1.0.0').cniVersion, '1.1.0');
   assert.is(parsePrevResult({ ips: [{ address: '10.0.0.2/24' }] }, '1.0.0').cniVersion, '1.0.0');
-  assert.throws(() => parsePrevResult({ cniVersion: '0.4.0' }, '1.0.0'),
-    /^could not parse prevResult: result type supports \[1\.0\.0 1\.1\.0\] but unmarshalled CNIVersion is "0\.4\.0"$/);
+  assert.throws(
+    () => parsePrevResult({ cniVersion: '0.4.0' }, '1.0.0'),
+    /^could not parse prevResult: result type supports \[1\.0\.0 1\.1\.0\] but unmarshalled CNIVersion is "0\.4\.0"$/,
+  );
 });
 
 // The full matrix: every version to every version and back, on a result each version can express.
 const dual: Result = {
   cniVersion: '1.1.0',
-  ips: [{ address: '10.1.0.5/16', gateway: '10.1.0.1' }, { address: 'fd00::5/64', gateway: 'fd00::1' }],
-  routes: [{ dst: '0.0.0.0/0', gw: '10.1.0.1' }, { dst: '::/0', gw: 'fd00::1' }],
+  ips: [
+    { address: '10.1.0.5/16', gateway: '10.1.0.1' },
+    { address: 'fd00::5/64', gateway: 'fd00::1' },
+  ],
+  routes: [
+    { dst: '0.0.0.0/0', gw: '10.1.0.1' },
+    { dst: '::/0', gw: 'fd00::1' },
+  ],
   dns: { nameservers: ['10.1.0.53'], search: ['example'] },
 };
 
@@ -167,7 +247,11 @@ T('conversion matrix: every pair of versions, both ways, keeps what both version
 });
 
 T('conversion matrix: interfaces survive among 0.3.0-1.1.0 and are dropped for 0.1.0/0.2.0', () => {
-  const withIfs: Result = { ...dual, interfaces: [{ name: 'eth0', mac: '02:00:00:00:00:01', sandbox: '/ns' }], ips: dual.ips!.map((ip) => ({ ...ip, interface: 0 })) };
+  const withIfs: Result = {
+    ...dual,
+    interfaces: [{ name: 'eth0', mac: '02:00:00:00:00:01', sandbox: '/ns' }],
+    ips: dual.ips!.map((ip) => ({ ...ip, interface: 0 })),
+  };
   const modern = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
   for (const from of modern) {
     for (const to of modern) {
@@ -182,17 +266,32 @@ T('conversion matrix: interfaces survive among 0.3.0-1.1.0 and are dropped for 0
     }
   }
   // 1.x-only interface fields only live between 1.0.0 and 1.1.0.
-  const rich: Result = { cniVersion: '1.0.0', interfaces: [{ name: 'eth0', mtu: 9000, socketPath: '/s', pciID: 'p' }], ips: [{ address: '10.0.0.2/24' }] };
+  const rich: Result = {
+    cniVersion: '1.0.0',
+    interfaces: [{ name: 'eth0', mtu: 9000, socketPath: '/s', pciID: 'p' }],
+    ips: [{ address: '10.0.0.2/24' }],
+  };
   assert.equal(convertResult(rich, '1.1.0').interfaces, rich.interfaces);
   assert.equal(convertResult(rich, '0.4.0').interfaces, [{ name: 'eth0' }]);
 });
 
 T('conversion from 0.2.0 up: ips without interface, routes ip4 then ip6', () => {
-  const src = parseResult({ cniVersion: '0.2.0', ip6: { ip: 'fd00::2/64', routes: [{ dst: '::/0' }] }, ip4: { ip: '10.0.0.2/24', routes: [{ dst: '0.0.0.0/0' }] }, dns: { domain: 'x' } }, '0.2.0');
+  const src = parseResult(
+    {
+      cniVersion: '0.2.0',
+      ip6: { ip: 'fd00::2/64', routes: [{ dst: '::/0' }] },
+      ip4: { ip: '10.0.0.2/24', routes: [{ dst: '0.0.0.0/0' }] },
+      dns: { domain: 'x' },
+    },
+    '0.2.0',
+  );
   const w = JSON.parse(formatResult(src, '0.4.0'));
   assert.equal(w, {
     cniVersion: '0.4.0',
-    ips: [{ version: '4', address: '10.0.0.2/24' }, { version: '6', address: 'fd00::2/64' }],
+    ips: [
+      { version: '4', address: '10.0.0.2/24' },
+      { version: '6', address: 'fd00::2/64' },
+    ],
     routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0' }],
     dns: { domain: 'x' },
   });
@@ -205,33 +304,50 @@ T.run();
 const sb = new Sandbox();
 const O = suite('result output vs the reference host-local');
 let dataDir = '';
-O.before(() => { dataDir = sb.dir('ipam'); });
+O.before(() => {
+  dataDir = sb.dir('ipam');
+});
 O.after(() => sb.cleanup());
 
-O('0.1.0-0.4.0 byte for byte; 1.0.0 equal as JSON (Debian 1.1.1 prints struct order and an empty dns, v1.9.1 sorts and omits it)', async () => {
-  for (const v of ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0']) {
-    const conf = JSON.stringify({
-      cniVersion: v, name: `${sb.prefix}out`, type: 'w2main',
-      ipam: {
-        type: 'host-local', dataDir,
-        ranges: [[{ subnet: '10.200.20.0/24', rangeStart: '10.200.20.80', rangeEnd: '10.200.20.89' }], [{ subnet: 'fd00:200:20::/64' }]],
-        routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0', gw: 'fd00:200:20::1' }],
-        ...(v === '0.1.0' || v === '0.2.0' ? {} : { dns: { nameservers: ['10.200.20.53'] } }),
-      },
-    });
-    const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: `${sb.prefix}-${v}`, CNI_NETNS: '/var/run/netns/unused', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' };
-    const ref = await spawnPlugin('/usr/lib/cni/host-local', new TextEncoder().encode(conf), env);
-    assert.is(ref.exitCode, 0, ref.stdout);
-    const model = parseResult(JSON.parse(ref.stdout), v);
-    if (v !== '1.0.0') {
-      assert.is(formatResult(model, v), ref.stdout, v);
-    } else {
-      const refDoc = JSON.parse(ref.stdout);
-      if (Object.keys(refDoc.dns).length === 0) delete refDoc.dns;
-      assert.equal(JSON.parse(formatResult(model, v)), refDoc);
+O(
+  '0.1.0-0.4.0 byte for byte; 1.0.0 equal as JSON (Debian 1.1.1 prints struct order and an empty dns, v1.9.1 sorts and omits it)',
+  async () => {
+    for (const v of ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0']) {
+      const conf = JSON.stringify({
+        cniVersion: v,
+        name: `${sb.prefix}out`,
+        type: 'w2main',
+        ipam: {
+          type: 'host-local',
+          dataDir,
+          ranges: [
+            [{ subnet: '10.200.20.0/24', rangeStart: '10.200.20.80', rangeEnd: '10.200.20.89' }],
+            [{ subnet: 'fd00:200:20::/64' }],
+          ],
+          routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0', gw: 'fd00:200:20::1' }],
+          ...(v === '0.1.0' || v === '0.2.0' ? {} : { dns: { nameservers: ['10.200.20.53'] } }),
+        },
+      });
+      const env = {
+        CNI_COMMAND: 'ADD',
+        CNI_CONTAINERID: `${sb.prefix}-${v}`,
+        CNI_NETNS: '/var/run/netns/unused',
+        CNI_IFNAME: 'eth0',
+        CNI_PATH: '/usr/lib/cni',
+      };
+      const ref = await spawnPlugin('/usr/lib/cni/host-local', new TextEncoder().encode(conf), env);
+      assert.is(ref.exitCode, 0, ref.stdout);
+      const model = parseResult(JSON.parse(ref.stdout), v);
+      if (v !== '1.0.0') {
+        assert.is(formatResult(model, v), ref.stdout, v);
+      } else {
+        const refDoc = JSON.parse(ref.stdout);
+        if (Object.keys(refDoc.dns).length === 0) delete refDoc.dns;
+        assert.equal(JSON.parse(formatResult(model, v)), refDoc);
+      }
+      await spawnPlugin('/usr/lib/cni/host-local', new TextEncoder().encode(conf), { ...env, CNI_COMMAND: 'DEL' });
     }
-    await spawnPlugin('/usr/lib/cni/host-local', new TextEncoder().encode(conf), { ...env, CNI_COMMAND: 'DEL' });
-  }
-});
+  },
+);
 
 O.run();

@@ -8,7 +8,12 @@ import { maskVersionDifferences } from '../_lib/version-differences.ts';
 
 const test = suite('conformance e2e');
 
-interface E2e { cniVersion: string; ranges: Array<Array<{ subnet: string }>>; routes: Array<{ dst: string }>; hostPort: number }
+interface E2e {
+  cniVersion: string;
+  ranges: Array<Array<{ subnet: string }>>;
+  routes: Array<{ dst: string }>;
+  hostPort: number;
+}
 
 function scenario(e: E2e) {
   return compareWithReference({
@@ -17,15 +22,24 @@ function scenario(e: E2e) {
       const dataDir = sb.dir('ipam');
       return {
         config: {
-          cniVersion: e.cniVersion, name: `e2e-${token}`,
+          cniVersion: e.cniVersion,
+          name: `e2e-${token}`,
           plugins: [
-            { type: 'bridge', bridge: sb.name('br'), isGateway: true, ipMasq: true, hairpinMode: true,
-              ipam: { type: 'host-local', dataDir, ranges: e.ranges, routes: e.routes } },
+            {
+              type: 'bridge',
+              bridge: sb.name('br'),
+              isGateway: true,
+              ipMasq: true,
+              hairpinMode: true,
+              ipam: { type: 'host-local', dataDir, ranges: e.ranges, routes: e.routes },
+            },
             { type: 'portmap', capabilities: { portMappings: true }, snat: true },
             { type: 'bandwidth', capabilities: { bandwidth: true } },
           ],
         },
-        netns: pod.path, containerId: `e2e-${token}`, ifName: 'eth0',
+        netns: pod.path,
+        containerId: `e2e-${token}`,
+        ifName: 'eth0',
         cniArgs: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-a;K8S_POD_INFRA_CONTAINER_ID=e2e-${token}`,
         capabilityArgs: {
           portMappings: [
@@ -50,12 +64,20 @@ function scenario(e: E2e) {
  * compare the CHECK step's state but not its outcome, and return both outcomes for the caller to assert.
  */
 function splitCheck(ref: StepRecord[], ours: StepRecord[]): string {
-  const strip = (r: StepRecord[]) => maskVersionDifferences(r).map((x) => (x.label === 'CHECK' ? { ...x, snapshot: { ...x.snapshot, outcome: undefined } } : x));
+  const strip = (r: StepRecord[]) =>
+    maskVersionDifferences(r).map((x) =>
+      x.label === 'CHECK' ? { ...x, snapshot: { ...x.snapshot, outcome: undefined } } : x,
+    );
   return diffSnapshots(strip(ref), strip(ours));
 }
 
 test('IPv4, cniVersion 1.0.0: same result, rules, links, tc and state after ADD, CHECK, DEL', async () => {
-  const cmp = await scenario({ cniVersion: '1.0.0', ranges: [[{ subnet: '10.200.83.0/24' }]], routes: [{ dst: '0.0.0.0/0' }], hostPort: 28380 });
+  const cmp = await scenario({
+    cniVersion: '1.0.0',
+    ranges: [[{ subnet: '10.200.83.0/24' }]],
+    routes: [{ dst: '0.0.0.0/0' }],
+    hostPort: 28380,
+  });
   const { reference: ref, ours } = cmp.records;
   assert.is(ref[0]!.outcome.exitCode, 0, JSON.stringify(ref[0]!.outcome.error));
   assert.is(splitCheck(ref, ours), '', splitCheck(ref, ours));
@@ -65,15 +87,18 @@ test('IPv4, cniVersion 1.0.0: same result, rules, links, tc and state after ADD,
   assert.is(ours[2]!.outcome.exitCode, 0, JSON.stringify(ours[2]!.outcome.error));
   const names = referenceNames(`e2e-${cmp.token}`, `e2e-${cmp.token}`);
   const added = JSON.stringify(ours[0]!.snapshot);
-  for (const n of [names.masqChain, names.dnatChain, names.ifb, '10.200.83.2/24']) assert.ok(added.includes(n), `after ADD: ${n}`);
+  for (const n of [names.masqChain, names.dnatChain, names.ifb, '10.200.83.2/24'])
+    assert.ok(added.includes(n), `after ADD: ${n}`);
   const deleted = JSON.stringify(ours[2]!.snapshot);
   for (const n of [names.masqChain, names.dnatChain, names.ifb]) assert.not.ok(deleted.includes(n), `after DEL: ${n}`);
 });
 
 test('dual stack, cniVersion 0.4.0: same after ADD, CHECK, DEL', async () => {
   const cmp = await scenario({
-    cniVersion: '0.4.0', ranges: [[{ subnet: '10.200.84.0/24' }], [{ subnet: 'fd00:200:80::/64' }]],
-    routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0' }], hostPort: 28382,
+    cniVersion: '0.4.0',
+    ranges: [[{ subnet: '10.200.84.0/24' }], [{ subnet: 'fd00:200:80::/64' }]],
+    routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0' }],
+    hostPort: 28382,
   });
   const { reference: ref, ours } = cmp.records;
   assert.is(ref[0]!.outcome.exitCode, 0, JSON.stringify(ref[0]!.outcome.error));

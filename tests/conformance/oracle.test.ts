@@ -35,7 +35,8 @@ function captureDir(label: string): { bin: string; calls: string } {
 
 test('calls plugins with the same stdin and env as cni-exec.sh (ADD, CHECK, DEL of a conflist)', async () => {
   const conflist = {
-    cniVersion: '1.0.0', name: `oracle-${sb.prefix}`,
+    cniVersion: '1.0.0',
+    name: `oracle-${sb.prefix}`,
     plugins: [
       { type: 'capa', someField: 1 },
       { type: 'capb', capabilities: { portMappings: true, bandwidth: false } },
@@ -46,15 +47,27 @@ test('calls plugins with the same stdin and env as cni-exec.sh (ADD, CHECK, DEL 
   const captured: Record<string, string[]> = {};
   for (const who of ['sh', 'ts']) {
     const { bin, calls } = captureDir(who);
-    for (const t of ['capa', 'capb', 'capc']) { writeFileSync(join(bin, t), CAPTURE); chmodSync(join(bin, t), 0o755); }
+    for (const t of ['capa', 'capb', 'capc']) {
+      writeFileSync(join(bin, t), CAPTURE);
+      chmodSync(join(bin, t), 0o755);
+    }
     const cache = sb.dir(`cache${who}`);
-    const c: OracleCase = { config: conflist, netns: '/var/run/netns/none', containerId: 'cid1', ifName: 'eth0', capabilityArgs: caps, cniArgs: 'IgnoreUnknown=1;K8S_POD_NAME=p' };
+    const c: OracleCase = {
+      config: conflist,
+      netns: '/var/run/netns/none',
+      containerId: 'cid1',
+      ifName: 'eth0',
+      capabilityArgs: caps,
+      cniArgs: 'IgnoreUnknown=1;K8S_POD_NAME=p',
+    };
     if (who === 'sh') {
       const conf = join(sb.dir('conf'), 'net.conflist');
       writeFileSync(conf, JSON.stringify(conflist));
       const env = { CNI_PATH: bin, CNI_CACHE_DIR: cache, CNI_ARGS: c.cniArgs };
       for (const cmd of ['ADD', 'CHECK', 'DEL']) {
-        const r = await run(cniExecScript, [cmd, c.netns, c.containerId, c.ifName, conf, JSON.stringify(caps)], { env: env as Record<string, string> });
+        const r = await run(cniExecScript, [cmd, c.netns, c.containerId, c.ifName, conf, JSON.stringify(caps)], {
+          env: env as Record<string, string>,
+        });
         assert.is(r.code, 0, r.stderr);
       }
     } else {
@@ -68,12 +81,21 @@ test('calls plugins with the same stdin and env as cni-exec.sh (ADD, CHECK, DEL 
     captured[who] = files.map((f) => {
       const text = readFileSync(join(calls, f), 'utf8');
       if (f.endsWith('.stdin')) return `${f}: ${JSON.stringify(JSON.parse(text))}`;
-      return `${f}: ${text.split('\n').filter((l) => !l.startsWith('CNI_PATH=') && !l.startsWith('CNI_CACHE_DIR=')).join(';')}`;
+      return `${f}: ${text
+        .split('\n')
+        .filter((l) => !l.startsWith('CNI_PATH=') && !l.startsWith('CNI_CACHE_DIR='))
+        .join(';')}`;
     });
   }
   assert.equal(captured.ts!.length, 18); // 3 commands × 3 plugins × (stdin, env)
   assert.equal(captured.ts, captured.sh);
-  const addB = JSON.parse(captured.ts!.find((l) => l.includes('ADD-capb.stdin'))!.split(': ').slice(1).join(': '));
+  const addB = JSON.parse(
+    captured
+      .ts!.find((l) => l.includes('ADD-capb.stdin'))!
+      .split(': ')
+      .slice(1)
+      .join(': '),
+  );
   assert.equal(addB.runtimeConfig, { portMappings: caps.portMappings });
 });
 
@@ -85,15 +107,29 @@ test('two reference runs of bridge+portmap+bandwidth snapshot identically (rando
       const dataDir = box.dir('ipam');
       return {
         config: {
-          cniVersion: '1.0.0', name: `orc-${token}`,
+          cniVersion: '1.0.0',
+          name: `orc-${token}`,
           plugins: [
-            { type: 'bridge', bridge: box.name('br'), isGateway: true, ipMasq: true, hairpinMode: true,
-              ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.200.81.0/24' }]], routes: [{ dst: '0.0.0.0/0' }] } },
+            {
+              type: 'bridge',
+              bridge: box.name('br'),
+              isGateway: true,
+              ipMasq: true,
+              hairpinMode: true,
+              ipam: {
+                type: 'host-local',
+                dataDir,
+                ranges: [[{ subnet: '10.200.81.0/24' }]],
+                routes: [{ dst: '0.0.0.0/0' }],
+              },
+            },
             { type: 'portmap', capabilities: { portMappings: true }, snat: true },
             { type: 'bandwidth', capabilities: { bandwidth: true } },
           ],
         },
-        netns: pod.path, containerId: `orc-${token}`, ifName: 'eth0',
+        netns: pod.path,
+        containerId: `orc-${token}`,
+        ifName: 'eth0',
         capabilityArgs: {
           portMappings: [{ hostPort: 18180, containerPort: 8080, protocol: 'tcp' }],
           bandwidth: { ingressRate: 10000000, ingressBurst: 1000000, egressRate: 20000000, egressBurst: 1000000 },
@@ -110,11 +146,23 @@ test('two reference runs of bridge+portmap+bandwidth snapshot identically (rando
   assert.is(del!.outcome.exitCode, 0, JSON.stringify(del!.outcome.error));
   const text = JSON.stringify(add!.snapshot);
   const names = referenceNames(`orc-${cmp.token}`, `orc-${cmp.token}`);
-  for (const needle of ['<veth1>', '<mac1>', '<sb>br', names.ifb, names.masqChain, names.dnatChain, '"tbf"', 'mirred', '10.200.81.2/24', '"route_localnet"'.slice(1, -1)]) {
+  for (const needle of [
+    '<veth1>',
+    '<mac1>',
+    '<sb>br',
+    names.ifb,
+    names.masqChain,
+    names.dnatChain,
+    '"tbf"',
+    'mirred',
+    '10.200.81.2/24',
+    '"route_localnet"'.slice(1, -1),
+  ]) {
     assert.ok(text.includes(needle), `snapshot after ADD mentions ${needle}`);
   }
   const after = JSON.stringify(del!.snapshot);
-  for (const gone of [names.ifb, names.masqChain, names.dnatChain]) assert.not.ok(after.includes(gone), `gone after DEL: ${gone}`);
+  for (const gone of [names.ifb, names.masqChain, names.dnatChain])
+    assert.not.ok(after.includes(gone), `gone after DEL: ${gone}`);
   const state = del!.snapshot.state as Record<string, unknown>;
   assert.equal(Object.keys(state).sort(), [`orc-${cmp.token}/last_reserved_ip.0`, `orc-${cmp.token}/lock`]);
 });

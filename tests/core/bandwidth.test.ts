@@ -8,25 +8,78 @@ const MAX = 9223372036854775807;
 
 const q = suite('core: Kubernetes quantities (bits/s, rounded up)');
 const values: Array<[string, number]> = [
-  ['1M', 1_000_000], ['1Mi', 1_048_576], ['500k', 500_000], ['1G', 1e9], ['10G', 1e10], ['1.5M', 1_500_000],
-  ['1e3', 1000], ['1E3', 1000], ['1e+3', 1000], ['1.5e3', 1500], ['0.5', 1], ['100m', 1], ['1k', 1000], ['1Ki', 1024],
-  ['1.5Ki', 1536], ['0.1Ki', 103], ['1P', 1e15], ['1Pi', 1125899906842624], ['1E', 1e18], ['10E', MAX], ['+5', 5],
-  ['-5', -5], ['.5', 1], ['5.', 5], ['1.G', 1e9], ['1n', 1], ['1u', 1], ['0', 0], ['00', 0], ['0.0', 0], ['+', 0],
-  ['123456789012345678901234', MAX], ['1e-3', 1], ['1000e-3', 1], ['1001e-3', 2], ['2Ti', 2199023255552],
-  ['0.000000000001', 1], ['12345678901234567890e-10', 1234567891], ['1e18', 1e18], ['1e19', MAX], ['999.5', 1000],
+  ['1M', 1_000_000],
+  ['1Mi', 1_048_576],
+  ['500k', 500_000],
+  ['1G', 1e9],
+  ['10G', 1e10],
+  ['1.5M', 1_500_000],
+  ['1e3', 1000],
+  ['1E3', 1000],
+  ['1e+3', 1000],
+  ['1.5e3', 1500],
+  ['0.5', 1],
+  ['100m', 1],
+  ['1k', 1000],
+  ['1Ki', 1024],
+  ['1.5Ki', 1536],
+  ['0.1Ki', 103],
+  ['1P', 1e15],
+  ['1Pi', 1125899906842624],
+  ['1E', 1e18],
+  ['10E', MAX],
+  ['+5', 5],
+  ['-5', -5],
+  ['.5', 1],
+  ['5.', 5],
+  ['1.G', 1e9],
+  ['1n', 1],
+  ['1u', 1],
+  ['0', 0],
+  ['00', 0],
+  ['0.0', 0],
+  ['+', 0],
+  ['123456789012345678901234', MAX],
+  ['1e-3', 1],
+  ['1000e-3', 1],
+  ['1001e-3', 2],
+  ['2Ti', 2199023255552],
+  ['0.000000000001', 1],
+  ['12345678901234567890e-10', 1234567891],
+  ['1e18', 1e18],
+  ['1e19', MAX],
+  ['999.5', 1000],
   ['1000000000000000.5', 1000000000000001],
 ];
 for (const [text, want] of values) q(`${text} → ${want}`, () => assert.is(parseQuantity(text), want));
 
 const qerr = suite('core: quantity errors (apimachinery texts)');
 const errors: Array<[string, string]> = [
-  ['', FORMAT], ['1kb', FORMAT], ['1 k', FORMAT], ['abc', FORMAT], ['1Mb', FORMAT], ['1.2.3', FORMAT], [' 1', FORMAT],
-  ['1K', SUFFIX], ['1e', SUFFIX], ['1ee3', SUFFIX], ['1Mi5', SUFFIX], ['--1', SUFFIX], ['1kk', SUFFIX], ['1i', SUFFIX],
+  ['', FORMAT],
+  ['1kb', FORMAT],
+  ['1 k', FORMAT],
+  ['abc', FORMAT],
+  ['1Mb', FORMAT],
+  ['1.2.3', FORMAT],
+  [' 1', FORMAT],
+  ['1K', SUFFIX],
+  ['1e', SUFFIX],
+  ['1ee3', SUFFIX],
+  ['1Mi5', SUFFIX],
+  ['--1', SUFFIX],
+  ['1kk', SUFFIX],
+  ['1i', SUFFIX],
   ['1e99999999999999999999', SUFFIX],
 ];
 for (const [text, msg] of errors) {
   qerr(JSON.stringify(text), () => {
-    try { parseQuantity(text); assert.unreachable(); } catch (e) { assert.instance(e, CoreError); assert.is((e as Error).message, msg); }
+    try {
+      parseQuantity(text);
+      assert.unreachable();
+    } catch (e) {
+      assert.instance(e, CoreError);
+      assert.is((e as Error).message, msg);
+    }
   });
 }
 
@@ -38,9 +91,20 @@ limits('accepted at both ends, and just above 999 after rounding up', () => {
   assert.is(parseBandwidthQuantity('10M'), 1e7);
 });
 limits('rejected below 1k (also negative and zero) and above 1P (also 1Pi), with the kubelet texts', () => {
-  for (const t of ['999', '0', '-1M', '1']) assert.throws(() => parseBandwidthQuantity(t), (e: Error) => e.message === 'resource is unreasonably small (< 1kbit)');
-  for (const t of ['1Pi', '1000000000000001', '2P', '1E', '10E']) assert.throws(() => parseBandwidthQuantity(t), (e: Error) => e.message === 'resoruce is unreasonably large (> 1Pbit)');
-  assert.throws(() => parseBandwidthQuantity('fast'), (e: Error) => e.message === FORMAT);
+  for (const t of ['999', '0', '-1M', '1'])
+    assert.throws(
+      () => parseBandwidthQuantity(t),
+      (e: Error) => e.message === 'resource is unreasonably small (< 1kbit)',
+    );
+  for (const t of ['1Pi', '1000000000000001', '2P', '1E', '10E'])
+    assert.throws(
+      () => parseBandwidthQuantity(t),
+      (e: Error) => e.message === 'resoruce is unreasonably large (> 1Pbit)',
+    );
+  assert.throws(
+    () => parseBandwidthQuantity('fast'),
+    (e: Error) => e.message === FORMAT,
+  );
 });
 
 const t = suite('core: tbf parameters (plugins.md §5.2 worked values)');
@@ -58,7 +122,10 @@ const table: Array<[number, number, number, number, number, number]> = [
 for (const [rate, burst, rateB, burstB, buffer, limit] of table) {
   t(`rate ${rate} burst ${burst}`, () => {
     const r = tbf({ rateBits: rate, burstBits: burst });
-    assert.equal([r.rateBytes, r.burstBytes, r.bufferTicks, r.limitBytes, r.latencyUs, r.rate64], [rateB, burstB, buffer, limit, 25_000, false]);
+    assert.equal(
+      [r.rateBytes, r.burstBytes, r.bufferTicks, r.limitBytes, r.latencyUs, r.rate64],
+      [rateB, burstB, buffer, limit, 25_000, false],
+    );
   });
 }
 t('the wrapped buffer is flagged; saturating mode clamps at 2^32-1 instead', () => {
@@ -86,7 +153,7 @@ t('1-7 bits/s and a zero burst are rejected; an unreadable psched gives buffer 0
   assert.throws(() => tbf({ rateBits: 7, burstBits: 8 }), /invalid rate: 7/);
   assert.throws(() => tbf({ rateBits: 8000, burstBits: 0 }), /invalid burst: 0/);
   assert.is(tbf({ rateBits: 8000, burstBits: 8000, tickInUsec: 0 }).bufferTicks, 0);
-  assert.is(tbf({ rateBits: 8000, burstBits: 8000, latencyMs: 50 }).limitBytes, 1000 * 50 / 1000 + 1000);
+  assert.is(tbf({ rateBits: 8000, burstBits: 8000, latencyMs: 50 }).limitBytes, (1000 * 50) / 1000 + 1000);
 });
 t('psched: modern kernels give 15.625 ticks/µs', () => {
   assert.is(tickInUsecFromPsched('000003e8 00000040 000f4240 3b9aca00\n'), 15.625);

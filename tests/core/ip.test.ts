@@ -1,6 +1,17 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseIP, tryParseIP, isIP, canonicalIP, formatIP, ipToBytes, compareIP, nextIP, prevIP, CoreError } from '../../host/core/index.ts';
+import {
+  parseIP,
+  tryParseIP,
+  isIP,
+  canonicalIP,
+  formatIP,
+  ipToBytes,
+  compareIP,
+  nextIP,
+  prevIP,
+  CoreError,
+} from '../../host/core/index.ts';
 
 const valid = suite('core: IP parse and canonical format');
 
@@ -38,9 +49,34 @@ for (const [input, text, family] of canonical) {
 
 const invalid = suite('core: IP text rejected');
 const bad = [
-  '', '1.2.3.04', '01.2.3.4', '256.0.0.1', '1.2.3', '1.2.3.4.5', '1..2.3', '.1.2.3', '1.2.3.', ' 1.2.3.4', '1.2.3.4 ',
-  'a.b.c.d', '1.2.3.-1', '1:2:3:4:5:6:7:8:9', '1::2::3', '12345::1', 'fe80::1%eth0', ':1:2:3:4:5:6:7', '1:2:3:4:5:6:7:',
-  '1:2:3:4:5:6:7::8', '::1.2.3', '1:2:3:4:5:6:7:1.2.3.4', 'g::1', '1:2:3:4:5:6:7', ':::', '10.0.0.1/24', 'é::1', '1.2.3.4:80',
+  '',
+  '1.2.3.04',
+  '01.2.3.4',
+  '256.0.0.1',
+  '1.2.3',
+  '1.2.3.4.5',
+  '1..2.3',
+  '.1.2.3',
+  '1.2.3.',
+  ' 1.2.3.4',
+  '1.2.3.4 ',
+  'a.b.c.d',
+  '1.2.3.-1',
+  '1:2:3:4:5:6:7:8:9',
+  '1::2::3',
+  '12345::1',
+  'fe80::1%eth0',
+  ':1:2:3:4:5:6:7',
+  '1:2:3:4:5:6:7:',
+  '1:2:3:4:5:6:7::8',
+  '::1.2.3',
+  '1:2:3:4:5:6:7:1.2.3.4',
+  'g::1',
+  '1:2:3:4:5:6:7',
+  ':::',
+  '10.0.0.1/24',
+  'é::1',
+  '1.2.3.4:80',
 ];
 for (const text of bad) {
   invalid(`rejects ${JSON.stringify(text)}`, () => {
@@ -93,7 +129,14 @@ helpers('nextIP / prevIP carry across words and wrap at the ends', () => {
 const props = suite('core: IP properties');
 function rng(seed: number) {
   let s = seed >>> 0 || 1;
-  return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s; };
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s;
+  };
 }
 props('IPv4: format(parse(x)) = x for 5000 random addresses', () => {
   const r = rng(7);
@@ -107,7 +150,15 @@ props('IPv6: our canonical text equals the WHATWG URL serializer (RFC 5952 rules
   const r = rng(11);
   for (let i = 0; i < 5000; i++) {
     const groups = Array.from({ length: 8 }, () => (r() % 3 === 0 ? 0 : r() & 0xffff));
-    if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) groups[5] = 1;
+    if (
+      groups[0] === 0 &&
+      groups[1] === 0 &&
+      groups[2] === 0 &&
+      groups[3] === 0 &&
+      groups[4] === 0 &&
+      groups[5] === 0xffff
+    )
+      groups[5] = 1;
     const full = groups.map((g) => g.toString(16).padStart(4, '0')).join(':');
     const expected = new URL(`http://[${full}]/`).hostname.slice(1, -1);
     const got = parseIP(full).text;

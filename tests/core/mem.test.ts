@@ -6,7 +6,14 @@ import { core } from '../../host/core/wasm.ts';
 const s = suite('core: Wasm heap');
 function rng(seed: number) {
   let x = seed >>> 0 || 1;
-  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
 }
 
 s('random alloc/free: zeroed, 16-aligned, disjoint blocks; memory stops growing once warm', () => {

@@ -21,14 +21,21 @@ s('defaults: /24 for IPv4, /64 for IPv6', () => {
 });
 s('allocates in order and reports exhaustion', () => {
   const a = new NodeCidrAllocator('10.0.0.0/22', 24);
-  assert.equal([a.allocate(), a.allocate(), a.allocate(), a.allocate()], ['10.0.0.0/24', '10.0.1.0/24', '10.0.2.0/24', '10.0.3.0/24']);
+  assert.equal(
+    [a.allocate(), a.allocate(), a.allocate(), a.allocate()],
+    ['10.0.0.0/24', '10.0.1.0/24', '10.0.2.0/24', '10.0.3.0/24'],
+  );
   assert.is(a.allocatedCount, 4);
-  assert.throws(() => a.allocate(), (e: Error) => e instanceof CoreError && e.message === EXHAUSTED);
+  assert.throws(
+    () => a.allocate(),
+    (e: Error) => e instanceof CoreError && e.message === EXHAUSTED,
+  );
   a.dispose();
 });
 s('round robin: a released subnet is handed out again only after the others', () => {
   const a = new NodeCidrAllocator('10.0.0.0/22', 24);
-  a.allocate(); a.allocate();
+  a.allocate();
+  a.allocate();
   a.release('10.0.0.0/24');
   assert.is(a.allocate(), '10.0.2.0/24');
   assert.is(a.allocate(), '10.0.3.0/24');
@@ -57,12 +64,18 @@ s('a CIDR inside one node subnet marks that subnet; a cluster-sized one marks al
 });
 s('CIDRs outside the cluster CIDR are rejected', () => {
   const a = new NodeCidrAllocator('10.244.0.0/16');
-  assert.throws(() => a.occupy('10.245.0.0/24'), (e: Error) => e.message === 'cidr 10.245.0.0/24 is out the range of cluster cidr 10.244.0.0/16');
+  assert.throws(
+    () => a.occupy('10.245.0.0/24'),
+    (e: Error) => e.message === 'cidr 10.245.0.0/24 is out the range of cluster cidr 10.244.0.0/16',
+  );
   assert.throws(() => a.release('fd00::/64'), /out the range/);
   a.dispose();
 });
 s('mask size errors', () => {
-  assert.throws(() => new NodeCidrAllocator('fd00::/32'), (e: Error) => e.message === 'New CIDR set failed; the node CIDR size is too big');
+  assert.throws(
+    () => new NodeCidrAllocator('fd00::/32'),
+    (e: Error) => e.message === 'New CIDR set failed; the node CIDR size is too big',
+  );
   assert.throws(() => new NodeCidrAllocator('10.0.0.0/16', 8), /shorter than the cluster/);
   assert.throws(() => new NodeCidrAllocator('10.0.0.0/16', 33), /invalid node CIDR mask size/);
   assert.throws(() => new NodeCidrAllocator('10.0.0.0/99'), /invalid CIDR address/);

@@ -13,8 +13,18 @@ const s = suite('core: ranges and first allocation vs the reference host-local')
 s.after(() => sandbox.cleanup());
 
 async function reference(sets: RangeConfig[][], n: number): Promise<{ msg?: string; ips?: string[] }> {
-  const conf = { cniVersion: '1.0.0', name: `corechk${n}`, ipam: { type: 'host-local', dataDir: sandbox.dir('ipam'), ranges: sets } };
-  const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: `core${n}`, CNI_NETNS: '/proc/self/ns/net', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' };
+  const conf = {
+    cniVersion: '1.0.0',
+    name: `corechk${n}`,
+    ipam: { type: 'host-local', dataDir: sandbox.dir('ipam'), ranges: sets },
+  };
+  const env = {
+    CNI_COMMAND: 'ADD',
+    CNI_CONTAINERID: `core${n}`,
+    CNI_NETNS: '/proc/self/ns/net',
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: '/usr/lib/cni',
+  };
   const r = await run(HOST_LOCAL, [], { input: JSON.stringify(conf), env, timeoutMs: 10_000 });
   const out = JSON.parse(r.stdout);
   return r.code === 0 ? { ips: out.ips.map((x: { address: string }) => x.address.split('/')[0]) } : { msg: out.msg };
@@ -51,7 +61,13 @@ const cases: Array<[string, RangeConfig[][]]> = [
   ['prefix with a leading zero', [[{ subnet: '10.3.0.0/024' }]]],
   ['custom gateway .254', [[{ subnet: '10.4.0.0/24', gateway: '10.4.0.254' }]]],
   ['gateway of the other family', [[{ subnet: '10.5.0.0/29', gateway: '::a00:2' }]]],
-  ['dual stack, several ranges', [[{ subnet: '10.6.0.0/30' }, { subnet: '10.6.1.0/24' }], [{ subnet: 'fd00:200::/64', rangeStart: 'fd00:200::1:0' }]]],
+  [
+    'dual stack, several ranges',
+    [
+      [{ subnet: '10.6.0.0/30' }, { subnet: '10.6.1.0/24' }],
+      [{ subnet: 'fd00:200::/64', rangeStart: 'fd00:200::1:0' }],
+    ],
+  ],
   ['rangeStart = network', [[{ subnet: '10.7.0.0/24', rangeStart: '10.7.0.0', gateway: '10.7.0.9' }]]],
 ];
 cases.forEach(([name, sets], i) => {

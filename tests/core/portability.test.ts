@@ -11,7 +11,9 @@ import { Cidr, parseIP, parseQuantity, Allocator, RangeSet } from '../../host/co
 
 const runner = join(projectRoot, 'tests/vectors/core-runner.mjs');
 const bin = (name: string) => join(projectRoot, 'node_modules/.bin', name);
-const vectors: Array<{ op: string; out: unknown }> = JSON.parse(readFileSync(join(projectRoot, 'tests/vectors/core.json'), 'utf8')).vectors;
+const vectors: Array<{ op: string; out: unknown }> = JSON.parse(
+  readFileSync(join(projectRoot, 'tests/vectors/core.json'), 'utf8'),
+).vectors;
 const results: Record<string, unknown[]> = {};
 
 const runtimes: Array<[string, string, string[]]> = [
@@ -39,12 +41,16 @@ p('the answers are the expected ones', () => {
 });
 p('the vector file covers every kind of operation', () => {
   const ops = new Set(vectors.map((v) => v.op));
-  for (const op of ['ip', 'cidr', 'contains', 'range', 'alloc', 'quantity', 'tbf', 'mtu', 'nodecidr']) assert.ok(ops.has(op), op);
+  for (const op of ['ip', 'cidr', 'contains', 'range', 'alloc', 'quantity', 'tbf', 'mtu', 'nodecidr'])
+    assert.ok(ops.has(op), op);
   assert.ok(vectors.length >= 100);
 });
 
 const w = suite('core: WASI build (build/core.wasi.wasm)');
-const wasi = (...args: string[]) => run(process.execPath, ['--no-warnings', join(projectRoot, 'tests/vectors/wasi-runner.mjs'), ...args], { timeoutMs: 30_000 });
+const wasi = (...args: string[]) =>
+  run(process.execPath, ['--no-warnings', join(projectRoot, 'tests/vectors/wasi-runner.mjs'), ...args], {
+    timeoutMs: 30_000,
+  });
 w('ip: same canonical text as the host API', async () => {
   const inputs = ['2001:DB8::1', '::ffff:1.2.3.4', '10.1.2.3', '1:0:0:2:0:0:0:3'];
   const r = await wasi('ip', ...inputs, '1.2.3.04');
@@ -77,7 +83,11 @@ const sandbox = new Sandbox();
 w.after(() => sandbox.cleanup());
 w('as a component (jco new --wasi-command, jco run) it gives the same answers', async () => {
   const component = join(sandbox.dir('component'), 'core.component.wasm');
-  const made = await run(bin('jco'), ['new', join(projectRoot, 'build/core.wasi.wasm'), '--wasi-command', '-o', component], { timeoutMs: 60_000 });
+  const made = await run(
+    bin('jco'),
+    ['new', join(projectRoot, 'build/core.wasi.wasm'), '--wasi-command', '-o', component],
+    { timeoutMs: 60_000 },
+  );
   assert.is(made.code, 0, made.stderr);
   const r = await run(bin('jco'), ['run', component, 'cidr', '2001:DB8:1::1/64', '10.0.0.0/33'], { timeoutMs: 60_000 });
   assert.is(r.code, 0, r.stderr);
@@ -85,7 +95,10 @@ w('as a component (jco new --wasi-command, jco run) it gives the same answers', 
 });
 w('build/core.wasm imports at most env.abort', () => {
   const m = new WebAssembly.Module(readFileSync(join(projectRoot, 'build/core.wasm')));
-  assert.equal(WebAssembly.Module.imports(m).map((i) => `${i.module}.${i.name}`), ['env.abort']);
+  assert.equal(
+    WebAssembly.Module.imports(m).map((i) => `${i.module}.${i.name}`),
+    ['env.abort'],
+  );
 });
 
 p.run();

@@ -27,8 +27,13 @@ test.before(async () => {
   socket = join(box.dir('cli'), 'run', 'wasm-cni.sock');
   pod = await box.netns('pod');
   await run('ip', ['-n', pod.name, 'link', 'set', 'lo', 'down']);
-  daemon = spawn(process.execPath, [...cli, 'daemon', '--socket', socket], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
-  daemon.stderr!.on('data', (b) => { daemonLog += b; });
+  daemon = spawn(process.execPath, [...cli, 'daemon', '--socket', socket], {
+    env: cleanEnv(),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  daemon.stderr!.on('data', (b) => {
+    daemonLog += b;
+  });
   await waitForSocket(socket);
 });
 
@@ -40,13 +45,23 @@ test.after(async () => {
   await box.cleanup();
 });
 
-test('a plugin exec\'d from build/cni is served by the daemon and does its work', async () => {
+test("a plugin exec'd from build/cni is served by the daemon and does its work", async () => {
   const r = await run(join(cniBinDir, 'loopback'), [], {
     input: '{"cniVersion":"1.0.0","name":"lo","type":"loopback"}',
-    env: { WASM_CNI_SOCKET: socket, CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'cli-1', CNI_NETNS: pod.path, CNI_IFNAME: 'lo', CNI_PATH: cniBinDir },
+    env: {
+      WASM_CNI_SOCKET: socket,
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'cli-1',
+      CNI_NETNS: pod.path,
+      CNI_IFNAME: 'lo',
+      CNI_PATH: cniBinDir,
+    },
   });
   assert.is(r.code, 0, r.stdout + r.stderr);
-  assert.equal(JSON.parse(r.stdout).ips.map((ip: { address: string }) => ip.address), ['127.0.0.1/8', '::1/128']);
+  assert.equal(
+    JSON.parse(r.stdout).ips.map((ip: { address: string }) => ip.address),
+    ['127.0.0.1/8', '::1/128'],
+  );
   assert.match((await run('ip', ['-n', pod.name, 'link', 'show', 'lo'])).stdout, /UP/);
   assert.match(daemonLog, /"event":"call","plugin":"loopback","command":"ADD"/);
 });
@@ -57,7 +72,15 @@ test('daemon status shows the calls per plugin and command', async () => {
   const st = JSON.parse(json.stdout);
   assert.is(st.pid, daemon!.pid);
   assert.ok(st.plugins.includes('bridge'));
-  assert.equal(st.calls.map((c: { plugin: string; command: string; calls: number; errors: number }) => [c.plugin, c.command, c.calls, c.errors]), [['loopback', 'ADD', 1, 0]]);
+  assert.equal(
+    st.calls.map((c: { plugin: string; command: string; calls: number; errors: number }) => [
+      c.plugin,
+      c.command,
+      c.calls,
+      c.errors,
+    ]),
+    [['loopback', 'ADD', 1, 0]],
+  );
   const text = await wasmCni(['daemon', 'status', '--socket', socket]);
   assert.match(text.stdout, /loopback\s+ADD\s+1\s+0/);
   const absent = await wasmCni(['daemon', 'status', '--socket', join(box.dir('none'), 'x.sock')]);

@@ -9,8 +9,16 @@ import { callDaemon, exchange, requestStatus } from '../../host/daemon/client.ts
 import type { LogSink } from '../../host/daemon/log.ts';
 import { startDaemon, type Daemon } from '../../host/daemon/server.ts';
 import {
-  decodeReject, encodeCall, encodeFrame, HEADER_LEN, Kind, MAX_PAYLOAD, RejectReason, WIRE_VERSION,
-  type CallResult, type Rejection,
+  decodeReject,
+  encodeCall,
+  encodeFrame,
+  HEADER_LEN,
+  Kind,
+  MAX_PAYLOAD,
+  RejectReason,
+  WIRE_VERSION,
+  type CallResult,
+  type Rejection,
 } from '../../host/daemon/wire.ts';
 import { spawnFixtureDaemon, testPluginsModule } from '../_lib/daemon-fixture.ts';
 import { plugins as testPlugins } from '../_lib/test-plugins.ts';
@@ -22,7 +30,9 @@ let dir = '';
 let socket = '';
 let daemon: Daemon | undefined;
 const events: Array<{ level: string; event: string; fields: Record<string, unknown> }> = [];
-const log: LogSink = (level, event, fields = {}) => { events.push({ level, event, fields }); };
+const log: LogSink = (level, event, fields = {}) => {
+  events.push({ level, event, fields });
+};
 const extraDaemons: Daemon[] = [];
 
 async function startExtra(path: string, more: Partial<Parameters<typeof startDaemon>[0]> = {}): Promise<Daemon> {
@@ -31,7 +41,11 @@ async function startExtra(path: string, more: Partial<Parameters<typeof startDae
   return d;
 }
 
-const echoCall = (extra: Record<string, string> = {}) => ({ plugin: 'echo', env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c', ...extra }, stdin: Buffer.from('{}') });
+const echoCall = (extra: Record<string, string> = {}) => ({
+  plugin: 'echo',
+  env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c', ...extra },
+  stdin: Buffer.from('{}'),
+});
 async function rejectsWith(fn: () => Promise<unknown>, pattern: RegExp): Promise<void> {
   try {
     await fn();
@@ -49,11 +63,17 @@ function rawSession(path: string, send: (s: Socket) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const s = connect(path);
     const got: Buffer[] = [];
-    const timer = setTimeout(() => { s.destroy(); reject(new Error('daemon kept the connection open')); }, 5000);
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error('daemon kept the connection open'));
+    }, 5000);
     s.on('connect', () => send(s));
     s.on('data', (b) => got.push(b));
     s.on('error', () => {});
-    s.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(got)); });
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(got));
+    });
   });
 }
 
@@ -164,7 +184,11 @@ test('start-up: a stale socket is replaced, a live daemon is not (unless replaci
 test('--replace takes over a live daemon: it finishes its in-flight call, exits, and leaves the new socket', async () => {
   const path = join(dir, 'replace.sock');
   const old = await spawnFixtureDaemon(path);
-  const inFlight = callDaemon(path, { plugin: 'sleep', env: { CNI_ARGS: 'MS=400', CNI_CONTAINERID: 'r' }, stdin: new Uint8Array() });
+  const inFlight = callDaemon(path, {
+    plugin: 'sleep',
+    env: { CNI_ARGS: 'MS=400', CNI_CONTAINERID: 'r' },
+    stdin: new Uint8Array(),
+  });
   await new Promise((r) => setTimeout(r, 150));
   const exited = new Promise<number | null>((r) => old.proc.once('exit', (code) => r(code)));
   await startExtra(path, { replace: true });
@@ -180,7 +204,11 @@ test('close(): in-flight calls finish, waiting connections are told to go cold, 
   const d = await startExtra(path);
   const waiting = connect(path);
   await new Promise((r) => waiting.once('connect', r));
-  const inFlight = callDaemon(path, { plugin: 'sleep', env: { CNI_ARGS: 'MS=300', CNI_CONTAINERID: 'x' }, stdin: new Uint8Array() });
+  const inFlight = callDaemon(path, {
+    plugin: 'sleep',
+    env: { CNI_ARGS: 'MS=300', CNI_CONTAINERID: 'x' },
+    stdin: new Uint8Array(),
+  });
   await new Promise((r) => setTimeout(r, 100));
   const closed = d.close();
   const late: Promise<Buffer> = new Promise((resolve) => {
@@ -202,7 +230,8 @@ test('worker threads: blocking handlers for different containers run in parallel
   const d = await startDaemon({ socketPath: path, pluginsModule: testPluginsModule, workers: 2, log });
   extraDaemons.push(d);
   assert.is(d.status().workers, 2);
-  const block = (cid: string) => callDaemon(path, { plugin: 'block', env: { CNI_CONTAINERID: cid, CNI_ARGS: 'MS=300' }, stdin: new Uint8Array() });
+  const block = (cid: string) =>
+    callDaemon(path, { plugin: 'block', env: { CNI_CONTAINERID: cid, CNI_ARGS: 'MS=300' }, stdin: new Uint8Array() });
   const spans = (await Promise.all([block('a'), block('b')])).map((r) => {
     assert.ok(isResult(r) && r.exitCode === 0);
     return JSON.parse((r as CallResult).stdout) as { start: number; end: number; threadId: number };
@@ -225,11 +254,18 @@ test('a failing handler import or throw becomes a CNI error result', async () =>
   const path = join(dir, 'throwing.sock');
   await startExtra(path, {
     plugins: {
-      broken: async () => { throw new Error('module missing'); },
-      throws: async () => async () => { throw new Error('handler bug'); },
+      broken: async () => {
+        throw new Error('module missing');
+      },
+      throws: async () => async () => {
+        throw new Error('handler bug');
+      },
     },
   });
-  for (const [plugin, msg] of [['broken', /module missing/], ['throws', /handler bug/]] as const) {
+  for (const [plugin, msg] of [
+    ['broken', /module missing/],
+    ['throws', /handler bug/],
+  ] as const) {
     const r = await callDaemon(path, { plugin, env: {}, stdin: new Uint8Array() });
     assert.ok(isResult(r));
     assert.is(r.exitCode, 1);

@@ -26,8 +26,23 @@ const CLUSTER_CIDR = '10.200.128.0/18';
 const CLOUD_GW = '10.200.200.1'; // the cloud router, also the "outside" host
 const PORT = 8099;
 
-interface Pod { name: string; ns: string; nsPath: string; ip: string; }
-interface Node { name: string; ns: string; ip: string; podCidr: string; gateway: string; stateDir: string; dataDir: string; cacheDir: string; pods: Pod[]; }
+interface Pod {
+  name: string;
+  ns: string;
+  nsPath: string;
+  ip: string;
+}
+interface Node {
+  name: string;
+  ns: string;
+  ip: string;
+  podCidr: string;
+  gateway: string;
+  stateDir: string;
+  dataDir: string;
+  cacheDir: string;
+  pods: Pod[];
+}
 
 const sb = new Sandbox();
 const nodes: Node[] = [];
@@ -42,13 +57,29 @@ const leaseFiles = (dir: string) => readdirSync(dir).filter((f) => /^\d+\.\d+\.\
 /** `wasm-cni pod up|down` run inside the node's namespace with the node's kubelet flags. */
 async function pod(node: Node, sub: 'up' | 'down', name: string, nsPath?: string): Promise<string> {
   const args = [
-    cliEntryPath, 'pod', sub, '--namespace', 'default', '--name', name, '--state-dir', node.stateDir,
-    '--network-plugin=kubenet', `--pod-cidr=${node.podCidr}`, `--non-masquerade-cidr=${CLUSTER_CIDR}`,
-    `--cni-bin-dir=${cniBinDir}`, `--cni-cache-dir=${node.cacheDir}`, '--ipam-dir', node.dataDir,
+    cliEntryPath,
+    'pod',
+    sub,
+    '--namespace',
+    'default',
+    '--name',
+    name,
+    '--state-dir',
+    node.stateDir,
+    '--network-plugin=kubenet',
+    `--pod-cidr=${node.podCidr}`,
+    `--non-masquerade-cidr=${CLUSTER_CIDR}`,
+    `--cni-bin-dir=${cniBinDir}`,
+    `--cni-cache-dir=${node.cacheDir}`,
+    '--ipam-dir',
+    node.dataDir,
     ...(nsPath ? ['--netns', nsPath] : []),
   ];
   // No daemon: a warm daemon would do the host side in its own namespace, not the node's.
-  const r = await run('ip', ['netns', 'exec', node.ns, process.execPath, ...args], { env: { WASM_CNI_SOCKET: noDaemonSocket }, timeoutMs: 60_000 });
+  const r = await run('ip', ['netns', 'exec', node.ns, process.execPath, ...args], {
+    env: { WASM_CNI_SOCKET: noDaemonSocket },
+    timeoutMs: 60_000,
+  });
   if (r.code !== 0) throw new Error(`pod ${sub} ${name} on ${node.name} exited ${r.code}: ${r.stdout}${r.stderr}`);
   return r.stdout;
 }
@@ -79,8 +110,15 @@ test.before(async () => {
     const podCidr = allocator.allocate();
     const base = podCidr.split('/')[0]!.split('.').slice(0, 3).join('.');
     const node: Node = {
-      name: `node${i}`, ns, ip: `10.200.200.${10 + i}`, podCidr, gateway: `${base}.1`,
-      stateDir: join(dir, 'pods'), dataDir: join(dir, 'ipam'), cacheDir: join(dir, 'cache'), pods: [],
+      name: `node${i}`,
+      ns,
+      ip: `10.200.200.${10 + i}`,
+      podCidr,
+      gateway: `${base}.1`,
+      stateDir: join(dir, 'pods'),
+      dataDir: join(dir, 'ipam'),
+      cacheDir: join(dir, 'cache'),
+      pods: [],
     };
     for (const d of [node.stateDir, node.dataDir, node.cacheDir]) mkdirSync(d, { recursive: true });
     // Node uplink: eth0 in the node, its peer on the cloud bridge.
@@ -102,7 +140,10 @@ test.after(async () => {
 });
 
 test('the Wasm allocator hands each node its own /24 of the cluster CIDR', () => {
-  assert.equal(nodes.map((n) => n.podCidr), ['10.200.128.0/24', '10.200.129.0/24', '10.200.130.0/24']);
+  assert.equal(
+    nodes.map((n) => n.podCidr),
+    ['10.200.128.0/24', '10.200.129.0/24', '10.200.130.0/24'],
+  );
 });
 
 test('pods come up on every node through kubenet: address from the node pod CIDR, cbr0 and the masquerade rule inside the node', async () => {
@@ -120,7 +161,11 @@ test('pods come up on every node through kubenet: address from the node pod CIDR
     const ports = await inNs(node.ns, 'ip', ['-o', 'link', 'show', 'master', 'cbr0']);
     assert.is(ports.trim().split('\n').length, 2, `two pod veths on ${node.name}'s cbr0`);
     const nat = await inNs(node.ns, 'iptables', ['-t', 'nat', '-S', 'POSTROUTING']);
-    assert.match(nat, new RegExp(`! -d ${escape(CLUSTER_CIDR)} .*-j MASQUERADE`), `kubenet's rule in ${node.name}:\n${nat}`);
+    assert.match(
+      nat,
+      new RegExp(`! -d ${escape(CLUSTER_CIDR)} .*-j MASQUERADE`),
+      `kubenet's rule in ${node.name}:\n${nat}`,
+    );
   }
   const hostLinks = await run('ip', ['-o', 'link', 'show', 'master', 'cbr0']);
   assert.not.match(hostLinks.stdout, /veth/, 'nothing attached in the host namespace');
@@ -140,8 +185,13 @@ test('pod-to-pod on the same node and across nodes (ping)', async () => {
 
 test('across nodes the destination pod sees the source pod address (no masquerade inside the cluster CIDR)', async () => {
   const before = await Promise.all(nodes.map(masqPackets));
-  for (const [a, b] of [[0, 1], [1, 2], [2, 0]] as const) {
-    const from = nodes[a]!.pods[1]!; const to = nodes[b]!.pods[0]!;
+  for (const [a, b] of [
+    [0, 1],
+    [1, 2],
+    [2, 0],
+  ] as const) {
+    const from = nodes[a]!.pods[1]!;
+    const to = nodes[b]!.pods[0]!;
     assert.is(await askFromPod(from.ns, to.ip, PORT, 'tcp'), `tcp ${from.ip} ${to.name}`);
   }
   const after = await Promise.all(nodes.map(masqPackets));
@@ -154,7 +204,9 @@ test('pod to outside the cluster CIDR is masqueraded to the node address', async
     const p = node.pods[0]!;
     assert.is(await askFromPod(p.ns, CLOUD_GW, PORT, 'tcp'), `tcp ${node.ip} outside`);
     assert.ok((await masqPackets(node)) > before, `${node.name}'s masquerade rule counted the connection`);
-    const ct = await inNs(node.ns, 'conntrack', ['-L', '-p', 'tcp', '--orig-src', p.ip, '--orig-dst', CLOUD_GW]).catch((e: Error) => e.message);
+    const ct = await inNs(node.ns, 'conntrack', ['-L', '-p', 'tcp', '--orig-src', p.ip, '--orig-dst', CLOUD_GW]).catch(
+      (e: Error) => e.message,
+    );
     assert.match(ct, new RegExp(`dst=${escape(node.ip)}`), `conntrack shows the reply to the node address: ${ct}`);
   }
 });
@@ -166,7 +218,11 @@ test('pods go down through kubenet: addresses released, veths gone, records forg
     const ports = await inNs(node.ns, 'ip', ['-o', 'link', 'show', 'master', 'cbr0']);
     assert.is(ports.trim(), '', `${node.name}: no pod veth left`);
     assert.equal(leaseFiles(join(node.dataDir, 'kubenet')), [], `${node.name}: host-local released every address`);
-    assert.equal(readdirSync(node.stateDir).filter((f) => f.endsWith('.json')), [], `${node.name}: no pod records left`);
+    assert.equal(
+      readdirSync(node.stateDir).filter((f) => f.endsWith('.json')),
+      [],
+      `${node.name}: no pod records left`,
+    );
   }
 });
 

@@ -19,12 +19,28 @@ function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.on('error', reject);
-    s.listen(0, '0.0.0.0', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+    s.listen(0, '0.0.0.0', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
   });
 }
 
 function demoArgs(bridge: string, podCidr: string, hostPort: number): string[] {
-  return ['--import', 'tsx', MAIN, 'demo', '--bridge', bridge, '--pod-cidr', podCidr, '--host-port', String(hostPort), '--shape-seconds', '1'];
+  return [
+    '--import',
+    'tsx',
+    MAIN,
+    'demo',
+    '--bridge',
+    bridge,
+    '--pod-cidr',
+    podCidr,
+    '--host-port',
+    String(hostPort),
+    '--shape-seconds',
+    '1',
+  ];
 }
 
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
@@ -35,19 +51,35 @@ async function traces(bridge: string, addrPrefix: string): Promise<string[]> {
   out.push(...(await sh('ip', ['netns', 'list'])).split('\n').filter((l) => l.startsWith(`${bridge}-`)));
   const link = await run('ip', ['link', 'show', bridge]);
   if (link.code === 0) out.push(`link ${bridge}`);
-  out.push(...(await sh('iptables-save', ['-t', 'nat'])).split('\n').filter((l) => l.includes(addrPrefix) || l.includes(`${bridge}-`)));
+  out.push(
+    ...(await sh('iptables-save', ['-t', 'nat']))
+      .split('\n')
+      .filter((l) => l.includes(addrPrefix) || l.includes(`${bridge}-`)),
+  );
   return out;
 }
 
-test.before(() => { sb = new Sandbox(); });
-test.after(async () => { await sb.cleanup(); });
+test.before(() => {
+  sb = new Sandbox();
+});
+test.after(async () => {
+  await sb.cleanup();
+});
 
 test('a full run passes, shows every section, and leaves nothing behind', async () => {
   const bridge = sb.name('d0');
   const r = await run(process.execPath, demoArgs(bridge, '10.200.131.0/24', await freePort()), { timeoutMs: 110_000 });
   const out = plain(r.stdout);
   assert.is(r.code, 0, out + r.stderr);
-  for (const s of ['1. Node', '2. Pods', '3. Pod to pod', '4. hostPort', '5. Traffic shaping', '6. wasm-cni pod status', '7. Teardown']) {
+  for (const s of [
+    '1. Node',
+    '2. Pods',
+    '3. Pod to pod',
+    '4. hostPort',
+    '5. Traffic shaping',
+    '6. wasm-cni pod status',
+    '7. Teardown',
+  ]) {
     assert.ok(out.includes(s), `section "${s}" missing:\n${out}`);
   }
   assert.match(out, /hello from web \(10\.200\.131\.\d+\)/);
@@ -72,7 +104,12 @@ test('refuses a pod CIDR already routed on this machine, and changes nothing', a
 });
 
 test('bad options are usage errors (exit 2)', async () => {
-  for (const args of [['--pod-cidr', 'nonsense'], ['--host-port', '70000'], ['--frobnicate'], ['--bridge', 'a-name-far-too-long-for-a-link']]) {
+  for (const args of [
+    ['--pod-cidr', 'nonsense'],
+    ['--host-port', '70000'],
+    ['--frobnicate'],
+    ['--bridge', 'a-name-far-too-long-for-a-link'],
+  ]) {
     const r = await run(process.execPath, ['--import', 'tsx', MAIN, 'demo', ...args], { timeoutMs: 30_000 });
     assert.is(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
   }
@@ -80,10 +117,17 @@ test('bad options are usage errors (exit 2)', async () => {
 
 test('SIGINT in the middle of the run: exit 130 and everything removed', async () => {
   const bridge = sb.name('d2');
-  const child = spawn(process.execPath, demoArgs(bridge, '10.200.131.0/24', await freePort()), { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, demoArgs(bridge, '10.200.131.0/24', await freePort()), {
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-  child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  child.stderr.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
   const exited = new Promise<number>((res) => child.on('close', (code, sig) => res(code ?? (sig ? 128 : 1))));
   // Interrupt once the pods are up and talking.
   for (let i = 0; i < 300 && !plain(out).includes('3. Pod to pod'); i++) await new Promise((r) => setTimeout(r, 100));

@@ -9,38 +9,61 @@ import { run, type RunResult } from '../_lib/run.ts';
 export const BUSYBOX = '/usr/bin/busybox';
 const APPLETS = ['sh', 'nc', 'ip', 'ping', 'sleep', 'cat', 'echo', 'hostname'];
 
-export interface PodmanNetwork { name: string; bridge: string; subnet: string; gateway: string; ipamDir: string; }
+export interface PodmanNetwork {
+  name: string;
+  bridge: string;
+  subnet: string;
+  gateway: string;
+  ipamDir: string;
+}
 
 export class PrivatePodman {
   readonly confDir: string;
   readonly env: Record<string, string>;
   readonly image: string;
 
-  constructor(readonly dir: string, readonly pluginDir: string, readonly prefix: string, hardNofile: number) {
+  constructor(
+    readonly dir: string,
+    readonly pluginDir: string,
+    readonly prefix: string,
+    hardNofile: number,
+  ) {
     this.confDir = join(dir, 'net.d');
     this.image = `localhost/${prefix}-box:latest`;
     for (const d of ['net.d', 'graph', 'run', 'tmp', 'ipam']) mkdirSync(join(dir, d), { recursive: true });
     const containersConf = join(dir, 'containers.conf');
     const storageConf = join(dir, 'storage.conf');
-    writeFileSync(containersConf, [
-      '[containers]',
-      `default_ulimits = ["nofile=${hardNofile}:${hardNofile}", "nproc=32768:32768"]`,
-      '[engine]',
-      'runtime = "runc"',
-      'cgroup_manager = "cgroupfs"',
-      'events_logger = "file"',
-      `events_logfile_path = "${join(dir, 'events.log')}"`,
-      `tmp_dir = "${join(dir, 'tmp')}"`,
-      '[network]',
-      'network_backend = "cni"',
-      `cni_plugin_dirs = ["${pluginDir}"]`,
-      `network_config_dir = "${this.confDir}"`,
-      // Never let podman create its built-in cni-podman0 / 10.88.0.0/16.
-      `default_network = "${prefix}-default"`,
-      'default_subnet = "10.200.141.0/24"',
-      '',
-    ].join('\n'));
-    writeFileSync(storageConf, ['[storage]', 'driver = "vfs"', `graphroot = "${join(dir, 'graph')}"`, `runroot = "${join(dir, 'run')}"`, ''].join('\n'));
+    writeFileSync(
+      containersConf,
+      [
+        '[containers]',
+        `default_ulimits = ["nofile=${hardNofile}:${hardNofile}", "nproc=32768:32768"]`,
+        '[engine]',
+        'runtime = "runc"',
+        'cgroup_manager = "cgroupfs"',
+        'events_logger = "file"',
+        `events_logfile_path = "${join(dir, 'events.log')}"`,
+        `tmp_dir = "${join(dir, 'tmp')}"`,
+        '[network]',
+        'network_backend = "cni"',
+        `cni_plugin_dirs = ["${pluginDir}"]`,
+        `network_config_dir = "${this.confDir}"`,
+        // Never let podman create its built-in cni-podman0 / 10.88.0.0/16.
+        `default_network = "${prefix}-default"`,
+        'default_subnet = "10.200.141.0/24"',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      storageConf,
+      [
+        '[storage]',
+        'driver = "vfs"',
+        `graphroot = "${join(dir, 'graph')}"`,
+        `runroot = "${join(dir, 'run')}"`,
+        '',
+      ].join('\n'),
+    );
     this.env = { CONTAINERS_CONF: containersConf, CONTAINERS_STORAGE_CONF: storageConf };
   }
 
@@ -73,8 +96,17 @@ export class PrivatePodman {
       name: net.name,
       plugins: [
         {
-          type: 'bridge', bridge: net.bridge, isGateway: true, ipMasq: true, hairpinMode: true,
-          ipam: { type: 'host-local', dataDir: net.ipamDir, routes: [{ dst: '0.0.0.0/0' }], ranges: [[{ subnet: net.subnet, gateway: net.gateway }]] },
+          type: 'bridge',
+          bridge: net.bridge,
+          isGateway: true,
+          ipMasq: true,
+          hairpinMode: true,
+          ipam: {
+            type: 'host-local',
+            dataDir: net.ipamDir,
+            routes: [{ dst: '0.0.0.0/0' }],
+            ranges: [[{ subnet: net.subnet, gateway: net.gateway }]],
+          },
         },
         { type: 'portmap', capabilities: { portMappings: true } },
       ],
@@ -92,9 +124,15 @@ export class PrivatePodman {
 /** Why podman cannot run here, or null when the tools are present. */
 export async function podmanMissing(): Promise<string | null> {
   const missing: string[] = [];
-  for (const [tool, args] of [['podman', ['--version']], ['runc', ['--version']], [BUSYBOX, ['true']]] as const) {
+  for (const [tool, args] of [
+    ['podman', ['--version']],
+    ['runc', ['--version']],
+    [BUSYBOX, ['true']],
+  ] as const) {
     const r = await run(tool, [...args]).catch(() => null);
-    if (!r || r.code !== 0) missing.push(tool);
+    if (r?.code !== 0) missing.push(tool);
   }
-  return missing.length ? `podman e2e needs ${missing.join(', ')}: run \`bash scripts/setup.sh\` (installs podman, runc, busybox-static)` : null;
+  return missing.length
+    ? `podman e2e needs ${missing.join(', ')}: run \`bash scripts/setup.sh\` (installs podman, runc, busybox-static)`
+    : null;
 }

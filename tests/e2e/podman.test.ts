@@ -20,20 +20,37 @@ const GATEWAY = '10.200.140.1';
 const CONTAINER_PORT = 8080;
 const LIBCNI_CACHE = '/var/lib/cni/results';
 
-interface Ctx { sb: Sandbox; pm: PrivatePodman; net: PodmanNetwork; hostPort: number; container: string; id: string; ip: string; netnsBefore: Set<string>; }
+interface Ctx {
+  sb: Sandbox;
+  pm: PrivatePodman;
+  net: PodmanNetwork;
+  hostPort: number;
+  container: string;
+  id: string;
+  ip: string;
+  netnsBefore: Set<string>;
+}
 const ctx = {} as Ctx;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.on('error', reject);
-    s.listen(0, '0.0.0.0', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+    s.listen(0, '0.0.0.0', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
   });
 }
 
 async function netnsNames(): Promise<Set<string>> {
   const r = await run('ip', ['netns', 'list']);
-  return new Set(r.stdout.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean));
+  return new Set(
+    r.stdout
+      .split('\n')
+      .map((l) => l.split(' ')[0]!)
+      .filter(Boolean),
+  );
 }
 
 async function hardNofile(): Promise<number> {
@@ -52,7 +69,13 @@ test.before(async () => {
     await ctx.pm.removeAll();
     await removeUnusedHostportChains([4]);
   });
-  ctx.net = { name: `${ctx.sb.prefix}-net`, bridge: ctx.sb.name('pm0'), subnet: SUBNET, gateway: GATEWAY, ipamDir: join(ctx.pm.dir, 'ipam') };
+  ctx.net = {
+    name: `${ctx.sb.prefix}-net`,
+    bridge: ctx.sb.name('pm0'),
+    subnet: SUBNET,
+    gateway: GATEWAY,
+    ipamDir: join(ctx.pm.dir, 'ipam'),
+  };
   ctx.pm.writeNetwork(ctx.net);
   await ctx.pm.importImage();
   ctx.hostPort = await freePort();
@@ -70,10 +93,22 @@ test('podman lists our network from the private config dir', async () => {
 });
 
 test('podman run: address from our host-local, default route and gateway via our bridge', async () => {
-  ctx.id = (await ctx.pm.podmanOk([
-    'run', '-d', '--name', ctx.container, '--network', ctx.net.name, '-p', `${ctx.hostPort}:${CONTAINER_PORT}`, ctx.pm.image,
-    'sh', '-c', `while true; do echo "hello from $(hostname)" | nc -l -p ${CONTAINER_PORT}; done`,
-  ])).trim();
+  ctx.id = (
+    await ctx.pm.podmanOk([
+      'run',
+      '-d',
+      '--name',
+      ctx.container,
+      '--network',
+      ctx.net.name,
+      '-p',
+      `${ctx.hostPort}:${CONTAINER_PORT}`,
+      ctx.pm.image,
+      'sh',
+      '-c',
+      `while true; do echo "hello from $(hostname)" | nc -l -p ${CONTAINER_PORT}; done`,
+    ])
+  ).trim();
   assert.match(ctx.id, /^[0-9a-f]{64}$/);
   const addr = await ctx.pm.podmanOk(['exec', ctx.container, 'ip', '-4', '-o', 'addr', 'show', 'eth0']);
   const m = /inet (10\.200\.140\.\d+)\/24/.exec(addr);
@@ -86,7 +121,11 @@ test('podman run: address from our host-local, default route and gateway via our
   const routes = await ctx.pm.podmanOk(['exec', ctx.container, 'ip', '-4', 'route']);
   assert.match(routes, new RegExp(`default via ${GATEWAY.replace(/\./g, '\\.')} dev eth0`));
   const master = await run('ip', ['-o', 'link', 'show', 'master', ctx.net.bridge]);
-  assert.is(master.stdout.trim().split('\n').filter(Boolean).length, 1, `one veth on ${ctx.net.bridge}: ${master.stdout}`);
+  assert.is(
+    master.stdout.trim().split('\n').filter(Boolean).length,
+    1,
+    `one veth on ${ctx.net.bridge}: ${master.stdout}`,
+  );
 });
 
 test('container reaches its gateway', async () => {
@@ -107,7 +146,10 @@ test('published port (-p) works from the host: gateway:port and 127.0.0.1:port',
     assert.is(answer, `hello from ${hostname}`, `${host}:${ctx.hostPort}`);
   }
   const nat = await natSave(4);
-  assert.ok(nat.some((l) => l.includes(`--to-destination ${ctx.ip}:${CONTAINER_PORT}`)), 'portmap DNAT rule present');
+  assert.ok(
+    nat.some((l) => l.includes(`--to-destination ${ctx.ip}:${CONTAINER_PORT}`)),
+    'portmap DNAT rule present',
+  );
 });
 
 test('podman rm: nothing of the container is left', async () => {
@@ -124,12 +166,23 @@ test('podman rm: nothing of the container is left', async () => {
   assert.equal(newNetns, [], 'podman removed the container netns');
   assert.ok(!(await askTcpFromHost(GATEWAY, ctx.hostPort)).startsWith('hello'), 'port no longer served');
   // podman's libcni keeps its result cache in the global /var/lib/cni/results; the DEL removed our entry.
-  const cache = existsSync(LIBCNI_CACHE) ? readdirSync(LIBCNI_CACHE).filter((f) => f.startsWith(`${ctx.net.name}-`)) : [];
+  const cache = existsSync(LIBCNI_CACHE)
+    ? readdirSync(LIBCNI_CACHE).filter((f) => f.startsWith(`${ctx.net.name}-`))
+    : [];
   assert.equal(cache, [], 'no libcni cache entry left');
 });
 
 test('podman run --rm: one-shot container gets an address and its DEL releases it', async () => {
-  const r = await ctx.pm.podman(['run', '--rm', '--network', ctx.net.name, ctx.pm.image, 'sh', '-c', `ip -4 -o addr show eth0 && ping -c 1 -W 2 ${GATEWAY}`]);
+  const r = await ctx.pm.podman([
+    'run',
+    '--rm',
+    '--network',
+    ctx.net.name,
+    ctx.pm.image,
+    'sh',
+    '-c',
+    `ip -4 -o addr show eth0 && ping -c 1 -W 2 ${GATEWAY}`,
+  ]);
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /inet 10\.200\.140\.\d+\/24/);
   // The DEL runs from `podman container cleanup`, started by conmon after the container exits.

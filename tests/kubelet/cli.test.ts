@@ -11,16 +11,33 @@ import { run } from '../_lib/run.ts';
 import { removeUnusedHostportChains } from '../_lib/firewall.ts';
 
 const sb = new Sandbox();
-const cli = (args: string[]) => run(process.execPath, ['--import', 'tsx', join(projectRoot, 'host/cli/main.ts'), ...args], { cwd: projectRoot, timeoutMs: 60_000 });
+const cli = (args: string[]) =>
+  run(process.execPath, ['--import', 'tsx', join(projectRoot, 'host/cli/main.ts'), ...args], {
+    cwd: projectRoot,
+    timeoutMs: 60_000,
+  });
 const T = suite('kubelet CLI: pod up/down/status, doctor');
-let state = ''; let flags: string[] = [];
+let state = '';
+let flags: string[] = [];
 const pod = sb.prefix; // a DNS label: 'w' + hex
 const netnsName = `wasm-cni-${pod}-web`;
 
 T.before(() => {
   state = sb.dir('state');
-  flags = ['--network-plugin=kubenet', `--cni-bin-dir=${cniBinDir}`, `--cni-cache-dir=${sb.dir('cache')}`, '--pod-cidr=10.200.107.0/24',
-    '--non-masquerade-cidr=0.0.0.0/0', '--hairpin-mode=hairpin-veth', '--state-dir', state, '--bridge', sb.name('br'), '--ipam-dir', sb.dir('ipam')];
+  flags = [
+    '--network-plugin=kubenet',
+    `--cni-bin-dir=${cniBinDir}`,
+    `--cni-cache-dir=${sb.dir('cache')}`,
+    '--pod-cidr=10.200.107.0/24',
+    '--non-masquerade-cidr=0.0.0.0/0',
+    '--hairpin-mode=hairpin-veth',
+    '--state-dir',
+    state,
+    '--bridge',
+    sb.name('br'),
+    '--ipam-dir',
+    sb.dir('ipam'),
+  ];
 });
 T.after(async () => {
   await cli(['pod', 'down', '--namespace', pod, '--name', 'web', '--state-dir', state]);
@@ -47,7 +64,19 @@ T('usage errors exit 2 with a plain message; --help exits 0', async () => {
 });
 
 T('up creates the netns and sets the pod up; status shows it; down removes it all', async () => {
-  const up = await cli(['pod', 'up', '--namespace', pod, '--name', 'web', '--port', '30907:80/tcp', '--annotation', 'kubernetes.io/ingress-bandwidth=5M', ...flags]);
+  const up = await cli([
+    'pod',
+    'up',
+    '--namespace',
+    pod,
+    '--name',
+    'web',
+    '--port',
+    '30907:80/tcp',
+    '--annotation',
+    'kubernetes.io/ingress-bandwidth=5M',
+    ...flags,
+  ]);
   assert.is(up.code, 0, up.stderr);
   assert.match(up.stdout, /up \(kubenet, .*: 10\.200\.107\.\d+/);
   assert.ok(existsSync(`/var/run/netns/${netnsName}`));
@@ -69,24 +98,43 @@ T('up creates the netns and sets the pod up; status shows it; down removes it al
   const down = await cli(['pod', 'down', '--namespace', pod, '--name', 'web', '--state-dir', state]);
   assert.is(down.code, 0, down.stderr);
   assert.not.ok(existsSync(`/var/run/netns/${netnsName}`));
-  assert.equal(readdirSync(state).filter((f) => !f.startsWith('.')), []);
+  assert.equal(
+    readdirSync(state).filter((f) => !f.startsWith('.')),
+    [],
+  );
   const twice = await cli(['pod', 'down', '--namespace', pod, '--name', 'web', '--state-dir', state]);
   assert.is(twice.code, 1);
   assert.match(twice.stderr, /no pod/);
 });
 
 T('a failed up leaves nothing behind (no netns, no record)', async () => {
-  const bad = await cli(['pod', 'up', '--namespace', pod, '--name', 'bad', ...flags.filter((f) => !f.startsWith('--cni-bin-dir')), `--cni-bin-dir=${sb.dir('empty')}`]);
+  const bad = await cli([
+    'pod',
+    'up',
+    '--namespace',
+    pod,
+    '--name',
+    'bad',
+    ...flags.filter((f) => !f.startsWith('--cni-bin-dir')),
+    `--cni-bin-dir=${sb.dir('empty')}`,
+  ]);
   assert.is(bad.code, 1);
   assert.match(bad.stderr, /could not locate kubenet required CNI plugins/);
   assert.not.ok(existsSync(`/var/run/netns/wasm-cni-${pod}-bad`));
-  assert.equal(readdirSync(state).filter((f) => f.endsWith('.json')), []);
+  assert.equal(
+    readdirSync(state).filter((f) => f.endsWith('.json')),
+    [],
+  );
 });
 
 T('doctor checks the node and reports in JSON', async () => {
   const r = await cli(['doctor', '--json', '--network-plugin=kubenet', `--cni-bin-dir=${cniBinDir}`]);
   const checks = JSON.parse(r.stdout) as Array<{ area: string; verdict: string; detail: string }>;
-  for (const area of ['binaries', 'config', 'sysctl', 'br_netfilter', 'firewall', 'mtu', 'daemon']) assert.ok(checks.some((c) => c.area === area), area);
+  for (const area of ['binaries', 'config', 'sysctl', 'br_netfilter', 'firewall', 'mtu', 'daemon'])
+    assert.ok(
+      checks.some((c) => c.area === area),
+      area,
+    );
   assert.is(r.code, checks.some((c) => c.verdict === 'fail') ? 1 : 0);
   assert.ok(checks.some((c) => c.area === 'binaries' && c.verdict === 'ok' && c.detail.startsWith('kubenet:')));
   const missing = await cli(['doctor', '--json', '--network-plugin=kubenet', `--cni-bin-dir=${sb.dir('nothing')}`]);

@@ -18,10 +18,17 @@ let ns: TestNetns;
 let home: ReturnType<typeof netnsIdentity>;
 
 const threadNs = () => netnsIdentity('/proc/thread-self/ns/net');
-const sameAsHome = () => { const t = threadNs(); return t.dev === home.dev && t.ino === home.ino; };
+const sameAsHome = () => {
+  const t = threadNs();
+  return t.dev === home.dev && t.ino === home.ino;
+};
 
 function thrown(fn: () => unknown): any {
-  try { fn(); } catch (e) { return e; }
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
   throw new Error('expected an error');
 }
 
@@ -38,7 +45,10 @@ Netns('create and remove a named netns like ip netns add/delete', async () => {
   assert.is(path, `/var/run/netns/${name}`);
   assert.ok((await sh('ip', ['netns', 'list'])).includes(name));
   const links = JSON.parse(await sh('ip', ['-n', name, '-j', 'link', 'show']));
-  assert.equal(links.map((l: { ifname: string }) => l.ifname), ['lo']);
+  assert.equal(
+    links.map((l: { ifname: string }) => l.ifname),
+    ['lo'],
+  );
   assert.not.ok(sameNetns(path, '/proc/self/ns/net'));
   assert.ok(sameNetns(path, path));
   assert.ok(sameAsHome());
@@ -81,7 +91,10 @@ Netns('sysctl read/write inside a netns leaves the host value alone', async () =
   const target = hostBefore === '1' ? '0' : '1';
   addon().sysctlWrite(ns.path, 'net/ipv4/conf/lo/route_localnet', target);
   assert.is(addon().sysctlRead(ns.path, 'net/ipv4/conf/lo/route_localnet'), target);
-  assert.is((await sh('ip', ['netns', 'exec', ns.name, 'sysctl', '-n', 'net.ipv4.conf.lo.route_localnet'])).trim(), target);
+  assert.is(
+    (await sh('ip', ['netns', 'exec', ns.name, 'sysctl', '-n', 'net.ipv4.conf.lo.route_localnet'])).trim(),
+    target,
+  );
   assert.is(addon().sysctlRead(null, 'net/ipv4/conf/lo/route_localnet'), hostBefore);
   assert.ok(sameAsHome());
   assert.is(thrown(() => addon().sysctlRead(ns.path, 'net/ipv4/conf/nosuchif0/forwarding')).code, 'ENOENT');
@@ -94,7 +107,9 @@ Netns.run();
 
 const Lock = suite('addon: flock interoperates with flock(1)');
 let lockPath: string;
-Lock.before(() => { lockPath = join(sb.dir('lock'), 'lock'); });
+Lock.before(() => {
+  lockPath = join(sb.dir('lock'), 'lock');
+});
 Lock.after(() => sb.cleanup());
 
 /** flock(1)'s exit code (stdin closed: run() from _lib writes to stdin, which races flock's quick exit). */
@@ -132,14 +147,19 @@ Lock('shared locks coexist with flock -s but exclude flock -x', async () => {
 });
 
 Lock('a lock held by flock(1) makes us wait without blocking the event loop, then times out or succeeds', async () => {
-  const holder = spawn('flock', ['-x', lockPath, '-c', 'echo held; sleep 0.6'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const holder = spawn('flock', ['-x', lockPath, '-c', 'echo held; sleep 0.6'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((res) => holder.stdout!.once('data', () => res()));
   const l = FileLock.open(lockPath);
   try {
     assert.not.ok(l.tryLock());
     let ticks = 0;
     const timer = setInterval(() => ticks++, 10);
-    const err = await l.lock({ timeoutMs: 150 }).then(() => undefined, (e) => e);
+    const err = await l.lock({ timeoutMs: 150 }).then(
+      () => undefined,
+      (e) => e,
+    );
     assert.instance(err, LockTimeoutError);
     assert.ok(ticks >= 5, `event loop kept running while waiting (${ticks} ticks)`);
     const t0 = Date.now();
@@ -149,12 +169,14 @@ Lock('a lock held by flock(1) makes us wait without blocking the event loop, the
     assert.is((await flockCli('-n')).code, 1);
   } finally {
     l.close();
-    await new Promise((res) => holder.exitCode !== null ? res(null) : holder.once('exit', res));
+    await new Promise((res) => (holder.exitCode !== null ? res(null) : holder.once('exit', res)));
   }
 });
 
-Lock('waiters do not occupy libuv\'s thread pool: file I/O still runs while 8 of them wait', async () => {
-  const holder = spawn('flock', ['-x', lockPath, '-c', 'echo held; sleep 0.5'], { stdio: ['ignore', 'pipe', 'inherit'] });
+Lock("waiters do not occupy libuv's thread pool: file I/O still runs while 8 of them wait", async () => {
+  const holder = spawn('flock', ['-x', lockPath, '-c', 'echo held; sleep 0.5'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((res) => holder.stdout!.once('data', () => res()));
   const waiters = Array.from({ length: 8 }, () => FileLock.open(lockPath));
   try {
@@ -165,17 +187,21 @@ Lock('waiters do not occupy libuv\'s thread pool: file I/O still runs while 8 of
     await Promise.all(waiting);
   } finally {
     for (const l of waiters) l.close();
-    await new Promise((res) => holder.exitCode !== null ? res(null) : holder.once('exit', res));
+    await new Promise((res) => (holder.exitCode !== null ? res(null) : holder.once('exit', res)));
   }
 });
 
 Lock('withFileLock serialises concurrent critical sections', async () => {
   const order: string[] = [];
-  await Promise.all([1, 2, 3].map((i) => withFileLock(lockPath, async () => {
-    order.push(`in${i}`);
-    await new Promise((r) => setTimeout(r, 20));
-    order.push(`out${i}`);
-  })));
+  await Promise.all(
+    [1, 2, 3].map((i) =>
+      withFileLock(lockPath, async () => {
+        order.push(`in${i}`);
+        await new Promise((r) => setTimeout(r, 20));
+        order.push(`out${i}`);
+      }),
+    ),
+  );
   for (let i = 0; i < order.length; i += 2) assert.is(order[i].slice(2), order[i + 1].slice(3));
 });
 
@@ -187,7 +213,9 @@ Cred.after(() => sb.cleanup());
 Cred('peer credentials of an accepted unix socket are our own process', async () => {
   const sock = join(sb.dir('cred'), 's');
   let accepted: Socket | undefined;
-  const server = createServer((s) => { accepted = s; });
+  const server = createServer((s) => {
+    accepted = s;
+  });
   await new Promise<void>((r) => server.listen(sock, r));
   const client = createConnection(sock);
   await new Promise<void>((r) => client.once('connect', () => r()));

@@ -13,7 +13,9 @@ let host: NetHandle;
 let inNs: NetHandle;
 
 async function ifalias(name: string, netns?: string): Promise<string | undefined> {
-  const shown = JSON.parse(await sh('ip', [...(netns ? ['-n', netns] : []), '-j', 'link', 'show', 'dev', name])) as Array<{ ifalias?: string }>;
+  const shown = JSON.parse(
+    await sh('ip', [...(netns ? ['-n', netns] : []), '-j', 'link', 'show', 'dev', name]),
+  ) as Array<{ ifalias?: string }>;
   return shown[0]?.ifalias;
 }
 
@@ -30,7 +32,7 @@ Alias.after(async () => {
   await sb.cleanup();
 });
 
-Alias('a new link has no alias; setAlias by name shows as ip\'s ifalias and in get/list', async () => {
+Alias("a new link has no alias; setAlias by name shows as ip's ifalias and in get/list", async () => {
   const name = sb.name('a0');
   assert.is(await ifalias(name), undefined);
   assert.is((await host.link.get(name)).alias, undefined);
@@ -67,12 +69,20 @@ Alias('errors: too long an alias (ERANGE from the kernel, nothing changed), miss
   const name = sb.name('a0');
   await host.link.setAlias(name, 'kept');
   let err: unknown;
-  try { await host.link.setAlias(name, 'y'.repeat(256)); } catch (e) { err = e; }
+  try {
+    await host.link.setAlias(name, 'y'.repeat(256));
+  } catch (e) {
+    err = e;
+  }
   assert.instance(err, NetlinkError);
   assert.is((err as NetlinkError).code, 'ERANGE');
   assert.is(await ifalias(name), 'kept');
   err = undefined;
-  try { await host.link.setAlias(sb.name('nope'), 'z'); } catch (e) { err = e; }
+  try {
+    await host.link.setAlias(sb.name('nope'), 'z');
+  } catch (e) {
+    err = e;
+  }
   assert.is((err as NetlinkError).code, 'ENODEV');
 });
 

@@ -5,13 +5,24 @@ import { checkLinkName, formatTcHandle, parseTcHandle, sysctlPath } from '../../
 import { attrList, attrNested, attrStr, attrU32, parseAttrs, PayloadWriter } from '../../host/net/nl/attrs.ts';
 import { NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSG_ERROR } from '../../host/net/nl/constants.ts';
 import { NetlinkError } from '../../host/net/nl/error.ts';
-import { bytesToIp, ipToBytes, maskPrefix, parsePrefix, formatPrefix, macToBytes, bytesToMac } from '../../host/net/nl/ip.ts';
+import {
+  bytesToIp,
+  ipToBytes,
+  maskPrefix,
+  parsePrefix,
+  formatPrefix,
+  macToBytes,
+  bytesToMac,
+} from '../../host/net/nl/ip.ts';
 import { decodeError, decodeMessages, encodeMessage } from '../../host/net/nl/message.ts';
 
 const T = suite('net: encoding');
 
 T('attributes are 4-byte aligned, nested lengths cover their children', () => {
-  const w = new PayloadWriter(8).raw(Buffer.from([1, 2, 3, 4, 5])).str(3, 'eth0').u32(4, 1500);
+  const w = new PayloadWriter(8)
+    .raw(Buffer.from([1, 2, 3, 4, 5]))
+    .str(3, 'eth0')
+    .u32(4, 1500);
   w.nest(18, (n) => n.str(1, 'veth').nest(2, (d) => d.u8(7, 1)), true);
   const b = w.bytes();
   assert.is(b.length % 4, 0);
@@ -29,7 +40,14 @@ T('attributes are 4-byte aligned, nested lengths cover their children', () => {
 T('attrList keeps repeated attributes in order and stops at a truncated one', () => {
   const w = new PayloadWriter().u32(2, 10).u32(2, 20).u32(2, 30);
   const b = Buffer.concat([w.bytes(), Buffer.from([0xff, 0x00, 0x01, 0x00])]);
-  assert.equal(attrList(b).map(([t, v]) => [t, v.readUInt32LE(0)]), [[2, 10], [2, 20], [2, 30]]);
+  assert.equal(
+    attrList(b).map(([t, v]) => [t, v.readUInt32LE(0)]),
+    [
+      [2, 10],
+      [2, 20],
+      [2, 30],
+    ],
+  );
 });
 
 T('messages: header fields, several per datagram, padding', () => {
@@ -38,7 +56,13 @@ T('messages: header fields, several per datagram, padding', () => {
   assert.is(one.length, 20);
   const two = encodeMessage(3, 2, 8, Buffer.alloc(4));
   const msgs = decodeMessages(Buffer.concat([one, two]));
-  assert.equal(msgs.map((m) => [m.type, m.flags, m.seq, m.data.length]), [[16, 0x405, 7, 3], [3, 2, 8, 4]]);
+  assert.equal(
+    msgs.map((m) => [m.type, m.flags, m.seq, m.data.length]),
+    [
+      [16, 0x405, 7, 3],
+      [3, 2, 8, 4],
+    ],
+  );
 });
 
 T('error payloads: errno, echoed request skipped, extended-ack text', () => {
@@ -48,7 +72,11 @@ T('error payloads: errno, echoed request skipped, extended-ack text', () => {
   errno.writeInt32LE(-95);
   const full = { type: NLMSG_ERROR, flags: NLM_F_ACK_TLVS, seq: 1, pid: 0, data: Buffer.concat([errno, request, tlv]) };
   assert.equal(decodeError(full), { errno: 95, detail: 'Unknown device type' });
-  const capped = { ...full, flags: NLM_F_ACK_TLVS | NLM_F_CAPPED, data: Buffer.concat([errno, request.subarray(0, 16), tlv]) };
+  const capped = {
+    ...full,
+    flags: NLM_F_ACK_TLVS | NLM_F_CAPPED,
+    data: Buffer.concat([errno, request.subarray(0, 16), tlv]),
+  };
   assert.equal(decodeError(capped), { errno: 95, detail: 'Unknown device type' });
   const ack = { ...full, flags: 0, data: Buffer.concat([Buffer.alloc(4), request]) };
   assert.equal(decodeError(ack), { errno: 0 });
@@ -64,9 +92,16 @@ T('NetlinkError carries the errno name and the text Go prints', () => {
 
 T('IP addresses: bytes and canonical text (RFC 5952)', () => {
   assert.equal([...ipToBytes('10.200.30.1')], [10, 200, 30, 1]);
-  for (const [text, canon] of [['fd00:200:30::1', 'fd00:200:30::1'], ['FD00:0:0:0:0:0:0:1', 'fd00::1'], ['::', '::'], ['::1', '::1'],
-    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'], ['::ffff:10.1.2.3', '::ffff:10.1.2.3'],
-    ['fe80::', 'fe80::']]) {
+  for (const [text, canon] of [
+    ['fd00:200:30::1', 'fd00:200:30::1'],
+    ['FD00:0:0:0:0:0:0:1', 'fd00::1'],
+    ['::', '::'],
+    ['::1', '::1'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+    ['::ffff:10.1.2.3', '::ffff:10.1.2.3'],
+    ['fe80::', 'fe80::'],
+  ]) {
     assert.is(bytesToIp(ipToBytes(text)), canon, text);
   }
   assert.throws(() => ipToBytes('10.1.2'), /invalid IP address/);

@@ -11,9 +11,22 @@ let host: NetHandle;
 let inNs: NetHandle;
 
 interface IpLink {
-  ifindex: number; ifname: string; mtu: number; address?: string; operstate: string; flags: string[]; master?: string;
-  txqlen?: number; promiscuity?: number; link_index?: number;
-  linkinfo?: { info_kind?: string; info_data?: Record<string, unknown>; info_slave_kind?: string; info_slave_data?: Record<string, unknown> };
+  ifindex: number;
+  ifname: string;
+  mtu: number;
+  address?: string;
+  operstate: string;
+  flags: string[];
+  master?: string;
+  txqlen?: number;
+  promiscuity?: number;
+  link_index?: number;
+  linkinfo?: {
+    info_kind?: string;
+    info_data?: Record<string, unknown>;
+    info_slave_kind?: string;
+    info_slave_data?: Record<string, unknown>;
+  };
 }
 
 async function ipLink(name: string, netns?: string): Promise<IpLink> {
@@ -24,7 +37,11 @@ async function linkExists(name: string, netns?: string): Promise<boolean> {
   return (await run('ip', [...(netns ? ['-n', netns] : []), 'link', 'show', 'dev', name])).code === 0;
 }
 async function rejects(p: Promise<unknown>): Promise<NetlinkError> {
-  try { await p; } catch (e) { return e as NetlinkError; }
+  try {
+    await p;
+  } catch (e) {
+    return e as NetlinkError;
+  }
   throw new Error('expected a rejection');
 }
 
@@ -42,7 +59,13 @@ Links.after(async () => {
 
 Links('veth pair with the peer created directly in another namespace', async () => {
   const hostName = sb.name('v0');
-  await host.link.addVeth({ name: hostName, mtu: 1400, mac: '02:00:0a:c8:1e:01', up: true, peer: { name: sb.name('c0'), netns: ns.path, mtu: 1400, mac: '02:00:0a:c8:1e:02' } });
+  await host.link.addVeth({
+    name: hostName,
+    mtu: 1400,
+    mac: '02:00:0a:c8:1e:01',
+    up: true,
+    peer: { name: sb.name('c0'), netns: ns.path, mtu: 1400, mac: '02:00:0a:c8:1e:02' },
+  });
   const h = await ipLink(hostName);
   const c = await ipLink(sb.name('c0'), ns.name);
   assert.is(h.linkinfo?.info_kind, 'veth');
@@ -67,7 +90,12 @@ Links('veth pair with the peer created directly in another namespace', async () 
 
 Links('list matches ip -j link show', async () => {
   const ours = (await inNs.link.list()).map((l) => [l.index, l.name, l.mtu, l.up]);
-  const ip = (JSON.parse(await sh('ip', ['-n', ns.name, '-j', 'link', 'show'])) as IpLink[]).map((l) => [l.ifindex, l.ifname, l.mtu, l.flags.includes('UP')]);
+  const ip = (JSON.parse(await sh('ip', ['-n', ns.name, '-j', 'link', 'show'])) as IpLink[]).map((l) => [
+    l.ifindex,
+    l.ifname,
+    l.mtu,
+    l.flags.includes('UP'),
+  ]);
   assert.equal(ours, ip);
 });
 
@@ -98,23 +126,30 @@ Links('bridge with mtu; a port with master, hairpin and learning', async () => {
   assert.is(q.master, undefined);
 });
 
-Links('vlan_filtering at creation: same outcome as ip link add ... vlan_filtering 1, nothing left on failure', async () => {
-  const ours = sb.name('bv');
-  const theirs = sb.name('bw');
-  const ip = await run('ip', ['link', 'add', theirs, 'type', 'bridge', 'vlan_filtering', '1']);
-  let err: unknown;
-  try { await host.link.addBridge({ name: ours, vlanFiltering: true }); } catch (e) { err = e; }
-  if (ip.code === 0) {
-    assert.is(err, undefined);
-    assert.is((await ipLink(ours)).linkinfo?.info_data?.vlan_filtering, 1);
-    assert.is((await host.link.get(ours)).bridge?.vlanFiltering, true);
-  } else {
-    // kernels built without CONFIG_BRIDGE_VLAN_FILTERING refuse it
-    assert.match(ip.stderr, /Operation not supported/);
-    assert.is((err as NetlinkError).message, 'operation not supported');
-    assert.not.ok(await linkExists(ours));
-  }
-});
+Links(
+  'vlan_filtering at creation: same outcome as ip link add ... vlan_filtering 1, nothing left on failure',
+  async () => {
+    const ours = sb.name('bv');
+    const theirs = sb.name('bw');
+    const ip = await run('ip', ['link', 'add', theirs, 'type', 'bridge', 'vlan_filtering', '1']);
+    let err: unknown;
+    try {
+      await host.link.addBridge({ name: ours, vlanFiltering: true });
+    } catch (e) {
+      err = e;
+    }
+    if (ip.code === 0) {
+      assert.is(err, undefined);
+      assert.is((await ipLink(ours)).linkinfo?.info_data?.vlan_filtering, 1);
+      assert.is((await host.link.get(ours)).bridge?.vlanFiltering, true);
+    } else {
+      // kernels built without CONFIG_BRIDGE_VLAN_FILTERING refuse it
+      assert.match(ip.stderr, /Operation not supported/);
+      assert.is((err as NetlinkError).message, 'operation not supported');
+      assert.not.ok(await linkExists(ours));
+    }
+  },
+);
 
 Links('bridge VLANs on a port: same outcome as bridge vlan add, listed like bridge -j vlan show', async () => {
   const br = sb.name('bvl');
@@ -124,7 +159,10 @@ Links('bridge VLANs on a port: same outcome as bridge vlan add, listed like brid
   await host.link.addVeth({ name: port, master: br, peer: { name: sb.name('pv1') } });
   await host.link.addVeth({ name: twin, master: br, peer: { name: sb.name('pw1') } });
   const tool = await run('bridge', ['vlan', 'add', 'vid', '10', 'dev', twin, 'pvid', 'untagged', 'master']);
-  const ours = await host.vlan.add(port, 10, { pvid: true, untagged: true }).then(() => undefined, (e: NetlinkError) => e);
+  const ours = await host.vlan.add(port, 10, { pvid: true, untagged: true }).then(
+    () => undefined,
+    (e: NetlinkError) => e,
+  );
   if (tool.code === 0) {
     assert.is(ours, undefined);
     const shown = JSON.parse(await sh('bridge', ['-j', 'vlan', 'show', 'dev', port]));
@@ -213,16 +251,26 @@ Links('errors: duplicate link, missing device, too long a name, bad namespace pa
   assert.is(longPeer.code, 'EINVAL');
   assert.not.ok(await linkExists(sb.name('lp')));
 
-  const badNs = await rejects(host.link.addVeth({ name: sb.name('bn'), peer: { name: sb.name('bp'), netns: '/var/run/netns/' + sb.prefix + '-missing' } }));
+  const badNs = await rejects(
+    host.link.addVeth({
+      name: sb.name('bn'),
+      peer: { name: sb.name('bp'), netns: `/var/run/netns/${sb.prefix}-missing` },
+    }),
+  );
   assert.is((badNs as unknown as { code: string }).code, 'ENOENT');
   assert.match(badNs.message, /failed to open netns/);
   assert.not.ok(await linkExists(sb.name('bn')));
   assert.not.ok(await linkExists(sb.name('bp')));
-  const badHandle = await NetHandle.open('/var/run/netns/' + sb.prefix + '-missing').then(() => undefined, (e) => e);
+  const badHandle = await NetHandle.open(`/var/run/netns/${sb.prefix}-missing`).then(
+    () => undefined,
+    (e) => e,
+  );
   assert.is(badHandle?.code, 'ENOENT');
 
   // the peer name is taken in the target namespace: the whole pair is refused
-  const clash = await rejects(host.link.addVeth({ name: sb.name('cl'), peer: { name: sb.name('c0'), netns: ns.path } }));
+  const clash = await rejects(
+    host.link.addVeth({ name: sb.name('cl'), peer: { name: sb.name('c0'), netns: ns.path } }),
+  );
   assert.is(clash.code, 'EEXIST');
   assert.not.ok(await linkExists(sb.name('cl')));
   assert.equal((await inNs.link.list()).map((l) => l.name).sort(), [sb.name('c0'), 'lo'].sort());

@@ -5,7 +5,19 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NetHandle, NetlinkError } from '../../host/net/index.ts';
 import { PayloadWriter } from '../../host/net/nl/attrs.ts';
-import { AF_INET, NLM_F_CREATE, NLM_F_EXCL, RT_SCOPE_LINK, RT_TABLE_MAIN, RTA_DST, RTA_OIF, RTA_TABLE, RTM_NEWROUTE, RTN_UNICAST, RTPROT_BOOT } from '../../host/net/nl/constants.ts';
+import {
+  AF_INET,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
+  RT_SCOPE_LINK,
+  RT_TABLE_MAIN,
+  RTA_DST,
+  RTA_OIF,
+  RTA_TABLE,
+  RTM_NEWROUTE,
+  RTN_UNICAST,
+  RTPROT_BOOT,
+} from '../../host/net/nl/constants.ts';
 import { rtMsg } from '../../host/net/nl/structs.ts';
 import { sh } from '../_lib/run.ts';
 import { Sandbox, type TestNetns } from '../_lib/sandbox.ts';
@@ -27,8 +39,20 @@ T.after(async () => {
 });
 
 function routeRequest(dst: number[], oif: number) {
-  const w = new PayloadWriter().raw(rtMsg({ family: AF_INET, dstLen: 32, table: RT_TABLE_MAIN, protocol: RTPROT_BOOT, scope: RT_SCOPE_LINK, type: RTN_UNICAST }))
-    .u32(RTA_TABLE, RT_TABLE_MAIN).attr(RTA_DST, Buffer.from(dst)).u32(RTA_OIF, oif);
+  const w = new PayloadWriter()
+    .raw(
+      rtMsg({
+        family: AF_INET,
+        dstLen: 32,
+        table: RT_TABLE_MAIN,
+        protocol: RTPROT_BOOT,
+        scope: RT_SCOPE_LINK,
+        type: RTN_UNICAST,
+      }),
+    )
+    .u32(RTA_TABLE, RT_TABLE_MAIN)
+    .attr(RTA_DST, Buffer.from(dst))
+    .u32(RTA_OIF, oif);
   return { type: RTM_NEWROUTE, flags: NLM_F_CREATE | NLM_F_EXCL, payload: w.bytes(), name: 'RTM_NEWROUTE' };
 }
 
@@ -38,7 +62,10 @@ T('a batch of 1200 route requests, one failing in the middle; the dump comes bac
   reqs.splice(600, 0, reqs[10]); // a duplicate: EEXIST, and the rest still runs
   const results = await h.sock.batch(reqs);
   const failed = results.map((r, i) => [i, r] as const).filter(([, r]) => r instanceof NetlinkError);
-  assert.equal(failed.map(([i, r]) => [i, (r as NetlinkError).code]), [[600, 'EEXIST']]);
+  assert.equal(
+    failed.map(([i, r]) => [i, (r as NetlinkError).code]),
+    [[600, 'EEXIST']],
+  );
 
   const routes = await h.route.list({ family: AF_INET });
   assert.is(routes.filter((r) => r.dst.startsWith('10.201.')).length, 1200);
@@ -47,9 +74,16 @@ T('a batch of 1200 route requests, one failing in the middle; the dump comes bac
 });
 
 T('parallel requests on one handle are serialised and each gets its own answer', async () => {
-  const results = await Promise.all(Array.from({ length: 40 }, (_, i) => i % 4 === 0
-    ? h.link.get('nosuch' + i).then(() => 'found', (e: NetlinkError) => e.code)
-    : h.link.get('eth0').then((l) => l.name)));
+  const results = await Promise.all(
+    Array.from({ length: 40 }, (_, i) =>
+      i % 4 === 0
+        ? h.link.get(`nosuch${i}`).then(
+            () => 'found',
+            (e: NetlinkError) => e.code,
+          )
+        : h.link.get('eth0').then((l) => l.name),
+    ),
+  );
   results.forEach((r, i) => assert.is(r, i % 4 === 0 ? 'ENODEV' : 'eth0'));
 });
 
@@ -72,7 +106,10 @@ T('a closed handle refuses further requests', async () => {
   const other = await NetHandle.open(ns.path);
   other.close();
   other.close();
-  const err = await other.link.list().then(() => undefined, (e: Error) => e);
+  const err = await other.link.list().then(
+    () => undefined,
+    (e: Error) => e,
+  );
   assert.match(String(err?.message), /closed/);
 });
 

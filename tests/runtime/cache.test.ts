@@ -4,7 +4,12 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  cacheFilePath, decodeCacheEntry, encodeCacheEntry, listCachedAttachments, readCacheFile, writeCacheEntry,
+  cacheFilePath,
+  decodeCacheEntry,
+  encodeCacheEntry,
+  listCachedAttachments,
+  readCacheFile,
+  writeCacheEntry,
 } from '../../host/runtime/cache.ts';
 import { parseConfList } from '../../host/runtime/config.ts';
 import { CniRuntime } from '../../host/runtime/runtime.ts';
@@ -22,7 +27,11 @@ K('decodes a libcni entry', () => {
   assert.is(e.ifName, 'eth0');
   assert.is(e.networkName, 'refnet');
   assert.is(e.netns, '/var/run/netns/ref-pod-a');
-  assert.equal(e.cniArgs, [['IgnoreUnknown', '1'], ['K8S_POD_NAMESPACE', 'default'], ['K8S_POD_NAME', 'pod-a']]);
+  assert.equal(e.cniArgs, [
+    ['IgnoreUnknown', '1'],
+    ['K8S_POD_NAMESPACE', 'default'],
+    ['K8S_POD_NAME', 'pod-a'],
+  ]);
   assert.equal(e.capabilityArgs, { portMappings: [{ containerPort: 8080, hostPort: 18080, protocol: 'tcp' }] });
   const conf = parseConfList(e.config);
   assert.is(conf.name, 'refnet');
@@ -36,7 +45,14 @@ K('re-encodes byte for byte (libcni field order, sorted maps, base64 config)', (
 });
 
 K('optional fields are omitted when empty, like omitempty', () => {
-  const text = encodeCacheEntry({ containerId: 'c', config: new TextEncoder().encode('{}'), ifName: 'eth0', networkName: 'n', cniArgs: [], capabilityArgs: {} });
+  const text = encodeCacheEntry({
+    containerId: 'c',
+    config: new TextEncoder().encode('{}'),
+    ifName: 'eth0',
+    networkName: 'n',
+    cniArgs: [],
+    capabilityArgs: {},
+  });
   assert.is(text, '{"kind":"cniCacheV1","containerId":"c","config":"e30=","ifName":"eth0","networkName":"n"}');
 });
 
@@ -50,10 +66,16 @@ K('written files: <dir>/results/<net>-<cid>-<if>, dir 0700, file 0600; listed as
   assert.is(readFileSync(file, 'utf8'), readFileSync(fixturePath, 'utf8'));
   writeFileSync(join(dir, 'results', 'junk'), 'not json');
   writeFileSync(join(dir, 'results', 'legacy-c2-eth0'), '{"cniVersion":"0.4.0"}');
-  assert.equal(listCachedAttachments(dir).map((a) => [a.networkName, a.containerId, a.ifName]), [['refnet', 'cnitool-77bd2ee8b7a2b1a1c9d0', 'eth0']]);
+  assert.equal(
+    listCachedAttachments(dir).map((a) => [a.networkName, a.containerId, a.ifName]),
+    [['refnet', 'cnitool-77bd2ee8b7a2b1a1c9d0', 'eth0']],
+  );
   assert.is(listCachedAttachments(dir, 'cnitool-77bd2ee8b7a2b1a1c9d0').length, 1);
   assert.is(listCachedAttachments(dir, 'other').length, 0);
-  assert.throws(() => cacheFilePath(dir, 'n', '', 'eth0'), /cache file path requires network name \("n"\), container ID \(""\), and interface name \("eth0"\)/);
+  assert.throws(
+    () => cacheFilePath(dir, 'n', '', 'eth0'),
+    /cache file path requires network name \("n"\), container ID \(""\), and interface name \("eth0"\)/,
+  );
 });
 
 K('the runtime reads a libcni entry and a legacy raw-result entry, converted to the list version', () => {
@@ -61,20 +83,40 @@ K('the runtime reads a libcni entry and a legacy raw-result entry, converted to 
   mkdirSync(join(dir, 'results'), { recursive: true });
   writeFileSync(join(dir, 'results', 'refnet-cnitool-77bd2ee8b7a2b1a1c9d0-eth0'), readFileSync(fixturePath));
   const rt = new CniRuntime({ path: [], cacheDir: dir });
-  const list = parseConfList(new TextEncoder().encode(JSON.stringify({ cniVersion: '1.0.0', name: 'refnet', plugins: [{ type: 'bridge' }] })));
+  const list = parseConfList(
+    new TextEncoder().encode(JSON.stringify({ cniVersion: '1.0.0', name: 'refnet', plugins: [{ type: 'bridge' }] })),
+  );
   const att = { containerId: 'cnitool-77bd2ee8b7a2b1a1c9d0', netns: '/var/run/netns/ref-pod-a', ifName: 'eth0' };
   const r = rt.cachedResult(list, att)!;
   assert.equal(r.ips, [{ address: '10.77.1.2/24', gateway: '10.77.1.1', interface: 2 }]);
   assert.is(r.interfaces!.length, 3);
 
-  writeFileSync(join(dir, 'results', 'refnet-legacy-eth0'), JSON.stringify({ cniVersion: '0.2.0', ip4: { ip: '10.77.1.9/24' }, dns: {} }));
+  writeFileSync(
+    join(dir, 'results', 'refnet-legacy-eth0'),
+    JSON.stringify({ cniVersion: '0.2.0', ip4: { ip: '10.77.1.9/24' }, dns: {} }),
+  );
   assert.equal(rt.cachedResult(list, { ...att, containerId: 'legacy' })!.ips, [{ address: '10.77.1.9/24' }]);
   assert.is(rt.cachedResult(list, { ...att, containerId: 'absent' }), undefined);
   assert.ok(readCacheFile(dir, 'refnet', 'legacy', 'eth0'));
 
-  const l02 = parseConfList(new TextEncoder().encode(JSON.stringify({ cniVersion: '0.2.0', name: 'refnet', plugins: [{ type: 'bridge' }] })));
-  writeFileSync(join(dir, 'results', 'refnet-l2only-eth0'), JSON.stringify({ kind: 'cniCacheV1', containerId: 'l2only', ifName: 'eth0', networkName: 'refnet', config: '', result: { cniVersion: '1.0.0', interfaces: [{ name: 'br0' }] } }));
-  assert.throws(() => rt.cachedResult(l02, { ...att, containerId: 'l2only' }), /^failed to convert cached result to config version "0\.2\.0": cannot convert: no valid IP addresses$/);
+  const l02 = parseConfList(
+    new TextEncoder().encode(JSON.stringify({ cniVersion: '0.2.0', name: 'refnet', plugins: [{ type: 'bridge' }] })),
+  );
+  writeFileSync(
+    join(dir, 'results', 'refnet-l2only-eth0'),
+    JSON.stringify({
+      kind: 'cniCacheV1',
+      containerId: 'l2only',
+      ifName: 'eth0',
+      networkName: 'refnet',
+      config: '',
+      result: { cniVersion: '1.0.0', interfaces: [{ name: 'br0' }] },
+    }),
+  );
+  assert.throws(
+    () => rt.cachedResult(l02, { ...att, containerId: 'l2only' }),
+    /^failed to convert cached result to config version "0\.2\.0": cannot convert: no valid IP addresses$/,
+  );
 });
 
 K.run();

@@ -5,7 +5,12 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  confFiles, loadConfFile, loadDefaultNetwork, loadNetworkByName, parseConfAsList, parseConfList,
+  confFiles,
+  loadConfFile,
+  loadDefaultNetwork,
+  loadNetworkByName,
+  parseConfAsList,
+  parseConfList,
 } from '../../host/runtime/config.ts';
 import { Sandbox } from '../_lib/sandbox.ts';
 
@@ -17,12 +22,17 @@ const C = suite('runtime config');
 C.after(() => sb.cleanup());
 
 C('a list: name, version, plugins kept with their fields, bytes kept exactly', () => {
-  const bytes = enc('{"cniVersion":"1.0.0","name":"net","plugins":[{"type":"bridge","bridge":"br0","capabilities":{"mac":true}},{"type":"portmap"}]}\n');
+  const bytes = enc(
+    '{"cniVersion":"1.0.0","name":"net","plugins":[{"type":"bridge","bridge":"br0","capabilities":{"mac":true}},{"type":"portmap"}]}\n',
+  );
   const l = parseConfList(bytes);
   assert.is(l.name, 'net');
   assert.is(l.cniVersion, '1.0.0');
   assert.is(l.bytes, bytes);
-  assert.equal(l.plugins.map((p) => p.network.type), ['bridge', 'portmap']);
+  assert.equal(
+    l.plugins.map((p) => p.network.type),
+    ['bridge', 'portmap'],
+  );
   assert.equal(l.plugins[0]!.raw, { bridge: 'br0', capabilities: { mac: true }, type: 'bridge' });
   assert.equal(l.plugins[0]!.network.capabilities, { mac: true });
   assert.equal([l.disableCheck, l.disableGC, l.loadOnlyInlinedPlugins], [false, false, false]);
@@ -37,29 +47,61 @@ C('cniVersions: highest supported wins, newer than 1.1.0 dropped, merged with cn
   assert.is(parseConfList(list({ cniVersions: [] })).cniVersion, '');
   // Without cniVersions, cniVersion is taken verbatim even when newer than we know.
   assert.is(parseConfList(list({ cniVersion: '1.2.3' })).cniVersion, '1.2.3');
-  assert.throws(() => parseConfList(list({ cniVersions: ['1.0.x'] })), /error parsing configuration list: invalid cniVersions entry 1\.0\.x at index 0: failed to convert micro version part "x"/);
-  assert.throws(() => parseConfList(list({ cniVersions: [1] })), /^error parsing configuration list: invalid type for cniVersions index 0: float64$/);
-  assert.throws(() => parseConfList(list({ cniVersions: '1.0.0' })), /^error parsing configuration list: invalid type for cniVersions/);
+  assert.throws(
+    () => parseConfList(list({ cniVersions: ['1.0.x'] })),
+    /error parsing configuration list: invalid cniVersions entry 1\.0\.x at index 0: failed to convert micro version part "x"/,
+  );
+  assert.throws(
+    () => parseConfList(list({ cniVersions: [1] })),
+    /^error parsing configuration list: invalid type for cniVersions index 0: float64$/,
+  );
+  assert.throws(
+    () => parseConfList(list({ cniVersions: '1.0.0' })),
+    /^error parsing configuration list: invalid type for cniVersions/,
+  );
 });
 
 C('the booleans take JSON bools or "true"/"false" in any case', () => {
   const l = parseConfList(list({ disableCheck: 'TRUE', disableGC: true, loadOnlyInlinedPlugins: 'False' }));
   assert.equal([l.disableCheck, l.disableGC, l.loadOnlyInlinedPlugins], [true, true, false]);
-  assert.throws(() => parseConfList(list({ disableCheck: 'yes' })), /^error parsing configuration list: invalid value "yes" for disableCheck$/);
-  assert.throws(() => parseConfList(list({ disableGC: 1 })), /^error parsing configuration list: invalid type float64 for disableGC$/);
+  assert.throws(
+    () => parseConfList(list({ disableCheck: 'yes' })),
+    /^error parsing configuration list: invalid value "yes" for disableCheck$/,
+  );
+  assert.throws(
+    () => parseConfList(list({ disableGC: 1 })),
+    /^error parsing configuration list: invalid type float64 for disableGC$/,
+  );
 });
 
 C('list errors are worded like libcni', () => {
   assert.throws(() => parseConfList(enc({ plugins: [] })), /^error parsing configuration list: no name$/);
   assert.throws(() => parseConfList(enc({ name: 5 })), /^error parsing configuration list: invalid name type float64$/);
-  assert.throws(() => parseConfList(list({ cniVersion: 1 })), /^error parsing configuration list: invalid cniVersion type float64$/);
-  assert.throws(() => parseConfList(list({ plugins: {} })), /^error parsing configuration list: invalid 'plugins' type map\[string\]interface \{\}$/);
+  assert.throws(
+    () => parseConfList(list({ cniVersion: 1 })),
+    /^error parsing configuration list: invalid cniVersion type float64$/,
+  );
+  assert.throws(
+    () => parseConfList(list({ plugins: {} })),
+    /^error parsing configuration list: invalid 'plugins' type map\[string\]interface \{\}$/,
+  );
   assert.throws(() => parseConfList(list({ plugins: [] })), /^error parsing configuration list: no plugins in list$/);
-  assert.throws(() => parseConfList(list({ plugins: [{ type: 'a' }, { bridge: 'x' }] })), /^failed to parse plugin config 1: error parsing configuration: missing 'type'$/);
-  assert.throws(() => parseConfList(list({ plugins: [{ type: 'a', capabilities: { x: 'y' } }] })),
-    /^failed to parse plugin config 0: error parsing configuration: json: cannot unmarshal string into Go struct field NetConf\.capabilities of type bool$/);
-  assert.throws(() => parseConfList(list({ loadOnlyInlinedPlugins: true, plugins: undefined })), /`loadOnlyInlinedPlugins` is true, and no 'plugins' key/);
-  assert.throws(() => parseConfList(enc('{"name":"net","plugins":[')), /^error parsing configuration list: unexpected end of JSON input$/);
+  assert.throws(
+    () => parseConfList(list({ plugins: [{ type: 'a' }, { bridge: 'x' }] })),
+    /^failed to parse plugin config 1: error parsing configuration: missing 'type'$/,
+  );
+  assert.throws(
+    () => parseConfList(list({ plugins: [{ type: 'a', capabilities: { x: 'y' } }] })),
+    /^failed to parse plugin config 0: error parsing configuration: json: cannot unmarshal string into Go struct field NetConf\.capabilities of type bool$/,
+  );
+  assert.throws(
+    () => parseConfList(list({ loadOnlyInlinedPlugins: true, plugins: undefined })),
+    /`loadOnlyInlinedPlugins` is true, and no 'plugins' key/,
+  );
+  assert.throws(
+    () => parseConfList(enc('{"name":"net","plugins":[')),
+    /^error parsing configuration list: unexpected end of JSON input$/,
+  );
   assert.throws(() => parseConfList(enc('[]')), /^error parsing configuration list: json: cannot unmarshal array/);
 });
 
@@ -80,13 +122,22 @@ C('a legacy .conf is wrapped as a one-plugin list', () => {
 
 C('directory: by name, .conflist before .conf/.json, lexical order, subdirectories ignored', () => {
   const dir = sb.dir('netd');
-  writeFileSync(join(dir, '20-b.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'b', plugins: [{ type: 'bridge' }] }));
-  writeFileSync(join(dir, '10-a.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'a', plugins: [{ type: 'bridge' }] }));
+  writeFileSync(
+    join(dir, '20-b.conflist'),
+    JSON.stringify({ cniVersion: '1.0.0', name: 'b', plugins: [{ type: 'bridge' }] }),
+  );
+  writeFileSync(
+    join(dir, '10-a.conflist'),
+    JSON.stringify({ cniVersion: '1.0.0', name: 'a', plugins: [{ type: 'bridge' }] }),
+  );
   writeFileSync(join(dir, '05-a.conf'), JSON.stringify({ cniVersion: '0.4.0', name: 'a', type: 'loopback' }));
   writeFileSync(join(dir, '30-c.json'), JSON.stringify({ cniVersion: '0.3.1', name: 'c', type: 'loopback' }));
   writeFileSync(join(dir, 'README.md'), 'not a config');
   mkdirSync(join(dir, 'sub.conflist'));
-  assert.equal(confFiles(dir, ['.conf', '.conflist', '.json']).map((f) => f.slice(dir.length + 1)), ['05-a.conf', '10-a.conflist', '20-b.conflist', '30-c.json']);
+  assert.equal(
+    confFiles(dir, ['.conf', '.conflist', '.json']).map((f) => f.slice(dir.length + 1)),
+    ['05-a.conf', '10-a.conflist', '20-b.conflist', '30-c.json'],
+  );
   assert.is(loadNetworkByName(dir, 'a').plugins[0]!.network.type, 'bridge'); // the list wins over the .conf
   assert.is(loadNetworkByName(dir, 'c').cniVersion, '0.3.1');
   assert.throws(() => loadNetworkByName(dir, 'zz'), new RegExp(`^no net configuration with name "zz" in ${dir}$`));
@@ -99,8 +150,14 @@ C('directory: by name, .conflist before .conf/.json, lexical order, subdirectori
 C('directory: an unparsable file stops a name search; skipInvalid picks the first valid default', () => {
   const dir = sb.dir('netd-bad');
   writeFileSync(join(dir, '10-bad.conflist'), '{"name":"x","plugins":[{"type":');
-  writeFileSync(join(dir, '20-good.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'good', plugins: [{ type: 'bridge' }] }));
-  assert.throws(() => loadNetworkByName(dir, 'good'), /^error parsing configuration list: unexpected end of JSON input$/);
+  writeFileSync(
+    join(dir, '20-good.conflist'),
+    JSON.stringify({ cniVersion: '1.0.0', name: 'good', plugins: [{ type: 'bridge' }] }),
+  );
+  assert.throws(
+    () => loadNetworkByName(dir, 'good'),
+    /^error parsing configuration list: unexpected end of JSON input$/,
+  );
   assert.throws(() => loadDefaultNetwork(dir), /^10-bad\.conflist: /);
   assert.is(loadDefaultNetwork(dir, { skipInvalid: true }).list.name, 'good');
 });
@@ -111,13 +168,28 @@ C('the per-network plugin directory is appended unless loadOnlyInlinedPlugins', 
   writeFileSync(join(dir, 'n1', '2-tuning.conf'), JSON.stringify({ type: 'tuning' }));
   writeFileSync(join(dir, 'n1', '1-portmap.conf'), JSON.stringify({ type: 'portmap' }));
   writeFileSync(join(dir, 'n1', 'ignored.json'), JSON.stringify({ type: 'nope' }));
-  writeFileSync(join(dir, 'a.conflist'), JSON.stringify({ cniVersion: '1.1.0', name: 'n1', plugins: [{ type: 'bridge' }] }));
-  assert.equal(loadConfFile(join(dir, 'a.conflist')).plugins.map((p) => p.network.type), ['bridge', 'portmap', 'tuning']);
-  writeFileSync(join(dir, 'b.conflist'), JSON.stringify({ cniVersion: '1.1.0', name: 'n1', loadOnlyInlinedPlugins: true, plugins: [{ type: 'bridge' }] }));
-  assert.equal(loadConfFile(join(dir, 'b.conflist')).plugins.map((p) => p.network.type), ['bridge']);
+  writeFileSync(
+    join(dir, 'a.conflist'),
+    JSON.stringify({ cniVersion: '1.1.0', name: 'n1', plugins: [{ type: 'bridge' }] }),
+  );
+  assert.equal(
+    loadConfFile(join(dir, 'a.conflist')).plugins.map((p) => p.network.type),
+    ['bridge', 'portmap', 'tuning'],
+  );
+  writeFileSync(
+    join(dir, 'b.conflist'),
+    JSON.stringify({ cniVersion: '1.1.0', name: 'n1', loadOnlyInlinedPlugins: true, plugins: [{ type: 'bridge' }] }),
+  );
+  assert.equal(
+    loadConfFile(join(dir, 'b.conflist')).plugins.map((p) => p.network.type),
+    ['bridge'],
+  );
   // A list without a plugins key takes them all from the directory.
   writeFileSync(join(dir, 'c.conflist'), JSON.stringify({ cniVersion: '1.1.0', name: 'n1' }));
-  assert.equal(loadConfFile(join(dir, 'c.conflist')).plugins.map((p) => p.network.type), ['portmap', 'tuning']);
+  assert.equal(
+    loadConfFile(join(dir, 'c.conflist')).plugins.map((p) => p.network.type),
+    ['portmap', 'tuning'],
+  );
   writeFileSync(join(dir, 'd.conflist'), JSON.stringify({ cniVersion: '1.1.0', name: 'empty' }));
   assert.throws(() => loadConfFile(join(dir, 'd.conflist')), /^no plugin configs found$/);
 });

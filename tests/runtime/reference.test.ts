@@ -40,7 +40,12 @@ function normalize(result: Record<string, unknown>): Record<string, unknown> {
 
 function sorted(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sorted);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+    );
   return v;
 }
 
@@ -61,14 +66,30 @@ I.before(async () => {
   const confDir = sb.dir('netd');
   confFile = join(confDir, '10-ref.conflist');
   // One address only (rangeStart = rangeEnd), so both runs get the same IP.
-  writeFileSync(confFile, JSON.stringify({
-    cniVersion: '1.0.0', name: network, plugins: [
-      { type: 'bridge', bridge: sb.name('br'), isGateway: true, ipMasq: true, hairpinMode: true,
-        ipam: { type: 'host-local', dataDir: sb.dir('ipam'), ranges: [[{ subnet: '10.200.20.0/24', rangeStart: '10.200.20.10', rangeEnd: '10.200.20.10' }]], routes: [{ dst: '0.0.0.0/0' }] } },
-      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
-      { type: 'bandwidth', capabilities: { bandwidth: true } },
-    ],
-  }) + '\n');
+  writeFileSync(
+    confFile,
+    `${JSON.stringify({
+      cniVersion: '1.0.0',
+      name: network,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: sb.name('br'),
+          isGateway: true,
+          ipMasq: true,
+          hairpinMode: true,
+          ipam: {
+            type: 'host-local',
+            dataDir: sb.dir('ipam'),
+            ranges: [[{ subnet: '10.200.20.0/24', rangeStart: '10.200.20.10', rangeEnd: '10.200.20.10' }]],
+            routes: [{ dst: '0.0.0.0/0' }],
+          },
+        },
+        { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+        { type: 'bandwidth', capabilities: { bandwidth: true } },
+      ],
+    })}\n`,
+  );
 });
 
 I.after(async () => {
@@ -82,7 +103,9 @@ I.after(async () => {
 I('ADD/CHECK/DEL through our runtime equal cni-exec.sh: result, cache entry, nothing left', async () => {
   const list = loadConfFile(confFile);
   const rt: RuntimeConf = {
-    containerId, netns: pod.path, ifName: 'eth0',
+    containerId,
+    netns: pod.path,
+    ifName: 'eth0',
     args: cniArgs.split(';').map((p) => p.split('=') as [string, string]),
     capabilityArgs,
   };
@@ -94,8 +117,11 @@ I('ADD/CHECK/DEL through our runtime equal cni-exec.sh: result, cache entry, not
   const ourCache = decodeCacheEntry(readFileSync(ourCacheFile))!;
   assert.ok(ourCache, 'a cniCacheV1 entry was written');
   // The reference portmap 1.1.1 fails CHECK for IPv4-only pods (upstream #819): check it reports exactly that.
-  await runtime.checkNetworkList(list, rt).then(() => assert.unreachable('portmap 1.1.1 CHECK should fail'), (e: Error) =>
-    assert.match(e.message, /^could not check ipv6 dnat: chain CNI-DN-[0-9a-f]+ not found in iptables table nat$/));
+  await runtime.checkNetworkList(list, rt).then(
+    () => assert.unreachable('portmap 1.1.1 CHECK should fail'),
+    (e: Error) =>
+      assert.match(e.message, /^could not check ipv6 dnat: chain CNI-DN-[0-9a-f]+ not found in iptables table nat$/),
+  );
   assert.ok((await ourLeftovers()).length > 0, 'ADD installed rules');
   await runtime.delNetworkList(list, rt);
   assert.not.ok(existsSync(ourCacheFile), 'DEL removed the cache entry');
@@ -104,10 +130,14 @@ I('ADD/CHECK/DEL through our runtime equal cni-exec.sh: result, cache entry, not
   // The harness.
   const refResults = join(sb.dir('ref-cache'), 'results');
   const env = cleanEnv({ CNI_PATH: '/usr/lib/cni', CNI_ARGS: cniArgs, CNI_CACHE_DIR: refResults });
-  const add = await run(CNI_EXEC, ['ADD', pod.path, containerId, 'eth0', confFile, JSON.stringify(capabilityArgs)], { env });
+  const add = await run(CNI_EXEC, ['ADD', pod.path, containerId, 'eth0', confFile, JSON.stringify(capabilityArgs)], {
+    env,
+  });
   assert.is(add.code, 0, add.stderr);
   const refCache = JSON.parse(readFileSync(join(refResults, `${network}-${containerId}-eth0`), 'utf8'));
-  const del = await run(CNI_EXEC, ['DEL', pod.path, containerId, 'eth0', confFile, JSON.stringify(capabilityArgs)], { env });
+  const del = await run(CNI_EXEC, ['DEL', pod.path, containerId, 'eth0', confFile, JSON.stringify(capabilityArgs)], {
+    env,
+  });
   assert.is(del.code, 0, del.stderr);
   assert.equal(await ourLeftovers(), []);
 
@@ -115,18 +145,27 @@ I('ADD/CHECK/DEL through our runtime equal cni-exec.sh: result, cache entry, not
   const refResult = JSON.parse(add.stdout);
   assert.equal(sorted(normalize(ours.raw)), sorted(normalize(refResult)));
   assert.equal(ours.result.ips, [{ address: '10.200.20.10/24', gateway: '10.200.20.1', interface: 2 }]);
-  assert.equal(ours.result.interfaces!.map((i) => i.name).filter((n) => !n.startsWith('veth')), [sb.name('br'), 'eth0', referenceNames(network, containerId).ifb]);
+  assert.equal(
+    ours.result.interfaces!.map((i) => i.name).filter((n) => !n.startsWith('veth')),
+    [sb.name('br'), 'eth0', referenceNames(network, containerId).ifb],
+  );
 
   // Cache entry: same fields; cni-exec.sh keeps CNI_ARGS as a string and the config with one trailing newline,
   // libcni (and we) keep [key, value] pairs and the file's bytes; libcni also records netns.
   assert.is(refCache.kind, 'cniCacheV1');
-  assert.equal([ourCache.containerId, ourCache.ifName, ourCache.networkName], [refCache.containerId, refCache.ifName, refCache.networkName]);
+  assert.equal(
+    [ourCache.containerId, ourCache.ifName, ourCache.networkName],
+    [refCache.containerId, refCache.ifName, refCache.networkName],
+  );
   assert.is(new TextDecoder().decode(ourCache.config), Buffer.from(refCache.config, 'base64').toString('utf8'));
   assert.equal(ourCache.cniArgs!.map(([k, v]) => `${k}=${v}`).join(';'), refCache.cniArgs);
   assert.equal(ourCache.capabilityArgs, refCache.capabilityArgs);
   assert.equal(sorted(normalize(ourCache.result!)), sorted(normalize(refCache.result)));
   assert.is(ourCache.netns, pod.path);
-  assert.equal(parseConfList(ourCache.config).plugins.map((p) => p.network.type), ['bridge', 'portmap', 'bandwidth']);
+  assert.equal(
+    parseConfList(ourCache.config).plugins.map((p) => p.network.type),
+    ['bridge', 'portmap', 'bandwidth'],
+  );
   assert.equal(readdirSync(join(cacheDir, 'results')), []);
 });
 

@@ -27,7 +27,11 @@ test('installs every plugin executable and the cold-path kit; re-running replace
   assert.ok(existsSync(join(binDir, kitDirName, 'build', 'js', 'cni-plugin.mjs')));
   assert.ok(existsSync(join(binDir, kitDirName, 'package.json')));
   install(binDir);
-  assert.equal(readdirSync(binDir).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left');
+  assert.equal(
+    readdirSync(binDir).filter((f) => f.endsWith('.tmp')),
+    [],
+    'no temporary files left',
+  );
 });
 
 test('an installed executable runs the cold path from the kit, and the daemon when one listens', async () => {

@@ -19,7 +19,14 @@ let socket = '';
 let other: TestNetns;
 let daemon: FixtureDaemon | undefined;
 
-const env = () => ({ WASM_CNI_SOCKET: socket, CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/var/run/netns/x', CNI_IFNAME: 'eth0', CNI_PATH: cniBinDir });
+const env = () => ({
+  WASM_CNI_SOCKET: socket,
+  CNI_COMMAND: 'ADD',
+  CNI_CONTAINERID: 'c1',
+  CNI_NETNS: '/var/run/netns/x',
+  CNI_IFNAME: 'eth0',
+  CNI_PATH: cniBinDir,
+});
 
 test.before(async () => {
   dir = box.dir('ns');
@@ -53,15 +60,19 @@ test('namespaceMismatch: same namespaces â†’ null; another netns or a gone pid â
   }
 });
 
-test('from the daemon\'s own namespaces the daemon serves the call', async () => {
+test("from the daemon's own namespaces the daemon serves the call", async () => {
   const r = await run(join(dir, 'echo'), [], { input: '{}', env: env(), timeoutMs: 20_000 });
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.is(JSON.parse(r.stdout).env.CNI_CONTAINERID, 'c1'); // the test-only echo plugin exists only in the daemon
 });
 
-test('from another netns the daemon refuses and the shim runs the plugin cold, in the caller\'s namespace', async () => {
+test("from another netns the daemon refuses and the shim runs the plugin cold, in the caller's namespace", async () => {
   const before = await requestStatus(socket);
-  const r = await run('ip', ['netns', 'exec', other.name, join(dir, 'echo')], { input: '{}', env: env(), timeoutMs: 30_000 });
+  const r = await run('ip', ['netns', 'exec', other.name, join(dir, 'echo')], {
+    input: '{}',
+    env: env(),
+    timeoutMs: 30_000,
+  });
   // the cold path has only the product's plugins: its answer proves the daemon did not run the call
   assert.is(r.code, 1, r.stdout + r.stderr);
   assert.match(JSON.parse(r.stdout).msg, /unknown plugin "echo"/);
@@ -70,11 +81,13 @@ test('from another netns the daemon refuses and the shim runs the plugin cold, i
   assert.is(after.served, before.served);
 });
 
-test('a real plugin called from another netns runs there (cold path), not in the daemon\'s namespace', async () => {
-  const call = (netns: string) => run('ip', ['netns', 'exec', other.name, join(cniBinDir, 'loopback')], {
-    input: JSON.stringify({ cniVersion: '1.0.0', name: 'lo-net', type: 'loopback' }),
-    env: { ...env(), CNI_NETNS: netns, CNI_IFNAME: 'lo' }, timeoutMs: 30_000,
-  });
+test("a real plugin called from another netns runs there (cold path), not in the daemon's namespace", async () => {
+  const call = (netns: string) =>
+    run('ip', ['netns', 'exec', other.name, join(cniBinDir, 'loopback')], {
+      input: JSON.stringify({ cniVersion: '1.0.0', name: 'lo-net', type: 'loopback' }),
+      env: { ...env(), CNI_NETNS: netns, CNI_IFNAME: 'lo' },
+      timeoutMs: 30_000,
+    });
   // the reference's check that the plugin does not run inside CNI_NETNS: it fires only in the caller's netns
   const same = await call(other.path);
   assert.is(same.code, 1, same.stdout);

@@ -16,18 +16,33 @@ import { Sandbox } from '../_lib/sandbox.ts';
 const shimBinary = join(buildDir, 'native', 'cni-shim');
 const box = new Sandbox();
 const test = suite('shim');
-let dir = '';      // symlinks named like plugins, sockets
+let dir = ''; // symlinks named like plugins, sockets
 let socket = '';
 let daemon: FixtureDaemon | undefined;
 const servers: Server[] = [];
 
 /** Runs the shim under a plugin name, like a runtime: CNI_* env, config on stdin. */
-function shim(plugin: string, opts: { stdin?: string | Buffer; stdinFile?: string; env?: Record<string, string | undefined>; asUid?: number } = {}): Promise<RunResult> {
-  const env = { WASM_CNI_SOCKET: socket, CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/var/run/netns/x', CNI_IFNAME: 'eth0', CNI_PATH: cniBinDir, ...opts.env };
+function shim(
+  plugin: string,
+  opts: { stdin?: string | Buffer; stdinFile?: string; env?: Record<string, string | undefined>; asUid?: number } = {},
+): Promise<RunResult> {
+  const env = {
+    WASM_CNI_SOCKET: socket,
+    CNI_COMMAND: 'ADD',
+    CNI_CONTAINERID: 'c1',
+    CNI_NETNS: '/var/run/netns/x',
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: cniBinDir,
+    ...opts.env,
+  };
   const exe = join(dir, plugin);
   if (opts.stdinFile) return runFromFile(exe, opts.stdinFile, env);
   if (opts.asUid !== undefined) {
-    return run('setpriv', [`--reuid=${opts.asUid}`, `--regid=${opts.asUid}`, '--clear-groups', exe], { input: opts.stdin ?? '{}', env, timeoutMs: 20_000 });
+    return run('setpriv', [`--reuid=${opts.asUid}`, `--regid=${opts.asUid}`, '--clear-groups', exe], {
+      input: opts.stdin ?? '{}',
+      env,
+      timeoutMs: 20_000,
+    });
   }
   return run(exe, [], { input: opts.stdin ?? '{}', env, timeoutMs: 20_000 });
 }
@@ -38,9 +53,14 @@ function runFromFile(exe: string, file: string, env: Record<string, string | und
     const fd = openSync(file, 'r');
     const child = spawn(exe, [], { env: cleanEnv(env), stdio: [fd, 'pipe', 'pipe'] });
     closeSync(fd);
-    let stdout = '', stderr = '';
-    child.stdout!.on('data', (b) => { stdout += b; });
-    child.stderr!.on('data', (b) => { stderr += b; });
+    let stdout = '',
+      stderr = '';
+    child.stdout!.on('data', (b) => {
+      stdout += b;
+    });
+    child.stderr!.on('data', (b) => {
+      stderr += b;
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? 128, stdout, stderr }));
   });
@@ -56,7 +76,10 @@ function cniError(r: RunResult): { code: number; msg: string; details?: string }
 
 /** A socket that answers every connection with one canned frame, like a foreign or newer daemon. */
 async function cannedServer(path: string, reply: Buffer): Promise<void> {
-  const server = createServer((sock) => { sock.once('data', () => sock.end(reply)); sock.on('error', () => {}); });
+  const server = createServer((sock) => {
+    sock.once('data', () => sock.end(reply));
+    sock.on('error', () => {});
+  });
   servers.push(server);
   await new Promise<void>((r) => server.listen(path, () => r()));
 }
@@ -76,7 +99,8 @@ test.after(async () => {
 });
 
 test('the build put the executable under every plugin name', () => {
-  for (const p of ['bridge', 'host-local', 'loopback', 'portmap', 'bandwidth']) assert.ok(existsSync(join(cniBinDir, p)), p);
+  for (const p of ['bridge', 'host-local', 'loopback', 'portmap', 'bandwidth'])
+    assert.ok(existsSync(join(cniBinDir, p)), p);
 });
 
 test('forwards CNI_* env and stdin to the daemon and replays exit code, stdout and stderr', async () => {
@@ -93,12 +117,19 @@ test('forwards CNI_* env and stdin to the daemon and replays exit code, stdout a
 
 test('calls for the same container are serialized, other containers run concurrently', async () => {
   const spans = async (cids: string[]) => {
-    const rs = await Promise.all(cids.map((cid) => shim('sleep', { env: { CNI_CONTAINERID: cid, CNI_ARGS: 'MS=250' } })));
-    return rs.map((r) => { assert.is(r.code, 0, r.stdout); return JSON.parse(r.stdout) as { start: number; end: number }; })
+    const rs = await Promise.all(
+      cids.map((cid) => shim('sleep', { env: { CNI_CONTAINERID: cid, CNI_ARGS: 'MS=250' } })),
+    );
+    return rs
+      .map((r) => {
+        assert.is(r.code, 0, r.stdout);
+        return JSON.parse(r.stdout) as { start: number; end: number };
+      })
       .sort((a, b) => a.start - b.start);
   };
   const same = await spans(['same', 'same', 'same']);
-  for (let i = 1; i < same.length; i++) assert.ok(same[i]!.start >= same[i - 1]!.end, `call ${i} overlapped the one before`);
+  for (let i = 1; i < same.length; i++)
+    assert.ok(same[i]!.start >= same[i - 1]!.end, `call ${i} overlapped the one before`);
   const different = await spans(['a', 'b', 'c']);
   assert.ok(different[2]!.start < different[0]!.end, 'calls for different containers ran one after another');
 });
@@ -134,7 +165,7 @@ test('a root-only daemon socket: a non-root caller cannot connect and runs the p
   try {
     const served = (await requestStatus(path)).served;
     const e = cniError(await shim('nosuch', { asUid: 65534, env: { WASM_CNI_SOCKET: path } }));
-    assert.match(e.msg, /unknown plugin "nosuch"/, 'answered by the cold path, with the caller\'s own privileges');
+    assert.match(e.msg, /unknown plugin "nosuch"/, "answered by the cold path, with the caller's own privileges");
     assert.is((await requestStatus(path)).served, served);
   } finally {
     await rootOnly.stop();
@@ -162,7 +193,9 @@ test('a daemon that stalls: try-again error after the reply timeout', async () =
   try {
     stalled.proc.kill('SIGSTOP');
     const t0 = Date.now();
-    const e = cniError(await shim('echo', { env: { WASM_CNI_SOCKET: join(dir, 'stalled.sock'), WASM_CNI_REPLY_TIMEOUT_MS: '400' } }));
+    const e = cniError(
+      await shim('echo', { env: { WASM_CNI_SOCKET: join(dir, 'stalled.sock'), WASM_CNI_REPLY_TIMEOUT_MS: '400' } }),
+    );
     assert.is(e.code, 11);
     assert.match(e.details ?? '', /timeout/);
     assert.ok(Date.now() - t0 < 5000);
@@ -191,14 +224,28 @@ test('the daemon killed mid-call: try-again error at once; then its stale socket
 test('no daemon: the cold path gets stdin, env and the plugin name, without NODE_OPTIONS/NODE_EXTRA_CA_CERTS', async () => {
   const home = box.dir('home');
   mkdirSync(join(home, 'build', 'js'), { recursive: true });
-  writeFileSync(join(home, 'build', 'js', 'cni-plugin.mjs'), `import { readFileSync } from 'node:fs';
+  writeFileSync(
+    join(home, 'build', 'js', 'cni-plugin.mjs'),
+    `import { readFileSync } from 'node:fs';
 process.stdout.write(JSON.stringify({ plugin: process.argv[2], stdin: readFileSync(0, 'utf8'),
   options: process.env.NODE_OPTIONS ?? null, ca: process.env.NODE_EXTRA_CA_CERTS ?? null, cmd: process.env.CNI_COMMAND }));
-process.exitCode = 4;`);
-  const env = { WASM_CNI_SOCKET: join(dir, 'absent.sock'), WASM_CNI_HOME: home, NODE_OPTIONS: '--require /nonexistent.js', NODE_EXTRA_CA_CERTS: '/nonexistent.pem' };
+process.exitCode = 4;`,
+  );
+  const env = {
+    WASM_CNI_SOCKET: join(dir, 'absent.sock'),
+    WASM_CNI_HOME: home,
+    NODE_OPTIONS: '--require /nonexistent.js',
+    NODE_EXTRA_CA_CERTS: '/nonexistent.pem',
+  };
   const r = await shim('loopback', { stdin: '{"cniVersion":"1.0.0"}', env });
   assert.is(r.code, 4, r.stderr);
-  assert.equal(JSON.parse(r.stdout), { plugin: 'loopback', stdin: '{"cniVersion":"1.0.0"}', options: null, ca: null, cmd: 'ADD' });
+  assert.equal(JSON.parse(r.stdout), {
+    plugin: 'loopback',
+    stdin: '{"cniVersion":"1.0.0"}',
+    options: null,
+    ca: null,
+    cmd: 'ADD',
+  });
   // stdin already read by the shim (the daemon said "other version") reaches the cold path intact
   const path = join(dir, 'old.sock');
   await cannedServer(path, encodeReject(RejectReason.Version, 'v2 here'));

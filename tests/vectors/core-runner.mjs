@@ -4,15 +4,25 @@
 import { readFileSync } from 'node:fs';
 
 const here = new URL('.', import.meta.url);
-const args = (globalThis.Deno ? globalThis.Deno.args : process.argv.slice(2));
+const args = globalThis.Deno ? globalThis.Deno.args : process.argv.slice(2);
 const wasmPath = args[0] ?? new URL('../../build/core.wasm', here);
 const vectorPath = args[1] ?? new URL('./core.json', here);
 
 const module = new WebAssembly.Module(readFileSync(wasmPath));
-const instance = new WebAssembly.Instance(module, { env: { abort() { throw new Error('core.wasm abort'); } } });
+const instance = new WebAssembly.Instance(module, {
+  env: {
+    abort() {
+      throw new Error('core.wasm abort');
+    },
+  },
+});
 const x = instance.exports;
 const base = x.scratch();
-const TEXT = base, OUT = base + 4096, SLOT = (i) => base + 8192 + 16 * i, F64 = base + 8448, RECS = base + 12288;
+const TEXT = base,
+  OUT = base + 4096,
+  SLOT = (i) => base + 8192 + 16 * i,
+  F64 = base + 8448,
+  RECS = base + 12288;
 const mem = () => new Uint8Array(x.memory.buffer);
 const words = () => new Uint32Array(x.memory.buffer);
 
@@ -21,18 +31,33 @@ function put(text, at = TEXT) {
   for (let i = 0; i < text.length; i++) m[at + i] = text.charCodeAt(i) & 0xff;
   return text.length;
 }
-function get(at, len) { return String.fromCharCode(...mem().subarray(at, at + len)); }
-function parseIp(text, slot) { return x.ip_parse(TEXT, put(text), SLOT(slot)); }
-function fmt(slot, family) { return get(OUT, x.ip_format(SLOT(slot), family, OUT)); }
-function copySlot(from, to) { words().copyWithin(to >>> 2, from >>> 2, (from >>> 2) + 4); }
+function get(at, len) {
+  return String.fromCharCode(...mem().subarray(at, at + len));
+}
+function parseIp(text, slot) {
+  return x.ip_parse(TEXT, put(text), SLOT(slot));
+}
+function fmt(slot, family) {
+  return get(OUT, x.ip_format(SLOT(slot), family, OUT));
+}
+function copySlot(from, to) {
+  words().copyWithin(to >>> 2, from >>> 2, (from >>> 2) + 4);
+}
 
 function cidr(text) {
   const r = x.cidr_parse(TEXT, put(text), SLOT(0));
   if (r < 0) return { error: r };
-  const family = r >> 8, prefix = r & 255;
+  const family = r >> 8,
+    prefix = r & 255;
   x.cidr_network(SLOT(0), family, prefix, SLOT(1));
   x.cidr_last(SLOT(0), family, prefix, SLOT(2));
-  return { family, prefix, network: fmt(1, family), last: fmt(2, family), hostBits: x.cidr_host_bits(SLOT(0), family, prefix) === 1 };
+  return {
+    family,
+    prefix,
+    network: fmt(1, family),
+    last: fmt(2, family),
+    hostBits: x.cidr_host_bits(SLOT(0), family, prefix) === 1,
+  };
 }
 
 function contains(c, ip) {
@@ -45,13 +70,19 @@ function contains(c, ip) {
 function buildRanges(ranges) {
   const w = words();
   for (let i = 0; i < ranges.length; i++) {
-    const at = RECS + 96 * i, k = at >>> 2, r = ranges[i];
+    const at = RECS + 96 * i,
+      k = at >>> 2,
+      r = ranges[i];
     w.fill(0, k, k + 24);
     const c = x.cidr_parse(TEXT, put(r.subnet), SLOT(0));
     if (c < 0) return { error: `cidr ${c}` };
     copySlot(SLOT(0), at);
     let flags = 0;
-    const fields = [['rangeStart', 16, 1, 19], ['rangeEnd', 32, 2, 20], ['gateway', 48, 4, 21]];
+    const fields = [
+      ['rangeStart', 16, 1, 19],
+      ['rangeEnd', 32, 2, 20],
+      ['gateway', 48, 4, 21],
+    ];
     for (const [name, off, flag, famIdx] of fields) {
       if (r[name] === undefined) continue;
       const f = parseIp(r[name], 0);
@@ -61,7 +92,9 @@ function buildRanges(ranges) {
       flags |= flag;
     }
     const ww = words();
-    ww[k + 16] = c >> 8; ww[k + 17] = c & 255; ww[k + 18] = flags;
+    ww[k + 16] = c >> 8;
+    ww[k + 17] = c & 255;
+    ww[k + 18] = flags;
     const code = x.range_canon(at);
     if (code !== 0) return { error: `range ${i}: ${code}` };
   }
@@ -70,7 +103,8 @@ function buildRanges(ranges) {
   return { ok: true };
 }
 function rangeText(i) {
-  const at = RECS + 96 * i, fam = words()[(at >>> 2) + 16];
+  const at = RECS + 96 * i,
+    fam = words()[(at >>> 2) + 16];
   const t = (off) => get(OUT, x.ip_format(at + off, fam, OUT));
   return { start: t(16), end: t(32), gateway: t(48) };
 }
@@ -81,15 +115,27 @@ function alloc(v) {
   const family = words()[(RECS >>> 2) + 16];
   const h = x.alloc_new(RECS, v.ranges.length);
   try {
-    for (const ip of v.reserved ?? []) { const f = parseIp(ip, 0); x.alloc_reserve(h, SLOT(0), f); }
-    let last = 0, lastFam = 0;
-    if (v.last !== undefined) { lastFam = parseIp(v.last, 1); if (lastFam > 0) last = SLOT(1); }
+    for (const ip of v.reserved ?? []) {
+      const f = parseIp(ip, 0);
+      x.alloc_reserve(h, SLOT(0), f);
+    }
+    let last = 0,
+      lastFam = 0;
+    if (v.last !== undefined) {
+      lastFam = parseIp(v.last, 1);
+      if (lastFam > 0) last = SLOT(1);
+    }
     const out = [];
     for (let i = 0; i < (v.count ?? 1); i++) {
-      if (x.alloc_next(h, last, lastFam, SLOT(2)) !== 1) { out.push(null); break; }
+      if (x.alloc_next(h, last, lastFam, SLOT(2)) !== 1) {
+        out.push(null);
+        break;
+      }
       x.alloc_reserve(h, SLOT(2), family);
       out.push(fmt(2, family));
-      copySlot(SLOT(2), SLOT(1)); last = SLOT(1); lastFam = family;
+      copySlot(SLOT(2), SLOT(1));
+      last = SLOT(1);
+      lastFam = family;
     }
     return out;
   } finally {
@@ -109,11 +155,20 @@ function nodecidr(v) {
 
 function run(v) {
   switch (v.op) {
-    case 'ip': { const f = parseIp(v.in, 0); return f < 0 ? { error: f } : fmt(0, f); }
-    case 'cidr': return cidr(v.in);
-    case 'contains': return contains(v.cidr, v.ip);
-    case 'range': { const b = buildRanges(v.ranges); return b.error ? b : v.ranges.map((_, i) => rangeText(i)); }
-    case 'alloc': return alloc(v);
+    case 'ip': {
+      const f = parseIp(v.in, 0);
+      return f < 0 ? { error: f } : fmt(0, f);
+    }
+    case 'cidr':
+      return cidr(v.in);
+    case 'contains':
+      return contains(v.cidr, v.ip);
+    case 'range': {
+      const b = buildRanges(v.ranges);
+      return b.error ? b : v.ranges.map((_, i) => rangeText(i));
+    }
+    case 'alloc':
+      return alloc(v);
     case 'quantity': {
       const r = x.quantity_parse(TEXT, put(v.in), F64);
       return r !== 0 ? { error: r } : new Float64Array(x.memory.buffer)[F64 >>> 3];
@@ -124,11 +179,16 @@ function run(v) {
     }
     case 'mtu': {
       const w = words();
-      v.interfaces.forEach(([mtu, flags], i) => { w[(RECS >>> 2) + 2 * i] = mtu; w[(RECS >>> 2) + 2 * i + 1] = flags; });
+      v.interfaces.forEach(([mtu, flags], i) => {
+        w[(RECS >>> 2) + 2 * i] = mtu;
+        w[(RECS >>> 2) + 2 * i + 1] = flags;
+      });
       return x.mtu_pick(RECS, v.interfaces.length, v.explicit ?? 0);
     }
-    case 'nodecidr': return nodecidr(v);
-    default: return { error: `unknown op ${v.op}` };
+    case 'nodecidr':
+      return nodecidr(v);
+    default:
+      return { error: `unknown op ${v.op}` };
   }
 }
 

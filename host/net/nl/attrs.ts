@@ -13,7 +13,9 @@ export class PayloadWriter {
     this.buf = Buffer.alloc(initial);
   }
 
-  get length(): number { return this.len; }
+  get length(): number {
+    return this.len;
+  }
 
   private reserve(n: number): number {
     const need = this.len + align4(n);
@@ -42,14 +44,36 @@ export class PayloadWriter {
     return this;
   }
 
-  flag(type: number): this { return this.attr(type, new Uint8Array(0)); }
-  u8(type: number, v: number): this { return this.attr(type, Uint8Array.of(v & 0xff)); }
-  u16(type: number, v: number): this { const b = Buffer.alloc(2); b.writeUInt16LE(v); return this.attr(type, b); }
-  u32(type: number, v: number): this { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return this.attr(type, b); }
-  s32(type: number, v: number): this { const b = Buffer.alloc(4); b.writeInt32LE(v); return this.attr(type, b); }
-  u64(type: number, v: bigint | number): this { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); return this.attr(type, b); }
+  flag(type: number): this {
+    return this.attr(type, new Uint8Array(0));
+  }
+  u8(type: number, v: number): this {
+    return this.attr(type, Uint8Array.of(v & 0xff));
+  }
+  u16(type: number, v: number): this {
+    const b = Buffer.alloc(2);
+    b.writeUInt16LE(v);
+    return this.attr(type, b);
+  }
+  u32(type: number, v: number): this {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v >>> 0);
+    return this.attr(type, b);
+  }
+  s32(type: number, v: number): this {
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(v);
+    return this.attr(type, b);
+  }
+  u64(type: number, v: bigint | number): this {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(v));
+    return this.attr(type, b);
+  }
   /** NUL-terminated string (IFLA_IFNAME, TCA_KIND, ...). */
-  str(type: number, s: string): this { return this.attr(type, Buffer.from(s + '\0')); }
+  str(type: number, s: string): this {
+    return this.attr(type, Buffer.from(`${s}\0`));
+  }
 
   /** A nested attribute; fill it inside fn. NLA_F_NESTED is set only when asked (some kernels' policies predate it). */
   nest(type: number, fn: (w: PayloadWriter) => void, markNested = false): this {
@@ -60,7 +84,9 @@ export class PayloadWriter {
     return this;
   }
 
-  bytes(): Buffer { return this.buf.subarray(0, this.len); }
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.len);
+  }
 }
 
 /** Attributes of one level, by type (the last one wins when repeated; see attrList for lists). */
@@ -83,11 +109,26 @@ export function parseAttrs(buf: Buffer, start = 0, end = buf.length): Attrs {
   return new Map(attrList(buf, start, end));
 }
 
-export const attrU8 = (a: Attrs, t: number): number | undefined => { const b = a.get(t); return b && b.length >= 1 ? b[0] : undefined; };
-export const attrU16 = (a: Attrs, t: number): number | undefined => { const b = a.get(t); return b && b.length >= 2 ? b.readUInt16LE(0) : undefined; };
-export const attrU32 = (a: Attrs, t: number): number | undefined => { const b = a.get(t); return b && b.length >= 4 ? b.readUInt32LE(0) : undefined; };
-export const attrS32 = (a: Attrs, t: number): number | undefined => { const b = a.get(t); return b && b.length >= 4 ? b.readInt32LE(0) : undefined; };
-export const attrU64 = (a: Attrs, t: number): bigint | undefined => { const b = a.get(t); return b && b.length >= 8 ? b.readBigUInt64LE(0) : undefined; };
+export const attrU8 = (a: Attrs, t: number): number | undefined => {
+  const b = a.get(t);
+  return b && b.length >= 1 ? b[0] : undefined;
+};
+export const attrU16 = (a: Attrs, t: number): number | undefined => {
+  const b = a.get(t);
+  return b && b.length >= 2 ? b.readUInt16LE(0) : undefined;
+};
+export const attrU32 = (a: Attrs, t: number): number | undefined => {
+  const b = a.get(t);
+  return b && b.length >= 4 ? b.readUInt32LE(0) : undefined;
+};
+export const attrS32 = (a: Attrs, t: number): number | undefined => {
+  const b = a.get(t);
+  return b && b.length >= 4 ? b.readInt32LE(0) : undefined;
+};
+export const attrU64 = (a: Attrs, t: number): bigint | undefined => {
+  const b = a.get(t);
+  return b && b.length >= 8 ? b.readBigUInt64LE(0) : undefined;
+};
 export function attrStr(a: Attrs, t: number): string | undefined {
   const b = a.get(t);
   if (!b) return undefined;

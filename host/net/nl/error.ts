@@ -24,7 +24,11 @@ export class NetlinkError extends Error {
 }
 
 export function errnoName(errno: number): string {
-  try { return getSystemErrorName(-errno); } catch { return `E${errno}`; }
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return `E${errno}`;
+  }
 }
 
 export function errnoText(errno: number): string {

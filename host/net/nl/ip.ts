@@ -3,7 +3,11 @@
 import { formatIP, ipToBytes as coreIpToBytes, tryParseIP } from '../../core/index.ts';
 import { AF_INET, AF_INET6 } from './constants.ts';
 
-export interface IpPrefix { ip: Buffer; prefixLen: number; family: number; }
+export interface IpPrefix {
+  ip: Buffer;
+  prefixLen: number;
+  family: number;
+}
 
 export function familyOf(ip: string): number {
   const parsed = tryParseIP(ip);
@@ -29,7 +33,12 @@ export function parsePrefix(cidr: string): IpPrefix {
   const family = familyOf(addr);
   const max = family === AF_INET ? 32 : 128;
   const prefixLen = slash < 0 ? max : Number(cidr.slice(slash + 1));
-  if (!Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > max || (slash >= 0 && !/^\d+$/.test(cidr.slice(slash + 1)))) {
+  if (
+    !Number.isInteger(prefixLen) ||
+    prefixLen < 0 ||
+    prefixLen > max ||
+    (slash >= 0 && !/^\d+$/.test(cidr.slice(slash + 1)))
+  ) {
     throw new Error(`invalid CIDR address: ${cidr}`);
   }
   return { ip: ipToBytes(addr), prefixLen, family };
@@ -48,7 +57,8 @@ export function formatPrefix(p: IpPrefix): string {
 
 export function macToBytes(mac: string): Buffer {
   const parts = mac.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p))) throw new Error(`invalid MAC address "${mac}"`);
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p)))
+    throw new Error(`invalid MAC address "${mac}"`);
   return Buffer.from(parts.map((p) => parseInt(p, 16)));
 }
 

@@ -2,7 +2,15 @@
 // ACK/error decoding, multi-part dumps (retried when the kernel reports an interrupted dump), batches.
 import { addon } from '../../native/addon.ts';
 import {
-  NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
+  NETLINK_ROUTE,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_NOOP,
+  NLMSG_OVERRUN,
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
+  NLM_F_REQUEST,
 } from './constants.ts';
 import { NetlinkError } from './error.ts';
 import { decodeError, decodeMessages, encodeMessage, type NlMessage } from './message.ts';
@@ -28,7 +36,11 @@ export class NetlinkSocket {
   private queue: Promise<unknown> = Promise.resolve();
   private fd: number;
 
-  private constructor(fd: number, readonly nsPath: string | null, readonly timeoutMs: number) {
+  private constructor(
+    fd: number,
+    readonly nsPath: string | null,
+    readonly timeoutMs: number,
+  ) {
     this.fd = fd;
   }
 
@@ -37,7 +49,9 @@ export class NetlinkSocket {
     return new NetlinkSocket(addon().netlinkOpen(nsPath, protocol), nsPath, timeoutMs);
   }
 
-  get closed(): boolean { return this.fd < 0; }
+  get closed(): boolean {
+    return this.fd < 0;
+  }
 
   close(): void {
     if (this.fd >= 0) addon().netlinkClose(this.fd);
@@ -82,7 +96,9 @@ export class NetlinkSocket {
   private async exchange(reqs: NlRequest[], isDump: boolean): Promise<Array<NlMessage[] | NetlinkError>> {
     if (this.fd < 0) throw new Error('netlink socket is closed');
     const seqs = reqs.map(() => this.nextSeq());
-    const frames = reqs.map((r, i) => encodeMessage(r.type, NLM_F_REQUEST | (isDump ? NLM_F_DUMP : NLM_F_ACK) | (r.flags ?? 0), seqs[i], r.payload));
+    const frames = reqs.map((r, i) =>
+      encodeMessage(r.type, NLM_F_REQUEST | (isDump ? NLM_F_DUMP : NLM_F_ACK) | (r.flags ?? 0), seqs[i], r.payload),
+    );
     const datagram = frames.length === 1 ? frames[0] : Buffer.concat(frames);
     if (reqs.some((r) => r.slow)) await addon().netlinkSendAsync(this.fd, datagram);
     else addon().netlinkSend(this.fd, datagram);
@@ -99,7 +115,10 @@ export class NetlinkSocket {
         const left = deadline - Date.now();
         if (left <= 0) {
           const what = reqs.map((r) => r.name ?? r.type).join(', ');
-          throw new NetlinkError(ETIMEDOUT, { request: reqs[0].name, message: `netlink ${what}: no reply within ${this.timeoutMs} ms` });
+          throw new NetlinkError(ETIMEDOUT, {
+            request: reqs[0].name,
+            message: `netlink ${what}: no reply within ${this.timeoutMs} ms`,
+          });
         }
         await addon().netlinkWait(this.fd, left);
         continue;
@@ -111,7 +130,8 @@ export class NetlinkSocket {
         if (msg.type === NLMSG_ERROR || msg.type === NLMSG_DONE) {
           const { errno, detail } = decodeError(msg, msg.type === NLMSG_DONE);
           if (errno !== 0) results[i] = new NetlinkError(errno, { detail, request: reqs[i].name });
-          else if (interrupted[i]) results[i] = new NetlinkError(EINTR, { request: reqs[i].name, message: 'dump interrupted' });
+          else if (interrupted[i])
+            results[i] = new NetlinkError(EINTR, { request: reqs[i].name, message: 'dump interrupted' });
           else results[i] = collected[i];
           pending--;
         } else if (msg.type !== NLMSG_NOOP && msg.type !== NLMSG_OVERRUN) {

@@ -47,7 +47,10 @@ export async function add(a: CmdArgs): Promise<Result> {
       result.interfaces!.push({ name: ifb, mac });
       await wrap('create ingress qdisc', host.qdisc.addIngress(veth.index));
       undo.push(() => host!.qdisc.deleteIngress(veth.index));
-      await wrap('add filter', host.filter.addU32MirredRedirect(veth.index, { parent: 'ffff:', prio: 1, classId: '1:1', redirectTo: ifb }));
+      await wrap(
+        'add filter',
+        host.filter.addU32MirredRedirect(veth.index, { parent: 'ffff:', prio: 1, classId: '1:1', redirectTo: ifb }),
+      );
       await wrap('create ifb qdisc: create qdisc', host.qdisc.addTbf(ifb, egress));
     }
   } catch (e) {
@@ -100,4 +103,3 @@ async function ignoreMissing(p: Promise<unknown>): Promise<void> {
     if (!isErrno(e, 'ENOENT') && !isErrno(e, 'EINVAL')) throw e;
   }
 }
-

@@ -2,7 +2,17 @@
 // reference's validation (plugins.md §5.1).
 import type { Result } from '../../cni/types.ts';
 import { netConfFields, prevResultOf } from '../../cni/netconf.ts';
-import { custom, decode, DecodeError, isPlainObject, jsonTypeName, struct, typeError, uint64, type Decoder } from '../../cni/decode.ts';
+import {
+  custom,
+  decode,
+  DecodeError,
+  isPlainObject,
+  jsonTypeName,
+  struct,
+  typeError,
+  uint64,
+  type Decoder,
+} from '../../cni/decode.ts';
 
 /** Rates in bits per second, bursts in bits; 0 = not set. */
 export interface BandwidthEntry {
@@ -44,8 +54,10 @@ const PluginConfSchema = struct('main.PluginConf', {
 
 function entry(raw: Partial<BandwidthEntry>): BandwidthEntry {
   return {
-    ingressRate: raw.ingressRate ?? 0, ingressBurst: raw.ingressBurst ?? 0,
-    egressRate: raw.egressRate ?? 0, egressBurst: raw.egressBurst ?? 0,
+    ingressRate: raw.ingressRate ?? 0,
+    ingressBurst: raw.ingressBurst ?? 0,
+    egressRate: raw.egressRate ?? 0,
+    egressBurst: raw.egressBurst ?? 0,
   };
 }
 
@@ -65,8 +77,12 @@ function validateRateAndBurst(rate: number, burst: number): void {
 }
 
 /** A direction is shaped only when both its rate and burst are set. */
-export function shapesIngress(b: BandwidthEntry): boolean { return b.ingressRate > 0 && b.ingressBurst > 0; }
-export function shapesEgress(b: BandwidthEntry): boolean { return b.egressRate > 0 && b.egressBurst > 0; }
+export function shapesIngress(b: BandwidthEntry): boolean {
+  return b.ingressRate > 0 && b.ingressBurst > 0;
+}
+export function shapesEgress(b: BandwidthEntry): boolean {
+  return b.egressRate > 0 && b.egressBurst > 0;
+}
 export function isZero(b: BandwidthEntry): boolean {
   return b.ingressRate === 0 && b.ingressBurst === 0 && b.egressRate === 0 && b.egressBurst === 0;
 }
@@ -75,7 +91,11 @@ export function isZero(b: BandwidthEntry): boolean {
  * Decodes and validates like the reference's parseConfig; throws Error with the reference's text.
  * `cniVersion` is the negotiated one: prevResult is parsed as its family, after the limits are checked.
  */
-export function loadBandwidthConfig(conf: Record<string, unknown>, network: string, cniVersion: string): BandwidthConfig {
+export function loadBandwidthConfig(
+  conf: Record<string, unknown>,
+  network: string,
+  cniVersion: string,
+): BandwidthConfig {
   let raw;
   try {
     raw = decode(PluginConfSchema, conf) ?? {};

@@ -10,7 +10,11 @@ let tickMemo: number | undefined;
 export function tickInUsec(): number {
   if (tickMemo !== undefined) return tickMemo;
   let text = '';
-  try { text = readFileSync('/proc/net/psched', 'utf8'); } catch { /* leave 0 */ }
+  try {
+    text = readFileSync('/proc/net/psched', 'utf8');
+  } catch {
+    /* leave 0 */
+  }
   const tick: number = text ? tickInUsecFromPsched(text) : 0;
   tickMemo = tick;
   return tick;

@@ -18,7 +18,9 @@ import { ensureBridge, ensureVlanGateway, setupVeth, waitPortUp } from './veth.t
 /** Undo steps of a partly done ADD, run newest first; their own failures are ignored. */
 class Rollback {
   private steps: Array<() => Promise<unknown>> = [];
-  push(step: () => Promise<unknown>): void { this.steps.push(step); }
+  push(step: () => Promise<unknown>): void {
+    this.steps.push(step);
+  }
   async run(): Promise<void> {
     for (const step of this.steps.reverse()) await step().catch(() => undefined);
     this.steps = [];
@@ -26,7 +28,8 @@ class Rollback {
 }
 
 export async function openNetns(path: string): Promise<NetHandle> {
-  if (!existsSync(path)) throw new Error(`failed to open netns "${path}": failed to Statfs "${path}": no such file or directory`);
+  if (!existsSync(path))
+    throw new Error(`failed to open netns "${path}": failed to Statfs "${path}": no such file or directory`);
   try {
     return await NetHandle.open(path);
   } catch (e) {
@@ -43,9 +46,15 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
   const rollback = new Rollback();
   try {
     const br = await ensureBridge(host, c);
-    const pair = await setupVeth(host, cont, br, a.ifName, c,
+    const pair = await setupVeth(
+      host,
+      cont,
+      br,
+      a.ifName,
+      c,
       { mtu: c.mtu, mac: c.mac, hairpin: c.hairpinMode, isolated: c.portIsolation, vlan: c.vlan, trunk: c.trunkVlans },
-      () => rollback.push(() => cont.link.delete(a.ifName)));
+      () => rollback.push(() => cont.link.delete(a.ifName)),
+    );
     await markOwner(host, pair.host.index, c.networkName, a.containerId);
     const result: Result = {
       cniVersion: CURRENT_VERSION,
@@ -72,7 +81,12 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
       await configureIface(cont, a.ifName, result);
       if (c.isGateway) await configureGateways(host, br, c, gateways, result);
       if (c.ipMasq) {
-        const masq = { network: c.networkName, containerId: a.containerId, ifName: a.ifName, ips: result.ips.map((ip) => ip.address) };
+        const masq = {
+          network: c.networkName,
+          containerId: a.containerId,
+          ifName: a.ifName,
+          ips: result.ips.map((ip) => ip.address),
+        };
         await setupIpMasq({ ...masq, backend: c.ipMasqBackend });
         rollback.push(() => teardownIpMasq(masq));
       }
@@ -83,7 +97,9 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
         throw new Error(`failed to set "${a.ifName}" up: ${(e as Error).message}`);
       }
     }
-    const hostVeth = c.disableContainerInterface ? await host.link.get(pair.host.name) : await waitPortUp(host, pair.host.name);
+    const hostVeth = c.disableContainerInterface
+      ? await host.link.get(pair.host.name)
+      : await waitPortUp(host, pair.host.name);
     result.interfaces![1]!.mac = hostVeth.mac;
     const brNow = await host.link.find(c.bridge);
     if (!brNow) throw new Error(`could not lookup "${c.bridge}": Link not found`);
@@ -101,9 +117,18 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
 }
 
 /** Gateway addresses on the bridge (or on `<bridge>.<vlan>`), then forwarding for each family that got one. */
-async function configureGateways(host: NetHandle, br: Link, c: BridgeConfig, gws: Gateways, result: Result): Promise<void> {
+async function configureGateways(
+  host: NetHandle,
+  br: Link,
+  c: BridgeConfig,
+  gws: Gateways,
+  result: Result,
+): Promise<void> {
   let vlanLink: Link | undefined;
-  for (const [family, fam] of [[4, gws.v4], [6, gws.v6]] as const) {
+  for (const [family, fam] of [
+    [4, gws.v4],
+    [6, gws.v6],
+  ] as const) {
     for (const gw of fam.bridgeAddrs) {
       if (c.vlan !== 0) {
         try {
@@ -111,7 +136,8 @@ async function configureGateways(host: NetHandle, br: Link, c: BridgeConfig, gws
         } catch (e) {
           throw new Error(`failed to create vlan interface: ${(e as Error).message}`);
         }
-        if (!result.interfaces!.some((i) => i.name === vlanLink!.name)) result.interfaces!.push({ name: vlanLink.name, mac: vlanLink.mac });
+        if (!result.interfaces!.some((i) => i.name === vlanLink!.name))
+          result.interfaces!.push({ name: vlanLink.name, mac: vlanLink.mac });
         try {
           await ensureAddr(host, vlanLink, gw, c.forceAddress);
         } catch (e) {

@@ -13,7 +13,12 @@ import { openNetns } from './add.ts';
 import { loadBridgeConfig, type BridgeConfig } from './config.ts';
 import { isDefaultDst, isV6 } from './gateway.ts';
 
-interface Found { found: boolean; index: number; peerIndex?: number; masterIndex?: number; }
+interface Found {
+  found: boolean;
+  index: number;
+  peerIndex?: number;
+  masterIndex?: number;
+}
 const notFound: Found = { found: false, index: 0 };
 
 export async function cmdCheck(a: CmdArgs): Promise<void> {
@@ -67,7 +72,9 @@ async function validateBridge(host: NetHandle, i: Interface, c: BridgeConfig): P
   if (link.kind !== 'bridge') throw new Error(`Interface ${i.name} does not have link type of bridge`);
   if (i.mac && i.mac !== link.mac) throw new Error(`Bridge interface ${i.name} Mac doesn't match: ${i.mac}`);
   if (link.promisc !== c.promiscMode) {
-    throw new Error(`Bridge interface ${i.name} configured Promisc Mode ${c.promiscMode} doesn't match current state: ${link.promisc} `);
+    throw new Error(
+      `Bridge interface ${i.name} configured Promisc Mode ${c.promiscMode} doesn't match current state: ${link.promisc} `,
+    );
   }
   return { found: true, index: link.index, masterIndex: link.masterIndex };
 }
@@ -76,7 +83,8 @@ async function validateContainerIface(cont: NetHandle, i: Interface): Promise<Fo
   const link = await lookup(cont, i, true);
   if (link.kind !== 'veth') throw new Error(`Error: Container interface ${link.name} not of type veth`);
   if (link.parentIndex === undefined) throw new Error(`Unable to obtain veth peer index for veth ${link.name}`);
-  if (i.mac && i.mac !== link.mac) throw new Error(`Interface ${i.name} Mac ${i.mac} doesn't match container Mac: ${link.mac}`);
+  if (i.mac && i.mac !== link.mac)
+    throw new Error(`Interface ${i.name} Mac ${i.mac} doesn't match container Mac: ${link.mac}`);
   return { found: true, index: link.index, peerIndex: link.parentIndex };
 }
 
@@ -85,7 +93,8 @@ async function validateHostVeth(host: NetHandle, i: Interface, br: Found, contIf
   const link = await lookup(host, i, false);
   if (link.kind !== 'veth') return notFound;
   if (link.parentIndex === undefined) throw new Error(`Unable to obtain veth peer index for veth ${link.name}`);
-  if (link.index !== contIf.peerIndex || contIf.index !== link.parentIndex || link.masterIndex !== br.index) return notFound;
+  if (link.index !== contIf.peerIndex || contIf.index !== link.parentIndex || link.masterIndex !== br.index)
+    return notFound;
   if (i.mac && i.mac !== link.mac) throw new Error(`Interface ${i.name} Mac doesn't match: ${i.mac} not found`);
   return { found: true, index: link.index };
 }
@@ -102,7 +111,8 @@ async function validateIps(cont: NetHandle, ifName: string, ips: IPConfig[]): Pr
     if (!link) throw new Error(`Cannot find container link ${ifName}`);
     const want = canonicalCidr(ip.address);
     const addrs = await cont.addr.list(link.index);
-    if (!addrs.some((x) => canonicalCidr(x.cidr) === want)) throw new Error(`Failed to match addr ${want} on interface ${ifName}`);
+    if (!addrs.some((x) => canonicalCidr(x.cidr) === want))
+      throw new Error(`Failed to match addr ${want} on interface ${ifName}`);
     const net = Cidr.parse(ip.address).toString();
     const routes = await cont.route.list({ family: isV6(ip.address) ? AF_INET6 : AF_INET });
     if (!routes.some((r) => canonicalCidr(r.dst) === canonicalCidr(net))) {

@@ -10,7 +10,11 @@ export const defaultBridgeName = 'cni0';
 export type IpMasqBackend = 'iptables' | 'nftables';
 
 /** One `vlanTrunk` entry as written: a single `id`, or a `minID`..`maxID` range (both ends required). */
-export interface VlanTrunkEntry { id?: number; minID?: number; maxID?: number; }
+export interface VlanTrunkEntry {
+  id?: number;
+  minID?: number;
+  maxID?: number;
+}
 
 export interface BridgeConfig {
   /** The config's cniVersion as negotiated ('0.1.0' when absent). */
@@ -68,7 +72,9 @@ const BridgeSchema = struct('main.NetConf', {
   runtimeConfig: struct('main.NetConf.RuntimeConfig', { mac: str }),
 });
 
-function fail(msg: string): never { throw new CniError(ErrCode.Internal, msg); }
+function fail(msg: string): never {
+  throw new CniError(ErrCode.Internal, msg);
+}
 
 function decodeBridge(conf: Record<string, unknown>) {
   try {
@@ -104,7 +110,8 @@ export function loadBridgeConfig(conf: Record<string, unknown>, cniVersion: stri
   if (raw.runtimeConfig?.mac) mac = raw.runtimeConfig.mac;
 
   const dns = raw.dns;
-  const dnsSet = !!dns && (dns.nameservers !== undefined || dns.search !== undefined || dns.options !== undefined || !!dns.domain);
+  const dnsSet =
+    !!dns && (dns.nameservers !== undefined || dns.search !== undefined || dns.options !== undefined || !!dns.domain);
 
   return {
     cniVersion,
@@ -164,15 +171,24 @@ const macPattern = /^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$/;
  * anything, so a bad config never half-applies (the reference creates the bridge before some of them).
  */
 export function validateForAdd(c: BridgeConfig): void {
-  if (c.ipamType !== '' && c.disableContainerInterface) fail('cannot use IPAM when DisableContainerInterface flag is set');
+  if (c.ipamType !== '' && c.disableContainerInterface)
+    fail('cannot use IPAM when DisableContainerInterface flag is set');
   if (c.hairpinMode && c.promiscMode) fail('cannot set hairpin mode and promiscuous mode at the same time');
-  if (c.ipMasq && c.ipamType !== '' && c.ipMasqBackend !== undefined && c.ipMasqBackend !== 'iptables' && c.ipMasqBackend !== 'nftables') {
+  if (
+    c.ipMasq &&
+    c.ipamType !== '' &&
+    c.ipMasqBackend !== undefined &&
+    c.ipMasqBackend !== 'iptables' &&
+    c.ipMasqBackend !== 'nftables'
+  ) {
     fail(`unknown ipmasq backend "${c.ipMasqBackend}"`);
   }
   // An L2 result has no IPs, which 0.1.0/0.2.0 cannot express: fail before creating anything (the reference
   // fails only when printing, leaving the bridge and the veth pair behind).
-  if (c.ipamType === '' && (c.cniVersion === '0.1.0' || c.cniVersion === '0.2.0')) fail('cannot convert: no valid IP addresses');
-  if (c.mac !== undefined && !macPattern.test(c.mac)) fail(`failed to make veth pair: address ${c.mac}: invalid MAC address`);
+  if (c.ipamType === '' && (c.cniVersion === '0.1.0' || c.cniVersion === '0.2.0'))
+    fail('cannot convert: no valid IP addresses');
+  if (c.mac !== undefined && !macPattern.test(c.mac))
+    fail(`failed to make veth pair: address ${c.mac}: invalid MAC address`);
 }
 
 /** The spoof-check / attachment reference id: `<containerID>-<ifname>`. */

@@ -51,9 +51,7 @@ async function deleteContainerIface(a: CmdArgs, c: BridgeConfig): Promise<string
     const link = await cont.link.find(a.ifName);
     if (!link) return undefined;
     if (!(await ownedBy(cont, link.parentIndex, c.networkName, a.containerId))) return undefined;
-    const addrs = (await cont.addr.list(link.index))
-      .filter((x) => isGlobalUnicast(x.ip))
-      .map((x) => x.cidr);
+    const addrs = (await cont.addr.list(link.index)).filter((x) => isGlobalUnicast(x.ip)).map((x) => x.cidr);
     try {
       await cont.link.delete(link.index);
     } catch (e) {
@@ -66,12 +64,17 @@ async function deleteContainerIface(a: CmdArgs, c: BridgeConfig): Promise<string
 }
 
 /** False only when the host end carries our tag for a different network/container. */
-async function ownedBy(cont: NetHandle, peerIndex: number | undefined, network: string, containerId: string): Promise<boolean> {
+async function ownedBy(
+  cont: NetHandle,
+  peerIndex: number | undefined,
+  network: string,
+  containerId: string,
+): Promise<boolean> {
   if (peerIndex === undefined || cont.nsPath === null) return true;
   const host = await NetHandle.open();
   try {
     const peer = await host.link.find(peerIndex);
-    if (!peer || peer.kind !== 'veth') return true;
+    if (peer?.kind !== 'veth') return true;
     const tag = ownerOf(peer);
     return tag === undefined || tag === ownerTag(network, containerId);
   } finally {

@@ -9,9 +9,14 @@ export interface FamilyGateways {
   bridgeAddrs: string[];
 }
 
-export interface Gateways { v4: FamilyGateways; v6: FamilyGateways; }
+export interface Gateways {
+  v4: FamilyGateways;
+  v6: FamilyGateways;
+}
 
-export function isV6(address: string): boolean { return address.includes(':'); }
+export function isV6(address: string): boolean {
+  return address.includes(':');
+}
 
 /** `dst` is the family's default route the way the reference compares it (`0.0.0.0/0`, `::/0`, any spelling). */
 export function isDefaultDst(dst: string, v6: boolean): boolean {

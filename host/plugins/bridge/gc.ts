@@ -15,7 +15,11 @@ export async function cmdGc(a: CmdArgs): Promise<void> {
   const validAttachments = validAttachmentsOf(a);
   const errors: string[] = [];
   const step = async (fn: () => Promise<void>): Promise<void> => {
-    try { await fn(); } catch (e) { errors.push((e as Error).message); }
+    try {
+      await fn();
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
   };
   if (c.ipamType !== '') await step(() => ipamGc(a, c.ipamType));
   if (c.ipamType !== '' && c.ipMasq) await step(() => gcIpMasq({ network: c.networkName, validAttachments }));

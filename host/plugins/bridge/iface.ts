@@ -10,7 +10,9 @@ import { AF_INET, AF_INET6, IFA_F_DADFAILED, IFA_F_TENTATIVE } from '../../net/n
 
 const DAD_SETTLE_MS = 5000;
 
-function errText(e: unknown): string { return (e as Error)?.message ?? String(e); }
+function errText(e: unknown): string {
+  return (e as Error)?.message ?? String(e);
+}
 
 /** accept_dad/enhanced_dad per `enabledad`, arp_notify=1; best-effort like the reference. */
 export function containerSysctls(cont: NetHandle, ifName: string, enableDad: boolean): void {
@@ -46,7 +48,11 @@ export async function configureIface(cont: NetHandle, ifName: string, res: Resul
       for (const dev of ['lo', ifName]) {
         const key = `net/ipv6/conf/${dev}/disable_ipv6`;
         let value: string;
-        try { value = cont.sysctl.get(key); } catch { continue; }
+        try {
+          value = cont.sysctl.get(key);
+        } catch {
+          continue;
+        }
         if (value === '0') continue;
         try {
           cont.sysctl.set(key, '0');
@@ -82,7 +88,9 @@ export async function configureIface(cont: NetHandle, ifName: string, res: Resul
     try {
       await cont.route.add({ dst: r.dst, gw, dev: link.index, priority: r.priority, table: r.table, scope: r.scope });
     } catch (e) {
-      throw new Error(`failed to add route '${r.dst} via ${gw ?? '<nil>'} dev ${ifName} metric ${r.priority ?? 0} (Scope: ${r.scope ?? 0}, Table: ${r.table ?? 0})': ${errText(e)}`);
+      throw new Error(
+        `failed to add route '${r.dst} via ${gw ?? '<nil>'} dev ${ifName} metric ${r.priority ?? 0} (Scope: ${r.scope ?? 0}, Table: ${r.table ?? 0})': ${errText(e)}`,
+      );
     }
   }
 }
@@ -93,11 +101,17 @@ async function settleAddresses(cont: NetHandle, link: Link, ifName: string): Pro
   for (;;) {
     const addrs = await cont.addr.list(link.index, AF_INET6);
     const failed = addrs.find((a) => (a.flags & IFA_F_DADFAILED) !== 0);
-    if (failed) throw new Error(`failed to settle addresses for "${ifName}": link ${ifName} has address ${failed.ip} in DADFAILED state`);
+    if (failed)
+      throw new Error(
+        `failed to settle addresses for "${ifName}": link ${ifName} has address ${failed.ip} in DADFAILED state`,
+      );
     if (!addrs.some((a) => (a.flags & IFA_F_TENTATIVE) !== 0)) return;
     if (Date.now() > deadline) {
       const now = await cont.link.get(link.index);
-      if (now.operState === 'up') throw new Error(`failed to settle addresses for "${ifName}": link ${ifName} still has tentative addresses after 5s seconds`);
+      if (now.operState === 'up')
+        throw new Error(
+          `failed to settle addresses for "${ifName}": link ${ifName} still has tentative addresses after 5s seconds`,
+        );
       return;
     }
     await new Promise((r) => setTimeout(r, 50));
@@ -128,7 +142,8 @@ export async function ensureAddr(host: NetHandle, link: Link, cidr: string, forc
   try {
     await host.addr.add(link.index, want.written);
   } catch (e) {
-    if (!(e as { code?: string }).code?.includes('EEXIST')) throw new Error(`could not add IP address ${want.written} to "${link.name}": ${errText(e)}`);
+    if (!(e as { code?: string }).code?.includes('EEXIST'))
+      throw new Error(`could not add IP address ${want.written} to "${link.name}": ${errText(e)}`);
   }
   try {
     await host.link.setMac(link.index, link.mac);

@@ -17,7 +17,12 @@ export function ownerTag(network: string, containerId: string): string {
  * Best effort: a tag the kernel refuses (longer than 255 bytes) leaves the link untagged, which gives the
  * reference's behaviour for that attachment.
  */
-export async function markOwner(host: NetHandle, hostVeth: LinkRef, network: string, containerId: string): Promise<void> {
+export async function markOwner(
+  host: NetHandle,
+  hostVeth: LinkRef,
+  network: string,
+  containerId: string,
+): Promise<void> {
   await host.link.setAlias(hostVeth, ownerTag(network, containerId)).catch(() => undefined);
 }
 

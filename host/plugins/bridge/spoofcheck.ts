@@ -106,12 +106,16 @@ export async function gcSpoofChecks(a: SpoofCheckGcArgs): Promise<void> {
   }
   if (jumps.size === 0) return;
   const hostLinks = new Map((await a.listHostLinks()).map((l) => [l.name, l]));
-  const stale = [...jumps].filter(([id, entries]) => entries.every((jump) => {
-    const veth = iifnameOf(jump);
-    if (veth === undefined) return false;
-    const link = hostLinks.get(veth);
-    return link === undefined || taggedFor(link, a.network, id);
-  })).map(([id]) => id);
+  const stale = [...jumps]
+    .filter(([id, entries]) =>
+      entries.every((jump) => {
+        const veth = iifnameOf(jump);
+        if (veth === undefined) return false;
+        const link = hostLinks.get(veth);
+        return link === undefined || taggedFor(link, a.network, id);
+      }),
+    )
+    .map(([id]) => id);
   if (stale.length === 0) return;
   try {
     await applyNft(stale.flatMap((id) => teardownCommands(rules, id).cmds));

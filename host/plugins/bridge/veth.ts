@@ -18,7 +18,11 @@ function errText(e: unknown): string {
 
 /** Runs a write whose failure the reference ignores (sysctls that may not exist). */
 export function bestEffort(fn: () => void): void {
-  try { fn(); } catch { /* ignored, as the reference does */ }
+  try {
+    fn();
+  } catch {
+    /* ignored, as the reference does */
+  }
 }
 
 function isErrno(e: unknown, code: string): boolean {
@@ -34,7 +38,11 @@ export async function ensureBridge(host: NetHandle, c: BridgeConfig): Promise<Li
   const wrap = (msg: string): Error => new Error(`failed to create bridge "${name}": ${msg}`);
   const vlanFiltering = c.vlan !== 0 || c.vlanTrunk !== undefined;
   try {
-    await host.link.addBridge({ name, mtu: c.mtu > 0 ? c.mtu : undefined, vlanFiltering: vlanFiltering ? true : undefined });
+    await host.link.addBridge({
+      name,
+      mtu: c.mtu > 0 ? c.mtu : undefined,
+      vlanFiltering: vlanFiltering ? true : undefined,
+    });
   } catch (e) {
     if (!isErrno(e, 'EEXIST')) throw wrap(`could not add "${name}": ${errText(e)}`);
   }
@@ -64,7 +72,11 @@ export interface VethPair {
  * `created` is called as soon as the pair exists, so a caller can roll it back if a later step fails.
  */
 export async function setupVeth(
-  host: NetHandle, cont: NetHandle, br: Link, ifName: string, c: BridgeConfig,
+  host: NetHandle,
+  cont: NetHandle,
+  br: Link,
+  ifName: string,
+  c: BridgeConfig,
   opts: { mtu: number; mac?: string; hairpin: boolean; isolated: boolean; vlan: number; trunk: number[] },
   created: () => void,
 ): Promise<VethPair> {
@@ -73,7 +85,9 @@ export async function setupVeth(
     hostName = randomVethName();
     try {
       await cont.link.addVeth({
-        name: ifName, mtu: opts.mtu > 0 ? opts.mtu : undefined, mac: opts.mac,
+        name: ifName,
+        mtu: opts.mtu > 0 ? opts.mtu : undefined,
+        mac: opts.mac,
         // txqueuelen 0 on the host end: what the reference's netlink library sends for a veth peer.
         peer: { name: hostName, mtu: opts.mtu > 0 ? opts.mtu : undefined, txQueueLen: 0, netns: host },
       });
@@ -120,10 +134,18 @@ export async function setupVeth(
 }
 
 /** Access VLAN (pvid untagged), trunk VLANs (tagged) and native VLAN 1 for a trunk without access VLAN. */
-async function setupPortVlans(host: NetHandle, port: number, portName: string, vlan: number, trunk: number[], preserveDefault: boolean): Promise<void> {
+async function setupPortVlans(
+  host: NetHandle,
+  port: number,
+  portName: string,
+  vlan: number,
+  trunk: number[],
+  preserveDefault: boolean,
+): Promise<void> {
   if ((vlan !== 0 || trunk.length > 0) && !preserveDefault) {
     try {
-      for (const vlans of (await host.vlan.list(port)).values()) for (const v of vlans) await host.vlan.delete(port, v.vid);
+      for (const vlans of (await host.vlan.list(port)).values())
+        for (const v of vlans) await host.vlan.delete(port, v.vid);
     } catch (e) {
       throw new Error(`failed to remove default vlan on interface "${portName}": ${errText(e)}`);
     }
@@ -161,7 +183,15 @@ export async function ensureVlanGateway(host: NetHandle, br: Link, c: BridgeConf
   if (existing) return existing;
   let pair: VethPair;
   try {
-    pair = await setupVeth(host, host, br, name, c, { mtu: br.mtu, hairpin: false, isolated: false, vlan: c.vlan, trunk: [] }, () => undefined);
+    pair = await setupVeth(
+      host,
+      host,
+      br,
+      name,
+      c,
+      { mtu: br.mtu, hairpin: false, isolated: false, vlan: c.vlan, trunk: [] },
+      () => undefined,
+    );
   } catch (e) {
     throw new Error(`faild to create vlan gateway "${name}": ${errText(e)}`);
   }

@@ -17,7 +17,9 @@ export async function add(a: CmdArgs): Promise<Result> {
 
   const store = NetworkStore.open(conf.dataDir, conf.name);
   try {
-    result.ips = await store.locked(() => allocateAll(store, conf.rangeSets, conf.requestedIPs, a.containerId, a.ifName));
+    result.ips = await store.locked(() =>
+      allocateAll(store, conf.rangeSets, conf.requestedIPs, a.containerId, a.ifName),
+    );
   } finally {
     store.close();
   }
@@ -25,17 +27,31 @@ export async function add(a: CmdArgs): Promise<Result> {
   return result;
 }
 
-function allocateAll(store: NetworkStore, sets: RangeSet[], requestedIPs: string[], id: string, ifName: string): IPConfig[] {
+function allocateAll(
+  store: NetworkStore,
+  sets: RangeSet[],
+  requestedIPs: string[],
+  id: string,
+  ifName: string,
+): IPConfig[] {
   const requested = new Set(requestedIPs);
   const ips: IPConfig[] = [];
-  const rollback = () => { for (let i = 0; i < ips.length; i++) releaseByID(store, id, ifName); };
+  const rollback = () => {
+    for (let i = 0; i < ips.length; i++) releaseByID(store, id, ifName);
+  };
   sets.forEach((set, idx) => {
     let wanted: string | undefined;
     for (const ip of requested) {
-      if (set.contains(ip)) { wanted = ip; requested.delete(ip); break; }
+      if (set.contains(ip)) {
+        wanted = ip;
+        requested.delete(ip);
+        break;
+      }
     }
     try {
-      ips.push(wanted ? reserveRequested(store, set, idx, id, ifName, wanted) : reserveNext(store, set, idx, id, ifName));
+      ips.push(
+        wanted ? reserveRequested(store, set, idx, id, ifName, wanted) : reserveNext(store, set, idx, id, ifName),
+      );
     } catch (e) {
       rollback();
       throw new Error(`failed to allocate for range ${idx}: ${(e as Error).message}`);
@@ -48,11 +64,19 @@ function allocateAll(store: NetworkStore, sets: RangeSet[], requestedIPs: string
   return ips;
 }
 
-function reserveRequested(store: NetworkStore, set: RangeSet, rangeId: number, id: string, ifName: string, ip: string): IPConfig {
+function reserveRequested(
+  store: NetworkStore,
+  set: RangeSet,
+  rangeId: number,
+  id: string,
+  ifName: string,
+  ip: string,
+): IPConfig {
   const range = set.rangeOf(ip);
   if (!range) throw new Error(`${ip} not in range set ${set}`);
   if (ip === range.gateway) throw new Error(`requested ip ${ip} is subnet's gateway`);
-  if (!store.reserve(ip, id, ifName, rangeId)) throw new Error(`requested IP address ${ip} is not available in range set ${set}`);
+  if (!store.reserve(ip, id, ifName, rangeId))
+    throw new Error(`requested IP address ${ip} is not available in range set ${set}`);
   return { address: `${ip}/${range.subnet.prefix}`, gateway: range.gateway };
 }
 
@@ -64,7 +88,7 @@ function reserveNext(store: NetworkStore, set: RangeSet, rangeId: number, id: st
   }
   const allocator = allocatorFor(store.changes, set);
   const lastText = store.lastReservedIP(rangeId);
-  const last = lastText === undefined ? null : parseIP(lastText)?.text ?? null;
+  const last = lastText === undefined ? null : (parseIP(lastText)?.text ?? null);
   for (;;) {
     const ip = allocator.nextFree(last);
     if (ip === null) throw new Error(`no IP addresses available in range set: ${set}`);

@@ -4,14 +4,17 @@
 import { Allocator, type RangeSet } from '../../core/index.ts';
 import type { ReservationView } from './view.ts';
 
-interface Entry { allocator: Allocator; unsubscribe: () => void }
+interface Entry {
+  allocator: Allocator;
+  unsubscribe: () => void;
+}
 
 /** Enough for every network of a node; the least recently used allocator is dropped beyond it. */
 const maxAllocators = 32;
 const entries = new Map<string, Entry>();
 
 function setKey(dir: string, set: RangeSet): string {
-  return dir + '\0' + set.ranges.map((r) => `${r.subnet.written}|${r.rangeStart}|${r.rangeEnd}|${r.gateway}`).join(',');
+  return `${dir}\0${set.ranges.map((r) => `${r.subnet.written}|${r.rangeStart}|${r.rangeEnd}|${r.gateway}`).join(',')}`;
 }
 
 /** The allocator for `set` in the directory behind `view`, loaded with the view's reservations. */

@@ -9,8 +9,11 @@ export async function check(a: CmdArgs): Promise<void> {
   const store = NetworkStore.open(conf.dataDir, conf.name);
   let found: boolean;
   try {
-    found = await store.locked(() =>
-      store.ipsOwnedBy(ownerKey(a.containerId, a.ifName)).length > 0 || store.ipsOwnedBy(legacyOwnerKey(a.containerId)).length > 0);
+    found = await store.locked(
+      () =>
+        store.ipsOwnedBy(ownerKey(a.containerId, a.ifName)).length > 0 ||
+        store.ipsOwnedBy(legacyOwnerKey(a.containerId)).length > 0,
+    );
   } finally {
     store.close();
   }

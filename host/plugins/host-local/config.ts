@@ -3,7 +3,21 @@
 //
 // The range sets are: runtimeConfig.ipRanges ++ [legacy ipam.subnet range] ++ ipam.ranges; a set's index in
 // that list is its range id (last_reserved_ip.<id>), so runtime ranges shift the configured ones.
-import { DecodeError, custom, decode, getField, int, isPlainObject, jsonTypeName, list, ptr, str, struct, typeError, type Decoder } from '../../cni/decode.ts';
+import {
+  DecodeError,
+  custom,
+  decode,
+  getField,
+  int,
+  isPlainObject,
+  jsonTypeName,
+  list,
+  ptr,
+  str,
+  struct,
+  typeError,
+  type Decoder,
+} from '../../cni/decode.ts';
 import { parseCniArgs } from '../../cni/args.ts';
 import { parseCIDR, parseIP } from '../../cni/iptext.ts';
 import type { Route } from '../../cni/types.ts';
@@ -67,13 +81,25 @@ function values<T>(el: Decoder<T>, zero: () => T, goType: string): Decoder<T[]> 
     return v.map((x) => (x === null ? zero() : el.decode(x, at)));
   });
 }
-const rangeSets = values(values(rangeSchema, () => ({}), 'allocator.RangeSet'), () => [], '[]allocator.RangeSet');
+const rangeSets = values(
+  values(rangeSchema, () => ({}), 'allocator.RangeSet'),
+  () => [],
+  '[]allocator.RangeSet',
+);
 
 /**
  * types.Route has its own UnmarshalJSON, so Go reports errors inside a route at the `routes` field
  * (`Go struct field IPAMConfig.ipam.routes of type int`).
  */
-const routeFields: Record<string, Decoder<unknown>> = { dst: ipNet, gw: netIP, mtu: int, advmss: int, priority: int, table: int, scope: int };
+const routeFields: Record<string, Decoder<unknown>> = {
+  dst: ipNet,
+  gw: netIP,
+  mtu: int,
+  advmss: int,
+  priority: int,
+  table: int,
+  scope: int,
+};
 const route: Decoder<Route> = custom('types.route', (v, at) => {
   if (!isPlainObject(v)) return typeError(jsonTypeName(v), 'types.route', at);
   const f: Record<string, unknown> = {};
@@ -94,7 +120,10 @@ const route: Decoder<Route> = custom('types.route', (v, at) => {
 
 const ipamSchema = struct('allocator.IPAMConfig', {
   // the embedded legacy *Range
-  rangeStart: netIP, rangeEnd: netIP, subnet: ipNet, gateway: netIP,
+  rangeStart: netIP,
+  rangeEnd: netIP,
+  subnet: ipNet,
+  gateway: netIP,
   Name: str,
   type: str,
   routes: list(ptr(route), '[]*types.Route'),
@@ -104,7 +133,10 @@ const ipamSchema = struct('allocator.IPAMConfig', {
 });
 
 /** An anonymous Go struct: errors name it as "" (`Go struct field .runtimeConfig.ips`). */
-function anonymous<F extends Record<string, Decoder<unknown>>>(goType: string, fields: F): Decoder<{ [K in keyof F]?: ReturnType<F[K]['decode']> }> {
+function anonymous<F extends Record<string, Decoder<unknown>>>(
+  goType: string,
+  fields: F,
+): Decoder<{ [K in keyof F]?: ReturnType<F[K]['decode']> }> {
   return custom(goType, (v, at) => {
     if (!isPlainObject(v)) return typeError(jsonTypeName(v), goType, at);
     const out: Record<string, unknown> = {};
@@ -121,10 +153,13 @@ const netSchema = struct('allocator.Net', {
   name: str,
   cniVersion: str,
   ipam: ptr(ipamSchema),
-  runtimeConfig: anonymous('struct { IPRanges []allocator.RangeSet "json:\\"ipRanges,omitempty\\""; IPs []*ip.IP "json:\\"ips,omitempty\\"" }', {
-    ipRanges: rangeSets,
-    ips: list(ptr(requestedIP), '[]*ip.IP'),
-  }),
+  runtimeConfig: anonymous(
+    'struct { IPRanges []allocator.RangeSet "json:\\"ipRanges,omitempty\\""; IPs []*ip.IP "json:\\"ips,omitempty\\"" }',
+    {
+      ipRanges: rangeSets,
+      ips: list(ptr(requestedIP), '[]*ip.IP'),
+    },
+  ),
   args: anonymous('struct { A *allocator.IPAMArgs "json:\\"cni\\"" }', { cni: ptr(ipamArgs) }),
 });
 

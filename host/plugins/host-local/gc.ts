@@ -22,7 +22,11 @@ export async function gc(a: CmdArgs): Promise<void> {
       }
       const errors: string[] = [];
       for (const owner of stale) {
-        try { store.releaseOwnedBy(owner); } catch (e) { errors.push((e as Error).message); }
+        try {
+          store.releaseOwnedBy(owner);
+        } catch (e) {
+          errors.push((e as Error).message);
+        }
       }
       if (errors.length > 0) throw new Error(errors.join(';'));
     });

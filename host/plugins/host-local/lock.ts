@@ -8,7 +8,10 @@ const queues = new Map<string, Promise<void>>();
 export class DirectoryLock {
   private releaseQueue: (() => void) | undefined;
 
-  private constructor(readonly path: string, private readonly file: FileLock) {}
+  private constructor(
+    readonly path: string,
+    private readonly file: FileLock,
+  ) {}
 
   /** Opens (creating it 0750 if missing) the lock file. */
   static open(path: string): DirectoryLock {
@@ -18,7 +21,9 @@ export class DirectoryLock {
   async acquire(): Promise<void> {
     const before = queues.get(this.path) ?? Promise.resolve();
     let done!: () => void;
-    const mine = new Promise<void>((resolve) => { done = resolve; });
+    const mine = new Promise<void>((resolve) => {
+      done = resolve;
+    });
     const tail = before.then(() => mine);
     queues.set(this.path, tail);
     this.releaseQueue = () => {
@@ -44,5 +49,7 @@ export class DirectoryLock {
     }
   }
 
-  close(): void { this.file.close(); }
+  close(): void {
+    this.file.close();
+  }
 }

@@ -7,12 +7,22 @@
 // Unlike the reference, which reads every reservation file on every ADD, DEL and CHECK, the store keeps a
 // per-process view of the reservations (ReservationView) and only checks it against the directory when the
 // lock is taken: see view.ts for how.
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync, constants as fsc } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+  constants as fsc,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { goFsError } from './goerror.ts';
 import { goTrimSpace } from './gotrim.ts';
 import { DirectoryLock } from './lock.ts';
-import { ReservationView, viewFor, type FileStamp } from './view.ts';
+import { type ReservationView, viewFor, type FileStamp } from './view.ts';
 
 export const defaultDataDir = '/var/lib/cni/networks';
 const lastReservedPrefix = 'last_reserved_ip.';
@@ -38,7 +48,11 @@ export function parseOwner(owner: string): { containerId: string; ifName?: strin
 export class NetworkStore {
   private holding = false;
 
-  private constructor(readonly dir: string, private readonly lock: DirectoryLock, private readonly view: ReservationView) {}
+  private constructor(
+    readonly dir: string,
+    private readonly lock: DirectoryLock,
+    private readonly view: ReservationView,
+  ) {}
 
   /** Creates `<dataDir>/<network>` (0755) and its lock file like the reference, nothing else. */
   static open(dataDir: string, network: string): NetworkStore {
@@ -71,7 +85,8 @@ export class NetworkStore {
       throw e;
     } finally {
       try {
-        if (inDoubt) this.view.invalidate(); else this.view.seal();
+        if (inDoubt) this.view.invalidate();
+        else this.view.seal();
       } finally {
         this.holding = false;
         this.lock.release();
@@ -79,16 +94,26 @@ export class NetworkStore {
     }
   }
 
-  close(): void { this.lock.close(); }
+  close(): void {
+    this.lock.close();
+  }
 
   /** The reservations: IP text → trimmed file content. */
-  get reservations(): ReadonlyMap<string, string> { this.mustHoldLock(); return this.view.owners; }
+  get reservations(): ReadonlyMap<string, string> {
+    this.mustHoldLock();
+    return this.view.owners;
+  }
 
   /** The IPs whose file holds exactly `owner`. */
-  ipsOwnedBy(owner: string): string[] { this.mustHoldLock(); return this.view.ipsOwnedBy(owner); }
+  ipsOwnedBy(owner: string): string[] {
+    this.mustHoldLock();
+    return this.view.ipsOwnedBy(owner);
+  }
 
   /** Subscribe to reservation changes (own and foreign), e.g. to keep an allocator bitmap in step. */
-  get changes(): ReservationView { return this.view; }
+  get changes(): ReservationView {
+    return this.view;
+  }
 
   /**
    * Creates the reservation file exclusively; false when the IP is already taken (then the view learns the
@@ -101,7 +126,10 @@ export class NetworkStore {
     try {
       fd = openSync(path, fsc.O_RDWR | fsc.O_CREAT | fsc.O_EXCL, 0o600);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') { this.view.learn(ip); return false; }
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+        this.view.learn(ip);
+        return false;
+      }
       throw e;
     }
     const content = ownerKey(containerId, ifName);
@@ -112,7 +140,11 @@ export class NetworkStore {
       stamp = { ino: st.ino, ctimeMs: st.ctimeMs, size: st.size };
     } catch (e) {
       closeSync(fd);
-      try { unlinkSync(path); } catch { /* already gone */ }
+      try {
+        unlinkSync(path);
+      } catch {
+        /* already gone */
+      }
       throw e;
     }
     closeSync(fd);
@@ -127,7 +159,10 @@ export class NetworkStore {
     try {
       unlinkSync(join(this.dir, ip));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') { this.view.remove(ip); return false; }
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.view.remove(ip);
+        return false;
+      }
       throw e;
     }
     this.view.remove(ip);

@@ -13,21 +13,43 @@
 //     known names are re-read only if their (inode, ctime, size) changed — a file removed and re-created for
 //     another container gets a new inode and ctime. Listing plus stat is far cheaper than reading each file.
 // last_reserved_ip.<n> is rewritten in place by the reference (no directory change), so callers always read it.
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync, statfsSync, statSync, constants as fsc } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  statfsSync,
+  statSync,
+  constants as fsc,
+} from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { parseIP } from '../../cni/iptext.ts';
 import { goTrimSpace } from './gotrim.ts';
 
 /** A reservation file's identity: a file removed and re-created gets a new inode and/or ctime. */
-export interface FileStamp { ino: number; ctimeMs: number; size: number }
-interface DirStamp { ino: bigint; mtimeNs: bigint; ctimeNs: bigint }
+export interface FileStamp {
+  ino: number;
+  ctimeMs: number;
+  size: number;
+}
+interface DirStamp {
+  ino: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
 
 /** Called when an IP becomes taken (true) or free (false) in the directory, whoever changed it. */
 export type ReservationListener = (ip: string, taken: boolean) => void;
 
 /** How the view was validated, counted (for tests and benchmarks). */
-export interface ViewStats { trusted: number; listed: number; filesRead: number }
+export interface ViewStats {
+  trusted: number;
+  listed: number;
+  filesRead: number;
+}
 
 export class ReservationView {
   /** IP text → trimmed file content ("<id>\r\n<ifname>", or "<id>" for legacy records). */
@@ -38,7 +60,10 @@ export class ReservationView {
   private readonly listeners = new Set<ReservationListener>();
   private sealed: DirStamp | undefined;
 
-  constructor(readonly dir: string, private readonly trustDirStamp: boolean) {}
+  constructor(
+    readonly dir: string,
+    private readonly trustDirStamp: boolean,
+  ) {}
 
   subscribe(fn: ReservationListener): () => void {
     this.listeners.add(fn);
@@ -61,7 +86,11 @@ export class ReservationView {
       const known = this.stamps.get(name);
       if (known) {
         let now;
-        try { now = lstatSync(join(this.dir, name)); } catch { continue; }
+        try {
+          now = lstatSync(join(this.dir, name));
+        } catch {
+          continue;
+        }
         present.add(name);
         if (now.ino === known.ino && now.ctimeMs === known.ctimeMs && now.size === known.size) continue;
       } else {
@@ -83,7 +112,9 @@ export class ReservationView {
   }
 
   /** Forget everything (e.g. after an I/O error left the view in doubt). */
-  invalidate(): void { this.sealed = undefined; }
+  invalidate(): void {
+    this.sealed = undefined;
+  }
 
   /** (Re-)reads one reservation file; returns its owner, or undefined when the file does not exist. */
   learn(ip: string): string | undefined {
@@ -101,7 +132,10 @@ export class ReservationView {
       let len = 0;
       for (;;) {
         const n = readSync(fd, buf, len, buf.length - len, null);
-        if (n === 0 || len + n === buf.length) { len += n; break; }
+        if (n === 0 || len + n === buf.length) {
+          len += n;
+          break;
+        }
         len += n;
       }
       this.stats.filesRead++;

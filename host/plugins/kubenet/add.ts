@@ -33,9 +33,13 @@ async function promiscuousBridge(bridge: string, result: Result): Promise<void> 
     if (!link.promisc) await h.link.setPromisc(bridge, true);
     return link.mac;
   });
-  const pairs = (result.ips ?? []).filter((ip) => ip.gateway).map((ip) => {
-    const x = Cidr.parse(ip.address);
-    return { gateway: ip.gateway!, subnet: `${x.network}/${x.prefix}` };
+  const pairs = (result.ips ?? [])
+    .filter((ip) => ip.gateway)
+    .map((ip) => {
+      const x = Cidr.parse(ip.address);
+      return { gateway: ip.gateway!, subnet: `${x.network}/${x.prefix}` };
+    });
+  await syncDedupRules(mac, pairs).catch(() => {
+    /* best effort, as the kubelet */
   });
-  await syncDedupRules(mac, pairs).catch(() => { /* best effort, as the kubelet */ });
 }

@@ -21,14 +21,29 @@ export interface Delegate {
 /** The bridge config kubenet generates, named and versioned like the kubenet network. */
 export async function bridgeDelegate(c: KubenetConfig): Promise<Delegate> {
   const mtu = c.mtu > 0 ? c.mtu : pickMtu(await hostInterfaces()).mtu;
-  const conf = JSON.parse(kubenetBridgeConfigText({
-    podCidrs: c.podCidrs, mtu, hairpinVeth: c.hairpinMode === 'hairpin-veth', bridge: c.bridge, dataDir: c.dataDir, name: c.name,
-  })) as Record<string, unknown>;
+  const conf = JSON.parse(
+    kubenetBridgeConfigText({
+      podCidrs: c.podCidrs,
+      mtu,
+      hairpinVeth: c.hairpinMode === 'hairpin-veth',
+      bridge: c.bridge,
+      dataDir: c.dataDir,
+      name: c.name,
+    }),
+  ) as Record<string, unknown>;
   return { type: 'bridge', conf };
 }
 
 export function portmapDelegate(c: KubenetConfig): Delegate {
-  return { type: 'portmap', conf: { type: 'portmap', snat: true, capabilities: { portMappings: true }, runtimeConfig: { portMappings: c.portMappings } } };
+  return {
+    type: 'portmap',
+    conf: {
+      type: 'portmap',
+      snat: true,
+      capabilities: { portMappings: true },
+      runtimeConfig: { portMappings: c.portMappings },
+    },
+  };
 }
 
 export function bandwidthDelegate(c: KubenetConfig): Delegate {
@@ -38,7 +53,13 @@ export function bandwidthDelegate(c: KubenetConfig): Delegate {
 }
 
 /** One delegate call; returns its result on ADD. Errors come back unchanged (code, msg, details). */
-export async function runDelegate(a: CmdArgs, c: KubenetConfig, d: Delegate, command: Command, prev?: Result): Promise<Result | undefined> {
+export async function runDelegate(
+  a: CmdArgs,
+  c: KubenetConfig,
+  d: Delegate,
+  command: Command,
+  prev?: Result,
+): Promise<Result | undefined> {
   const stdin: Record<string, unknown> = { ...d.conf, name: c.name, cniVersion: c.cniVersion };
   if (prev) stdin.prevResult = resultToWire(prev, c.cniVersion);
   const call: CmdArgs = { ...a, stdin: new TextEncoder().encode(JSON.stringify(stdin)) };

@@ -53,31 +53,56 @@ export function loadConfig(a: CmdArgs, needCidr: boolean): KubenetConfig {
     throw e;
   }
   const hairpin = c.hairpinMode ?? 'promiscuous-bridge';
-  if (!['promiscuous-bridge', 'hairpin-veth', 'none'].includes(hairpin)) throw invalid(`unknown value: "${hairpin}" for hairpinMode`);
+  if (!['promiscuous-bridge', 'hairpin-veth', 'none'].includes(hairpin))
+    throw invalid(`unknown value: "${hairpin}" for hairpinMode`);
   const nonMasq = c.nonMasqueradeCIDR ?? '10.0.0.0/8';
   if (!Cidr.tryParse(nonMasq)) throw invalid(`invalid nonMasqueradeCIDR "${nonMasq}"`);
   if (c.mtu !== undefined && (c.mtu < 0 || (c.mtu > 0 && c.mtu < 68))) throw invalid(`invalid mtu ${c.mtu}`);
   let prevResult: Result | undefined;
   if (getField(a.conf, 'prevResult') !== undefined) {
-    try { prevResult = prevResultOf(a); } catch (e) { throw new CniError(ErrCode.DecodeFailure, `failed to parse prevResult: ${(e as Error).message}`); }
+    try {
+      prevResult = prevResultOf(a);
+    } catch (e) {
+      throw new CniError(ErrCode.DecodeFailure, `failed to parse prevResult: ${(e as Error).message}`);
+    }
   }
 
   let text = c.podCIDR ?? '';
-  if (text === '') text = (c.runtimeConfig?.ipRanges ?? []).flat().map((r) => r.subnet ?? '').filter((s) => s !== '').join(',');
+  if (text === '')
+    text = (c.runtimeConfig?.ipRanges ?? [])
+      .flat()
+      .map((r) => r.subnet ?? '')
+      .filter((s) => s !== '')
+      .join(',');
   let podCidrs: string[] = [];
   if (text !== '') {
-    try { podCidrs = parsePodCidrs(text); } catch (e) { throw invalid(`kubenet: ${(e as Error).message}`); }
+    try {
+      podCidrs = parsePodCidrs(text);
+    } catch (e) {
+      throw invalid(`kubenet: ${(e as Error).message}`);
+    }
   } else if (!needCidr && prevResult?.ips?.length) {
-    podCidrs = prevResult.ips.map((ip) => { const x = Cidr.parse(ip.address); return `${x.network}/${x.prefix}`; });
+    podCidrs = prevResult.ips.map((ip) => {
+      const x = Cidr.parse(ip.address);
+      return `${x.network}/${x.prefix}`;
+    });
   }
-  if (podCidrs.length === 0) throw invalid('kubenet: no pod CIDR: set "podCIDR" in the config or pass the ipRanges capability');
+  if (podCidrs.length === 0)
+    throw invalid('kubenet: no pod CIDR: set "podCIDR" in the config or pass the ipRanges capability');
 
   const out: KubenetConfig = {
-    cniVersion: a.cniVersion, name: a.name, podCidrs, bridge: c.bridge || DEFAULT_BRIDGE, mtu: c.mtu ?? 0,
-    hairpinMode: hairpin as HairpinMode, nonMasqueradeCidr: nonMasq, portMappings: c.runtimeConfig?.portMappings ?? [],
+    cniVersion: a.cniVersion,
+    name: a.name,
+    podCidrs,
+    bridge: c.bridge || DEFAULT_BRIDGE,
+    mtu: c.mtu ?? 0,
+    hairpinMode: hairpin as HairpinMode,
+    nonMasqueradeCidr: nonMasq,
+    portMappings: c.runtimeConfig?.portMappings ?? [],
   };
   if (c.dataDir) out.dataDir = c.dataDir;
-  if (c.runtimeConfig?.bandwidth && Object.keys(c.runtimeConfig.bandwidth).length > 0) out.bandwidth = c.runtimeConfig.bandwidth;
+  if (c.runtimeConfig?.bandwidth && Object.keys(c.runtimeConfig.bandwidth).length > 0)
+    out.bandwidth = c.runtimeConfig.bandwidth;
   if (prevResult) out.prevResult = prevResult;
   return out;
 }

@@ -19,5 +19,6 @@ export function checkNetnsPath(path: string): void {
     const msg = `failed to Statfs "${path}": ${reason}`;
     throw err.code === 'ENOENT' ? new NetnsNotFoundError(msg) : new Error(msg);
   }
-  if (type !== NSFS_MAGIC && type !== PROC_SUPER_MAGIC) throw new Error(`unknown FS magic on "${path}": ${type.toString(16)}`);
+  if (type !== NSFS_MAGIC && type !== PROC_SUPER_MAGIC)
+    throw new Error(`unknown FS magic on "${path}": ${type.toString(16)}`);
 }

@@ -22,7 +22,10 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
     await forward(conf, a.containerId);
   } catch (e) {
     // beyond the reference (which leaves what it made): a failed ADD takes this pod's rules away again
-    await (conf.backend === 'nftables' ? nft.unforwardPorts(a.containerId) : ipt.unforwardPorts(conf, a.containerId)).catch(() => undefined);
+    await (conf.backend === 'nftables'
+      ? nft.unforwardPorts(a.containerId)
+      : ipt.unforwardPorts(conf, a.containerId)
+    ).catch(() => undefined);
     throw e;
   }
   return prev;
@@ -40,7 +43,11 @@ async function forward(conf: PortMapConfig, containerId: string): Promise<void> 
     if (conf.snat) {
       const dev = routeDeviceFor(conf.contIPv4.ip);
       if (dev) {
-        try { enableLocalnetRouting(dev); } catch (e) { throw new Error(`unable to enable route_localnet: ${(e as Error).message}`); }
+        try {
+          enableLocalnetRouting(dev);
+        } catch (e) {
+          throw new Error(`unable to enable route_localnet: ${(e as Error).message}`);
+        }
       }
     }
   }

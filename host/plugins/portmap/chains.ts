@@ -24,20 +24,27 @@ export interface Chain {
 export const dnatChainName = (network: string, containerId: string): string => chainName(network, containerId, 'DN-');
 
 const markDef = (bit: number): string => {
-  const v = '0x' + (2 ** bit).toString(16);
+  const v = `0x${(2 ** bit).toString(16)}`;
   return `${v}/${v}`;
 };
 
 export function setMarkChain(markBit: number): Chain {
   return {
-    name: SET_MARK_CHAIN, entryChains: [], entryRules: [], prependEntry: false,
-    rules: [['-m', 'comment', '--comment', 'CNI portfwd masquerade mark', '-j', 'MARK', '--set-xmark', markDef(markBit)]],
+    name: SET_MARK_CHAIN,
+    entryChains: [],
+    entryRules: [],
+    prependEntry: false,
+    rules: [
+      ['-m', 'comment', '--comment', 'CNI portfwd masquerade mark', '-j', 'MARK', '--set-xmark', markDef(markBit)],
+    ],
   };
 }
 
 export function markMasqChain(markBit: number): Chain {
   return {
-    name: MARK_MASQ_CHAIN, entryChains: ['POSTROUTING'], prependEntry: true,
+    name: MARK_MASQ_CHAIN,
+    entryChains: ['POSTROUTING'],
+    prependEntry: true,
     // prepended so that the bridge/ptp masquerade rules cannot stomp on it
     entryRules: [['-m', 'comment', '--comment', 'CNI portfwd requiring masquerade']],
     rules: [['-m', 'mark', '--mark', markDef(markBit), '-j', 'MASQUERADE']],
@@ -46,7 +53,10 @@ export function markMasqChain(markBit: number): Chain {
 
 export function topLevelDnatChain(): Chain {
   return {
-    name: TOP_LEVEL_DNAT_CHAIN, entryChains: ['PREROUTING', 'OUTPUT'], prependEntry: false, rules: [],
+    name: TOP_LEVEL_DNAT_CHAIN,
+    entryChains: ['PREROUTING', 'OUTPUT'],
+    prependEntry: false,
+    rules: [],
     entryRules: [['-m', 'addrtype', '--dst-type', 'LOCAL']],
   };
 }
@@ -54,13 +64,17 @@ export function topLevelDnatChain(): Chain {
 /** The comment of the entry rules, cut to iptables' 255 characters as the reference does. */
 export function dnatComment(network: string, containerId: string): string {
   const c = `dnat name: "${network}" id: "${containerId}"`;
-  return c.length <= 255 ? c : c.slice(0, 253) + '...';
+  return c.length <= 255 ? c : `${c.slice(0, 253)}...`;
 }
 
 /** The per-pod chain for one address family, with its entry rules in CNI-HOSTPORT-DNAT. */
 export function dnatChain(conf: PortMapConfig, containerId: string, cont: IpNet | undefined): Chain {
   const c: Chain = {
-    name: dnatChainName(conf.network, containerId), entryChains: [TOP_LEVEL_DNAT_CHAIN], entryRules: [], rules: [], prependEntry: false,
+    name: dnatChainName(conf.network, containerId),
+    entryChains: [TOP_LEVEL_DNAT_CHAIN],
+    entryRules: [],
+    rules: [],
+    prependEntry: false,
   };
   if (!cont) return c;
   const isV6 = cont.family === 6;
@@ -77,7 +91,19 @@ export function dnatChain(conf: PortMapConfig, containerId: string, cont: IpNet 
   }
   for (const proto of [...byProto.keys()].sort(byteOrder)) {
     for (const chunk of chunks(byProto.get(proto)!, 15)) {
-      c.entryRules.push(['-m', 'comment', '--comment', comment, '-m', 'multiport', '-p', proto, '--destination-ports', chunk.join(','), ...conditions]);
+      c.entryRules.push([
+        '-m',
+        'comment',
+        '--comment',
+        comment,
+        '-m',
+        'multiport',
+        '-p',
+        proto,
+        '--destination-ports',
+        chunk.join(','),
+        ...conditions,
+      ]);
     }
   }
 
@@ -90,7 +116,13 @@ export function dnatChain(conf: PortMapConfig, containerId: string, cont: IpNet 
       c.rules.push([...base, '-s', masqSrc, '-j', setMark]);
       if (!isV6 && !conf.masqAll) c.rules.push([...base, '-s', '127.0.0.1', '-j', setMark]);
     }
-    c.rules.push([...base, '-j', 'DNAT', '--to-destination', isV6 ? `[${cont.ip}]:${e.containerPort}` : `${cont.ip}:${e.containerPort}`]);
+    c.rules.push([
+      ...base,
+      '-j',
+      'DNAT',
+      '--to-destination',
+      isV6 ? `[${cont.ip}]:${e.containerPort}` : `${cont.ip}:${e.containerPort}`,
+    ]);
   }
   return c;
 }

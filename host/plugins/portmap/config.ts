@@ -1,5 +1,19 @@
 // portmap's configuration: types, Go-json-like decoding, defaults and the reference's validation (v1.9.1).
-import { bool, custom, decode, DecodeError, int, isPlainObject, jsonTypeName, list, str, struct, typeError, type Decoded, type Decoder } from '../../cni/decode.ts';
+import {
+  bool,
+  custom,
+  decode,
+  DecodeError,
+  int,
+  isPlainObject,
+  jsonTypeName,
+  list,
+  str,
+  struct,
+  typeError,
+  type Decoded,
+  type Decoder,
+} from '../../cni/decode.ts';
 import { netConfFields, prevResultOf } from '../../cni/netconf.ts';
 import type { Result } from '../../cni/types.ts';
 import { isUnspecified, parseIpNet, type IpNet } from '../../firewall/addr.ts';
@@ -41,7 +55,12 @@ function anonymousStruct<T>(goType: string, inner: Decoder<T>): Decoder<T> {
   return custom(goType, (v, at) => (isPlainObject(v) ? inner.decode(v, at) : typeError(jsonTypeName(v), goType, at)));
 }
 
-const PortMapEntrySchema = struct('main.PortMapEntry', { hostPort: int, containerPort: int, protocol: str, hostIP: str });
+const PortMapEntrySchema = struct('main.PortMapEntry', {
+  hostPort: int,
+  containerPort: int,
+  protocol: str,
+  hostIP: str,
+});
 const PortMapConfSchema = struct('main.PortMapConf', {
   ...netConfFields,
   backend: str,
@@ -86,14 +105,24 @@ export function loadPortMapConfig(conf: Record<string, unknown>, cniVersion: str
   const backend = chooseBackend(raw);
 
   const portMappings: PortMapEntry[] = (raw.runtimeConfig?.portMappings ?? []).map((e) => ({
-    hostPort: e.hostPort ?? 0, containerPort: e.containerPort ?? 0, protocol: e.protocol ?? '', hostIP: e.hostIP ?? '',
+    hostPort: e.hostPort ?? 0,
+    containerPort: e.containerPort ?? 0,
+    protocol: e.protocol ?? '',
+    hostIP: e.hostIP ?? '',
   }));
   for (const pm of portMappings) {
     if (pm.containerPort <= 0) throw new Error(`Invalid container port number: ${pm.containerPort}`);
     if (pm.hostPort <= 0) throw new Error(`Invalid host port number: ${pm.hostPort}`);
   }
 
-  const out: PortMapConfig = { network: raw.name ?? '', backend, snat, masqAll: raw.masqAll ?? false, markMasqBit, portMappings };
+  const out: PortMapConfig = {
+    network: raw.name ?? '',
+    backend,
+    snat,
+    masqAll: raw.masqAll ?? false,
+    markMasqBit,
+    portMappings,
+  };
   if (raw.externalSetMarkChain !== undefined) out.externalSetMarkChain = raw.externalSetMarkChain;
   if (raw.conditionsV4 !== undefined) out.conditionsV4 = raw.conditionsV4;
   if (raw.conditionsV6 !== undefined) out.conditionsV6 = raw.conditionsV6;
@@ -115,7 +144,9 @@ function chooseBackend(raw: RawConf): Backend {
   const backend = raw.backend ?? defaultBackend();
   const wrong: Backend = backend === 'iptables' ? 'nftables' : 'iptables';
   if (specific[wrong].length > 0) {
-    throw new Error(`${backend} backend was requested but configuration contains ${wrong}-specific options [${specific[wrong].join(' ')}]`);
+    throw new Error(
+      `${backend} backend was requested but configuration contains ${wrong}-specific options [${specific[wrong].join(' ')}]`,
+    );
   }
   if (backend !== 'iptables' && backend !== 'nftables') throw new Error(`unrecognized backend "${goEscape(backend)}"`);
   return backend;
@@ -129,7 +160,10 @@ function conditionsBackend(c: string[] | undefined): Backend | undefined {
 
 /** The body of Go's %q for the unrecognized-backend message (quotes and backslashes escaped). */
 function goEscape(s: string): string {
-  return s.replace(/[\\"]/g, (m) => '\\' + m).replace(/\n/g, '\\n').replace(/\t/g, '\\t');
+  return s
+    .replace(/[\\"]/g, (m) => `\\${m}`)
+    .replace(/\n/g, '\\n')
+    .replace(/\t/g, '\\t');
 }
 
 /**
@@ -141,7 +175,11 @@ export function containerAddresses(prev: Result, ifName: string): { contIPv4?: I
   const ifaces = prev.interfaces ?? [];
   for (const ip of prev.ips ?? []) {
     let net: IpNet;
-    try { net = parseIpNet(ip.address); } catch { continue; }
+    try {
+      net = parseIpNet(ip.address);
+    } catch {
+      continue;
+    }
     if (net.family === 4 ? out.contIPv4 : out.contIPv6) continue;
     if (ip.interface !== undefined && ip.interface >= 0 && ip.interface < ifaces.length) {
       const iface = ifaces[ip.interface]!;
@@ -160,7 +198,11 @@ export function containerAddresses(prev: Result, ifName: string): { contIPv4?: I
 export function mappingDestination(e: PortMapEntry, family: 4 | 6): string | null {
   if (e.hostIP === '') return '';
   let hostFamily: 4 | 6;
-  try { hostFamily = parseIpNet(e.hostIP).family; } catch { hostFamily = 6; }
+  try {
+    hostFamily = parseIpNet(e.hostIP).family;
+  } catch {
+    hostFamily = 6;
+  }
   if (hostFamily !== family) return null;
   return isUnspecified(e.hostIP) ? '' : e.hostIP;
 }

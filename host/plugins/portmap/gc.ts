@@ -24,7 +24,13 @@ export async function cmdGc(a: CmdArgs): Promise<void> {
       if (cid !== undefined && target === dnatChainName(network, cid) && !keep.has(target)) stale.add(target);
     }
     if (stale.size === 0) continue;
-    await removeRules({ family, table: 'nat', chains: [...stale], entryRules: [], scanForJumps: [TOP_LEVEL_DNAT_CHAIN] });
+    await removeRules({
+      family,
+      table: 'nat',
+      chains: [...stale],
+      entryRules: [],
+      scanForJumps: [TOP_LEVEL_DNAT_CHAIN],
+    });
   }
 }
 

@@ -6,4 +6,11 @@ import { cmdCheck } from './check.ts';
 import { cmdDel } from './del.ts';
 import { cmdGc } from './gc.ts';
 
-export const handler = makeHandler({ name: 'portmap', versions: [...SPEC_VERSIONS], add: cmdAdd, del: cmdDel, check: cmdCheck, gc: cmdGc });
+export const handler = makeHandler({
+  name: 'portmap',
+  versions: [...SPEC_VERSIONS],
+  add: cmdAdd,
+  del: cmdDel,
+  check: cmdCheck,
+  gc: cmdGc,
+});

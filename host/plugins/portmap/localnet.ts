@@ -7,17 +7,33 @@ import { parseIpNet } from '../../firewall/addr.ts';
 /** The device of the most specific main-table IPv4 route covering `ip`, or "" when none does. */
 export function routeDeviceFor(ip: string, routeTable = '/proc/net/route'): string {
   const target = v4Number(parseIpNet(ip).ip);
-  let best = ''; let bestLen = -1; let bestMetric = Infinity;
+  let best = '';
+  let bestLen = -1;
+  let bestMetric = Infinity;
   for (const line of readFileSync(routeTable, 'utf8').split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
     if (f.length < 8) continue;
-    const [dev, destHex, , flagsHex, , , metric, maskHex] = f as [string, string, string, string, string, string, string, string];
+    const [dev, destHex, , flagsHex, , , metric, maskHex] = f as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     if ((parseInt(flagsHex, 16) & 1) === 0) continue; // RTF_UP
-    const dest = leHex(destHex); const mask = leHex(maskHex);
-    if (((target & mask) >>> 0) !== dest) continue;
+    const dest = leHex(destHex);
+    const mask = leHex(maskHex);
+    if ((target & mask) >>> 0 !== dest) continue;
     const len = popcount(mask);
     const m = Number(metric);
-    if (len > bestLen || (len === bestLen && m < bestMetric)) { best = dev; bestLen = len; bestMetric = m; }
+    if (len > bestLen || (len === bestLen && m < bestMetric)) {
+      best = dev;
+      bestLen = len;
+      bestMetric = m;
+    }
   }
   return best;
 }

@@ -17,7 +17,7 @@ export function forwardCommands(conf: PortMapConfig, containerId: string, cont: 
   const fam = isV6 ? 'ip6' : 'ip';
   const t = `${fam} ${NFT_TABLE}`;
   const conditions = ((isV6 ? conf.conditionsV6 : conf.conditionsV4) ?? []).join(' ');
-  const cond = conditions ? conditions + ' ' : '';
+  const cond = conditions ? `${conditions} ` : '';
   const comment = `comment ${nftString(containerId)}`;
   // numeric priorities (dstnat = -100, srcnat = 100): nft 1.0.6 rejects the name dstnat on the output hook
   const cmds = [
@@ -41,12 +41,15 @@ export function forwardCommands(conf: PortMapConfig, containerId: string, cont: 
     const hostIP = mappingDestination(e, cont.family);
     if (hostIP === null) continue;
     const daddr = hostIP === '' ? '' : `${fam} daddr ${hostIP} `;
-    cmds.push(`add rule ${t} ${HOSTPORTS} ${daddr}${e.protocol} dport ${e.hostPort} dnat to ${dest(e.containerPort)} ${comment}`);
+    cmds.push(
+      `add rule ${t} ${HOSTPORTS} ${daddr}${e.protocol} dport ${e.hostPort} dnat to ${dest(e.containerPort)} ${comment}`,
+    );
   }
   if (conf.snat) {
     const src = conf.masqAll ? (isV6 ? '::/0' : '0.0.0.0/0') : cont.ip;
     cmds.push(`add rule ${t} ${MASQUERADING} ${fam} saddr ${src} ${fam} daddr ${cont.ip} masquerade ${comment}`);
-    if (!isV6 && !conf.masqAll) cmds.push(`add rule ${t} ${MASQUERADING} ${fam} saddr 127.0.0.1 ${fam} daddr ${cont.ip} masquerade ${comment}`);
+    if (!isV6 && !conf.masqAll)
+      cmds.push(`add rule ${t} ${MASQUERADING} ${fam} saddr 127.0.0.1 ${fam} daddr ${cont.ip} masquerade ${comment}`);
   }
   return cmds;
 }
@@ -61,11 +64,20 @@ export async function forwardPorts(conf: PortMapConfig, containerId: string, con
 
 /** Deletes this pod's rules (comment = container ID) in both families; missing tables are fine. */
 export async function unforwardPorts(containerId: string): Promise<void> {
-  const tables = await Promise.all(['ip', 'ip6'].map(async (fam) => {
-    try { return await listNftTable(fam, NFT_TABLE); } catch (e) { throw new Error(`could not list rules in table ${NFT_TABLE}: ${(e as Error).message}`); }
-  }));
-  const mine = tables.flatMap((rules) => (rules ?? []).filter((r) =>
-    [HOSTPORTS, HOSTIP_HOSTPORTS, MASQUERADING].includes(r.chain) && r.comment === containerId));
+  const tables = await Promise.all(
+    ['ip', 'ip6'].map(async (fam) => {
+      try {
+        return await listNftTable(fam, NFT_TABLE);
+      } catch (e) {
+        throw new Error(`could not list rules in table ${NFT_TABLE}: ${(e as Error).message}`);
+      }
+    }),
+  );
+  const mine = tables.flatMap((rules) =>
+    (rules ?? []).filter(
+      (r) => [HOSTPORTS, HOSTIP_HOSTPORTS, MASQUERADING].includes(r.chain) && r.comment === containerId,
+    ),
+  );
   try {
     await applyNft(deleteRuleCommands(mine));
   } catch (e) {
@@ -79,10 +91,14 @@ export async function checkPorts(conf: PortMapConfig, containerId: string, cont:
   const hostPorts = conf.portMappings.filter((e) => mappingDestination(e, cont.family) !== null).length;
   const masq = conf.snat ? (!isV6 && !conf.masqAll ? 2 : 1) : 0;
   const fam = isV6 ? 'ip6' : 'ip';
-  for (const [chain, want] of [[HOSTPORTS, hostPorts], [MASQUERADING, masq]] as const) {
+  for (const [chain, want] of [
+    [HOSTPORTS, hostPorts],
+    [MASQUERADING, masq],
+  ] as const) {
     if (want === 0) continue;
     const rules = await listNftChain(fam, NFT_TABLE, chain);
     if (rules === null) throw new Error(`chain ${chain} not found in table ${fam} ${NFT_TABLE}`);
-    if (rules.filter((r) => r.comment === containerId).length < want) throw new Error(`missing hostport rules in "${chain}" chain`);
+    if (rules.filter((r) => r.comment === containerId).length < want)
+      throw new Error(`missing hostport rules in "${chain}" chain`);
   }
 }

@@ -22,7 +22,10 @@ test.before(async () => {
   await sh('ip', ['link', 'set', br, 'up']);
   pod = await sb.netns('pod');
   peer = await sb.netns('peer');
-  for (const [ns, hostSide, ip] of [[pod, sb.name('h'), '10.200.82.2/24'], [peer, sb.name('p'), '10.200.82.3/24']] as const) {
+  for (const [ns, hostSide, ip] of [
+    [pod, sb.name('h'), '10.200.82.2/24'],
+    [peer, sb.name('p'), '10.200.82.3/24'],
+  ] as const) {
     await sh('ip', ['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.name]);
     await sh('ip', ['link', 'set', hostSide, 'master', br, 'up']);
     await sh('ip', ['-n', ns.name, 'addr', 'add', ip, 'dev', 'eth0']);
@@ -31,11 +34,22 @@ test.before(async () => {
   const token = sb.prefix;
   oc = {
     config: {
-      cniVersion: '1.0.0', name: `bws-${token}`, type: 'bandwidth',
-      ingressRate: RATE, ingressBurst: 1_000_000, egressRate: RATE, egressBurst: 1_000_000,
-      prevResult: { cniVersion: '1.0.0', interfaces: [{ name: sb.name('h') }, { name: 'eth0', sandbox: pod.path }], ips: [{ address: '10.200.82.2/24', interface: 1 }] },
+      cniVersion: '1.0.0',
+      name: `bws-${token}`,
+      type: 'bandwidth',
+      ingressRate: RATE,
+      ingressBurst: 1_000_000,
+      egressRate: RATE,
+      egressBurst: 1_000_000,
+      prevResult: {
+        cniVersion: '1.0.0',
+        interfaces: [{ name: sb.name('h') }, { name: 'eth0', sandbox: pod.path }],
+        ips: [{ address: '10.200.82.2/24', interface: 1 }],
+      },
     },
-    netns: pod.path, containerId: `bws-${token}`, ifName: 'eth0',
+    netns: pod.path,
+    containerId: `bws-${token}`,
+    ifName: 'eth0',
   };
   runner = new OracleRun('ours', sb);
   sb.defer(() => runner.sweep(oc));
@@ -47,13 +61,22 @@ test.after(() => sb.cleanup());
 
 /** iperf3 from one netns to a one-shot server in another; the receiver's rate in Mbit/s. */
 async function measure(from: TestNetns, to: TestNetns, toIp: string): Promise<number> {
-  const server: ChildProcess = spawn('ip', ['netns', 'exec', to.name, 'iperf3', '-s', '-1', '-B', toIp, '-p', '5201'], { stdio: 'ignore' });
-  sb.defer(() => { server.kill('SIGKILL'); });
+  const server: ChildProcess = spawn('ip', ['netns', 'exec', to.name, 'iperf3', '-s', '-1', '-B', toIp, '-p', '5201'], {
+    stdio: 'ignore',
+  });
+  sb.defer(() => {
+    server.kill('SIGKILL');
+  });
   try {
     for (let attempt = 0; ; attempt++) {
       await sleep(200);
-      const r = await run('ip', ['netns', 'exec', from.name, 'iperf3', '-c', toIp, '-p', '5201', '-t', '3', '-J'], { timeoutMs: 20_000 });
-      const out = JSON.parse(r.stdout || '{}') as { end?: { sum_received?: { bits_per_second: number } }; error?: string };
+      const r = await run('ip', ['netns', 'exec', from.name, 'iperf3', '-c', toIp, '-p', '5201', '-t', '3', '-J'], {
+        timeoutMs: 20_000,
+      });
+      const out = JSON.parse(r.stdout || '{}') as {
+        end?: { sum_received?: { bits_per_second: number } };
+        error?: string;
+      };
       if (out.end?.sum_received) return out.end.sum_received.bits_per_second / 1e6;
       if (attempt >= 10) throw new Error(`iperf3 failed: ${out.error ?? r.stderr}`);
     }
@@ -74,7 +97,7 @@ async function measureWithin(from: TestNetns, to: TestNetns, toIp: string): Prom
     if (mbit > 8.5 && mbit < 11.5) break;
   }
   const last = runs[runs.length - 1]!;
-  return { ok: last > 8.5 && last < 11.5, runs: runs.map((m) => m.toFixed(2)).join(', ') + ' Mbit/s' };
+  return { ok: last > 8.5 && last < 11.5, runs: `${runs.map((m) => m.toFixed(2)).join(', ')} Mbit/s` };
 }
 
 test('ingress: traffic into the pod at 10 Mbit/s ±15 %', async () => {

@@ -13,8 +13,13 @@ import { bridgeConf } from './scenarios.ts';
 
 const test = suite('bridge: beyond the reference');
 let sb: Sandbox;
-test.before(() => { sb = new Sandbox(); });
-test.after(async () => { await sb.cleanup(); await removeUnusedBridgeNftTables(); });
+test.before(() => {
+  sb = new Sandbox();
+});
+test.after(async () => {
+  await sb.cleanup();
+  await removeUnusedBridgeNftTables();
+});
 // Bridges outlive DEL (as in the reference); drop each test's bridges so a subnet's gateway is never on two.
 const bridgesMade: string[] = [];
 test.after.each(async () => {
@@ -23,15 +28,31 @@ test.after.each(async () => {
 
 let n = 0;
 /** A fresh case on its own bridge/netns/dataDir, for `impl`. */
-async function makeCase(extra: Record<string, unknown>, subnets?: string[], opts: { cniVersion?: string } = {}): Promise<OracleCase & { dataDir: string; bridge: string }> {
+async function makeCase(
+  extra: Record<string, unknown>,
+  subnets?: string[],
+  opts: { cniVersion?: string } = {},
+): Promise<OracleCase & { dataDir: string; bridge: string }> {
   n++;
   const bridge = sb.name(`b${n}`);
   bridgesMade.push(bridge);
   const pod = await sb.netns(`p${n}`);
   const dataDir = sb.dir('ipam');
   const network = `brx-${sb.prefix}-${n}`;
-  const c = { config: bridgeConf({ bridge, network, subnets, dataDir, extra, cniVersion: opts.cniVersion }), netns: pod.path, containerId: `cid-${sb.prefix}-${n}`, ifName: 'eth0', dataDir, bridge };
-  sb.defer(async () => { await new OracleRun('reference', sb).sweep({ ...c, scope: { nftTables: ['bridge nat', 'inet cni_plugins_masquerade'] } }); });
+  const c = {
+    config: bridgeConf({ bridge, network, subnets, dataDir, extra, cniVersion: opts.cniVersion }),
+    netns: pod.path,
+    containerId: `cid-${sb.prefix}-${n}`,
+    ifName: 'eth0',
+    dataDir,
+    bridge,
+  };
+  sb.defer(async () => {
+    await new OracleRun('reference', sb).sweep({
+      ...c,
+      scope: { nftTables: ['bridge nat', 'inet cni_plugins_masquerade'] },
+    });
+  });
   return c;
 }
 
@@ -79,12 +100,18 @@ async function kernelHasVlanFiltering(): Promise<boolean> {
  * ADD with VLAN settings: where the kernel can filter VLANs, `verify` inspects the port; elsewhere the ADD must
  * fail as the reference does (creating the bridge with vlan_filtering) and leave nothing behind.
  */
-async function addWithVlans(extra: Record<string, unknown>, verify: (c: OracleCase & { bridge: string }) => Promise<void>): Promise<void> {
+async function addWithVlans(
+  extra: Record<string, unknown>,
+  verify: (c: OracleCase & { bridge: string }) => Promise<void>,
+): Promise<void> {
   const c = await makeCase(extra);
   const ours = new OracleRun('ours', sb);
   const add = await ours.exec('ADD', c);
   if (!(await kernelHasVlanFiltering())) {
-    assert.is(add.error?.msg, `failed to create bridge "${c.bridge}": could not add "${c.bridge}": operation not supported`);
+    assert.is(
+      add.error?.msg,
+      `failed to create bridge "${c.bridge}": could not add "${c.bridge}": operation not supported`,
+    );
     assert.is((await ipJson(['link', 'show', c.bridge])).length, 0);
     assert.is((await run('ip', ['-n', c.netns.split('/').pop()!, 'link', 'show', 'eth0'])).code !== 0, true);
     return;
@@ -97,7 +124,10 @@ async function addWithVlans(extra: Record<string, unknown>, verify: (c: OracleCa
 test('vlanTrunk: tagged trunk VLANs sorted and de-duplicated plus native VLAN 1 (not in 1.1.1)', async () => {
   await addWithVlans({ vlanTrunk: [{ id: 101 }, { minID: 200, maxID: 203 }, { id: 201 }] }, async (c) => {
     const vlans = await portVlans((await portOf(c.bridge)).ifname);
-    assert.equal(vlans.map((v) => v.vlan), [1, 101, 200, 201, 202, 203]);
+    assert.equal(
+      vlans.map((v) => v.vlan),
+      [1, 101, 200, 201, 202, 203],
+    );
     assert.equal(vlans.find((v) => v.vlan === 1)?.flags?.sort(), ['Egress Untagged', 'PVID']);
     assert.is(vlans.find((v) => v.vlan === 101)?.flags, undefined);
     assert.is((await ipJson(['-d', 'link', 'show', c.bridge]))[0].linkinfo.info_data.vlan_filtering, 1);
@@ -107,7 +137,10 @@ test('vlanTrunk: tagged trunk VLANs sorted and de-duplicated plus native VLAN 1 
 test('vlan + vlanTrunk with preserveDefaultVlan keeps VLAN 1 on the port', async () => {
   await addWithVlans({ vlan: 100, vlanTrunk: [{ id: 300 }], preserveDefaultVlan: true }, async (c) => {
     const vlans = await portVlans((await portOf(c.bridge)).ifname);
-    assert.equal(vlans.map((v) => v.vlan), [1, 100, 300]);
+    assert.equal(
+      vlans.map((v) => v.vlan),
+      [1, 100, 300],
+    );
     assert.equal(vlans.find((v) => v.vlan === 100)?.flags?.sort(), ['Egress Untagged', 'PVID']);
   });
 });
@@ -115,7 +148,10 @@ test('vlan + vlanTrunk with preserveDefaultVlan keeps VLAN 1 on the port', async
 test('vlanTrunk: [] still turns on vlan_filtering of a new bridge, port keeps default VLAN', async () => {
   await addWithVlans({ vlanTrunk: [] }, async (c) => {
     assert.is((await ipJson(['-d', 'link', 'show', c.bridge]))[0].linkinfo.info_data.vlan_filtering, 1);
-    assert.equal((await portVlans((await portOf(c.bridge)).ifname)).map((v) => v.vlan), [1]);
+    assert.equal(
+      (await portVlans((await portOf(c.bridge)).ifname)).map((v) => v.vlan),
+      [1],
+    );
   });
 });
 
@@ -130,9 +166,16 @@ test('trunk and config validation errors (reference wording, no state change)', 
     [{ vlanTrunk: [{ id: 4095 }] }, 'incorrect trunk id parameter'],
     [{ vlanTrunk: [{ id: -1 }] }, 'incorrect trunk id parameter'],
     [{ hairpinMode: true, promiscMode: true }, 'cannot set hairpin mode and promiscuous mode at the same time'],
-    [{ disableContainerInterface: true }, 'cannot use IPAM when DisableContainerInterface flag is set', ['10.200.76.0/24']],
+    [
+      { disableContainerInterface: true },
+      'cannot use IPAM when DisableContainerInterface flag is set',
+      ['10.200.76.0/24'],
+    ],
     [{ ipMasq: true, ipMasqBackend: 'pf' }, 'unknown ipmasq backend "pf"', ['10.200.76.0/24']],
-    [{ vlanTrunk: [{ id: 'x' }] }, 'failed to load netconf: json: cannot unmarshal string into Go struct field VlanTrunk.vlanTrunk.id of type int'],
+    [
+      { vlanTrunk: [{ id: 'x' }] },
+      'failed to load netconf: json: cannot unmarshal string into Go struct field VlanTrunk.vlanTrunk.id of type int',
+    ],
   ];
   for (const [extra, msg, subnets] of cases) {
     const c = await makeCase(extra, subnets);
@@ -179,7 +222,8 @@ test('ipMasqBackend nftables: one rule in inet cni_plugins_masquerade, removed b
   const c = await makeCase({ isGateway: true, ipMasq: true, ipMasqBackend: 'nftables' }, ['10.200.77.0/24']);
   const ours = new OracleRun('ours', sb);
   assert.is((await ours.exec('ADD', c)).exitCode, 0);
-  const list = async () => (await run('nft', ['list', 'chain', 'inet', 'cni_plugins_masquerade', 'masq_checks'])).stdout;
+  const list = async () =>
+    (await run('nft', ['list', 'chain', 'inet', 'cni_plugins_masquerade', 'masq_checks'])).stdout;
   const rules = (await list()).split('\n').filter((l) => l.includes(c.containerId));
   assert.is(rules.length, 1, await list());
   assert.match(rules[0]!, /ip saddr 10\.200\.77\.2 ip daddr != 10\.200\.77\.0\/24 masquerade/);
@@ -203,11 +247,12 @@ test('DEL with the netns gone releases the IP and removes the ipMasq and spoof-c
     // The reference's DEL returns early on a vanished netns (plugins.md §1.3): both stay behind.
     assert.is(await natChainExists(chain), impl === 'reference', `${impl}: chain ${chain}`);
     assert.is(await nftChainExists(spoofChain), impl === 'reference', `${impl}: nft chain ${spoofChain}`);
-    if (impl === 'reference') await new OracleRun('reference', sb).sweep({ ...c, scope: { nftTables: ['bridge nat'] } });
+    if (impl === 'reference')
+      await new OracleRun('reference', sb).sweep({ ...c, scope: { nftTables: ['bridge nat'] } });
   }
 });
 
-test('DEL with a wrong container ID leaves the other pod\'s interface alone (reference deletes it)', async () => {
+test("DEL with a wrong container ID leaves the other pod's interface alone (reference deletes it)", async () => {
   for (const impl of ['reference', 'ours'] as const) {
     const c = await makeCase({ isGateway: true, ipMasq: true }, ['10.200.78.0/24']);
     const r = new OracleRun(impl, sb);
@@ -224,14 +269,17 @@ test('DEL with a wrong container ID leaves the other pod\'s interface alone (ref
   }
 });
 
-test('a failed ADD rolls back the veth and the IP (reference leaves the veth for the runtime\'s DEL)', async () => {
+test("a failed ADD rolls back the veth and the IP (reference leaves the veth for the runtime's DEL)", async () => {
   for (const impl of ['reference', 'ours'] as const) {
     // The bridge already has another IPv4 address: the gateway step fails after IPAM and addressing.
     const c = await makeCase({ isGateway: true, ipMasq: true }, ['10.200.78.0/24']);
     await run('ip', ['link', 'add', c.bridge, 'type', 'bridge']);
     await run('ip', ['addr', 'add', '10.200.78.250/24', 'dev', c.bridge]);
     const add = await new OracleRun(impl, sb).exec('ADD', c);
-    assert.is(add.error?.msg, `failed to set bridge addr: "${c.bridge}" already has an IP address different from 10.200.78.1/24`);
+    assert.is(
+      add.error?.msg,
+      `failed to set bridge addr: "${c.bridge}" already has an IP address different from 10.200.78.1/24`,
+    );
     assert.equal(ipFiles(c), [], `${impl} released the IP`);
     const ns = c.netns.split('/').pop()!;
     const vethLeft = (await run('ip', ['-n', ns, 'link', 'show', 'eth0'])).code === 0;
@@ -271,7 +319,10 @@ test('CHECK notices a missing address and a missing route', async () => {
   assert.is((await ours.exec('CHECK', c)).exitCode, 0);
   const ns = c.netns.split('/').pop()!;
   await run('ip', ['-n', ns, 'route', 'del', 'default']);
-  assert.match((await ours.exec('CHECK', c)).error?.msg ?? '', /^Expected Route \{Dst:\{IP:0\.0\.0\.0 Mask:00000000\} GW:10\.200\.76\.1 .* not found in routing table$/);
+  assert.match(
+    (await ours.exec('CHECK', c)).error?.msg ?? '',
+    /^Expected Route \{Dst:\{IP:0\.0\.0\.0 Mask:00000000\} GW:10\.200\.76\.1 .* not found in routing table$/,
+  );
   await run('ip', ['-n', ns, 'addr', 'flush', 'dev', 'eth0']);
   assert.is((await ours.exec('CHECK', c)).error?.msg, 'Failed to match addr 10.200.76.2/24 on interface eth0');
   assert.is((await ours.exec('DEL', c)).exitCode, 0);
@@ -283,7 +334,10 @@ test('second ADD of the same container interface fails and keeps the first (v1.9
   assert.is((await ours.exec('ADD', c)).exitCode, 0);
   const again = await ours.exec('ADD', c);
   // Debian 1.1.1 says `container veth name provided (eth0) already exists`.
-  assert.match(again.error?.msg ?? '', /^container veth name \("eth0"\) peer provided \("veth[0-9a-f]{8}"\) already exists$/);
+  assert.match(
+    again.error?.msg ?? '',
+    /^container veth name \("eth0"\) peer provided \("veth[0-9a-f]{8}"\) already exists$/,
+  );
   assert.is((await run('ip', ['-n', c.netns.split('/').pop()!, 'link', 'show', 'eth0'])).code, 0);
   assert.is((await ipJson(['link', 'show', 'master', c.bridge])).length, 1);
   assert.is((await ours.exec('DEL', c)).exitCode, 0);
@@ -293,7 +347,10 @@ test('missing netns: reference wording, and no bridge is made (the reference cre
   const c = await makeCase({});
   const gone = { ...c, netns: `${c.netns}-gone` };
   const o = await new OracleRun('ours', sb).exec('ADD', gone);
-  assert.is(o.error?.msg, `failed to open netns "${gone.netns}": failed to Statfs "${gone.netns}": no such file or directory`);
+  assert.is(
+    o.error?.msg,
+    `failed to open netns "${gone.netns}": failed to Statfs "${gone.netns}": no such file or directory`,
+  );
   assert.is((await ipJson(['link', 'show', c.bridge])).length, 0);
 });
 
@@ -330,8 +387,9 @@ test('the bridge keeps its own MAC as ports come and go (pinned when the gateway
 
 /** Connects from inside `ns` to host:port and returns what the server sent (or the error). */
 async function tcpProbe(ns: string, host: string, port: number): Promise<string> {
-  const script = `const s=require('net').connect(${port},'${host}');s.setTimeout(3000,()=>{console.log('timeout');process.exit(1)});`
-    + `s.on('data',d=>{console.log(String(d));process.exit(0)});s.on('error',e=>{console.log(e.message);process.exit(1)})`;
+  const script =
+    `const s=require('net').connect(${port},'${host}');s.setTimeout(3000,()=>{console.log('timeout');process.exit(1)});` +
+    `s.on('data',d=>{console.log(String(d));process.exit(0)});s.on('error',e=>{console.log(e.message);process.exit(1)})`;
   const r = await run('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { timeoutMs: 10000 });
   return r.stdout.trim();
 }
@@ -339,13 +397,22 @@ async function tcpProbe(ns: string, host: string, port: number): Promise<string>
 /** A TCP server inside `ns` answering `reply` on port; resolves once listening, stop() kills it. */
 async function tcpServerIn(ns: string, port: number, reply: string): Promise<{ stop(): void }> {
   const script = `require('net').createServer(s=>s.end('${reply}')).listen(${port},()=>console.log('ready'))`;
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], {
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (b: Buffer) => { if (String(b).includes('ready')) resolve(); });
+    child.stdout.on('data', (b: Buffer) => {
+      if (String(b).includes('ready')) resolve();
+    });
     child.on('error', reject);
     child.on('exit', () => reject(new Error('server exited')));
   });
-  return { stop: () => { child.kill('SIGKILL'); } };
+  return {
+    stop: () => {
+      child.kill('SIGKILL');
+    },
+  };
 }
 
 test('pod to pod and pod to gateway connectivity on one bridge (TCP)', async () => {
@@ -355,7 +422,7 @@ test('pod to pod and pod to gateway connectivity on one bridge (TCP)', async () 
   assert.is((await ours.exec('ADD', a)).exitCode, 0);
   const rb = await ours.exec('ADD', b);
   assert.is(rb.exitCode, 0);
-  const ipB = ((rb.result as { ips: Array<{ address: string }> }).ips[0]!.address).split('/')[0]!;
+  const ipB = (rb.result as { ips: Array<{ address: string }> }).ips[0]!.address.split('/')[0]!;
   const nsA = a.netns.split('/').pop()!;
   const server = await tcpServerIn(b.netns.split('/').pop()!, 7070, 'pong-b');
   const gateway = createServer((s) => s.end('pong-gw'));

@@ -6,7 +6,15 @@ import { removeUnusedBridgeNftTables } from '../../_lib/firewall.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { run } from '../../_lib/run.ts';
-import { assertSameAsReference, assertSameErrors, bridgeConf, hostSysctls, newIds, podSysctls, stepOf } from './scenarios.ts';
+import {
+  assertSameAsReference,
+  assertSameErrors,
+  bridgeConf,
+  hostSysctls,
+  newIds,
+  podSysctls,
+  stepOf,
+} from './scenarios.ts';
 
 const test = suite('bridge: same as the reference');
 test.after(removeUnusedBridgeNftTables);
@@ -18,9 +26,17 @@ test('IPv4 gateway, ipMasq, hairpin: ADD, CHECK, DEL', async () => {
       const pod = await sb.netns('pod');
       const dataDir = sb.dir('ipam');
       return {
-        config: bridgeConf({ bridge, network, subnets: ['10.200.70.0/24'], dataDir, routes: [{ dst: '0.0.0.0/0' }],
-          extra: { isGateway: true, ipMasq: true, hairpinMode: true } }),
-        netns: pod.path, containerId, ifName: 'eth0',
+        config: bridgeConf({
+          bridge,
+          network,
+          subnets: ['10.200.70.0/24'],
+          dataDir,
+          routes: [{ dst: '0.0.0.0/0' }],
+          extra: { isGateway: true, ipMasq: true, hairpinMode: true },
+        }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
         scope: { dataDir, sysctls: hostSysctls(), podSysctls },
       };
     },
@@ -34,8 +50,16 @@ test('IPv6 isDefaultGateway: ADD, CHECK, DEL', async () => {
       const pod = await sb.netns('pod');
       const dataDir = sb.dir('ipam');
       return {
-        config: bridgeConf({ bridge, network, subnets: ['fd00:200:70::/64'], dataDir, extra: { isDefaultGateway: true } }),
-        netns: pod.path, containerId, ifName: 'eth0',
+        config: bridgeConf({
+          bridge,
+          network,
+          subnets: ['fd00:200:70::/64'],
+          dataDir,
+          extra: { isDefaultGateway: true },
+        }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
         scope: { dataDir, sysctls: [...hostSysctls(), 'net/ipv6/conf/all/forwarding'], podSysctls },
       };
     },
@@ -49,9 +73,16 @@ test('dual stack isDefaultGateway, ipMasq: ADD, CHECK, DEL', async () => {
       const pod = await sb.netns('pod');
       const dataDir = sb.dir('ipam');
       return {
-        config: bridgeConf({ bridge, network, subnets: ['10.200.71.0/24', 'fd00:200:70::/64'], dataDir,
-          extra: { isDefaultGateway: true, ipMasq: true } }),
-        netns: pod.path, containerId, ifName: 'eth0',
+        config: bridgeConf({
+          bridge,
+          network,
+          subnets: ['10.200.71.0/24', 'fd00:200:70::/64'],
+          dataDir,
+          extra: { isDefaultGateway: true, ipMasq: true },
+        }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
         scope: { dataDir, sysctls: [...hostSysctls(), 'net/ipv6/conf/all/forwarding'], podSysctls },
       };
     },
@@ -65,9 +96,16 @@ test('three subnets (1 IPv4 + 2 IPv6), isDefaultGateway: ADD, CHECK, DEL', async
       const pod = await sb.netns('pod');
       const dataDir = sb.dir('ipam');
       return {
-        config: bridgeConf({ bridge, network, subnets: ['10.200.71.0/24', 'fd00:200:70::/80', 'fd00:200:70:0:1::/80'], dataDir,
-          extra: { isDefaultGateway: true } }),
-        netns: pod.path, containerId, ifName: 'eth0',
+        config: bridgeConf({
+          bridge,
+          network,
+          subnets: ['10.200.71.0/24', 'fd00:200:70::/80', 'fd00:200:70:0:1::/80'],
+          dataDir,
+          extra: { isDefaultGateway: true },
+        }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
         scope: { dataDir, sysctls: [...hostSysctls(), 'net/ipv6/conf/all/forwarding'], podSysctls },
       };
     },
@@ -80,7 +118,13 @@ test('L2 (no ipam): ADD, DEL', async () => {
     prepare: async ({ sb, token }) => {
       const { network, containerId, bridge } = newIds(sb, token);
       const pod = await sb.netns('pod');
-      return { config: bridgeConf({ bridge, network }), netns: pod.path, containerId, ifName: 'eth0', scope: { sysctls: hostSysctls(), podSysctls } };
+      return {
+        config: bridgeConf({ bridge, network }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
+        scope: { sysctls: hostSysctls(), podSysctls },
+      };
     },
   });
 });
@@ -93,7 +137,12 @@ test('L2 with vlan 100: port in VLAN 100 only, vlan_filtering on the new bridge'
     prepare: async ({ sb, token }) => {
       const { network, containerId, bridge } = newIds(sb, token);
       const pod = await sb.netns('pod');
-      return { config: bridgeConf({ bridge, network, extra: { vlan: 100 } }), netns: pod.path, containerId, ifName: 'eth0' };
+      return {
+        config: bridgeConf({ bridge, network, extra: { vlan: 100 } }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
+      };
     },
   });
 });
@@ -106,8 +155,17 @@ test('L3 with vlan 100: gateway on <bridge>.100 (4th interface), ADD, CHECK, DEL
       const pod = await sb.netns('pod');
       const dataDir = sb.dir('ipam');
       return {
-        config: bridgeConf({ bridge, network, subnets: ['10.200.72.0/24'], dataDir, extra: { vlan: 100, isGateway: true } }),
-        netns: pod.path, containerId, ifName: 'eth0', scope: { dataDir, hostLinks: [`${bridge}.100`] },
+        config: bridgeConf({
+          bridge,
+          network,
+          subnets: ['10.200.72.0/24'],
+          dataDir,
+          extra: { vlan: 100, isGateway: true },
+        }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
+        scope: { dataDir, hostLinks: [`${bridge}.100`] },
       };
     },
   });
@@ -120,7 +178,13 @@ test('mtu 1400 on a new bridge and both veth ends', async () => {
       const { network, containerId, bridge } = newIds(sb, token);
       const pod = await sb.netns('pod');
       const dataDir = sb.dir('ipam');
-      return { config: bridgeConf({ bridge, network, subnets: ['10.200.73.0/24'], dataDir, extra: { mtu: 1400 } }), netns: pod.path, containerId, ifName: 'eth0', scope: { dataDir } };
+      return {
+        config: bridgeConf({ bridge, network, subnets: ['10.200.73.0/24'], dataDir, extra: { mtu: 1400 } }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
+        scope: { dataDir },
+      };
     },
   });
 });
@@ -132,7 +196,12 @@ test('an existing bridge keeps its MTU (no change by a config mtu)', async () =>
       const { network, containerId, bridge } = newIds(sb, token);
       await run('ip', ['link', 'add', bridge, 'mtu', '1450', 'type', 'bridge']);
       const pod = await sb.netns('pod');
-      return { config: bridgeConf({ bridge, network, extra: { mtu: 1500 } }), netns: pod.path, containerId, ifName: 'eth0' };
+      return {
+        config: bridgeConf({ bridge, network, extra: { mtu: 1500 } }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
+      };
     },
   });
 });
@@ -143,7 +212,19 @@ test('promiscMode: ADD, CHECK, DEL', async () => {
       const { network, containerId, bridge } = newIds(sb, token);
       const pod = await sb.netns('pod');
       const dataDir = sb.dir('ipam');
-      return { config: bridgeConf({ bridge, network, subnets: ['10.200.73.0/24'], dataDir, extra: { promiscMode: true, isGateway: true } }), netns: pod.path, containerId, ifName: 'eth0', scope: { dataDir } };
+      return {
+        config: bridgeConf({
+          bridge,
+          network,
+          subnets: ['10.200.73.0/24'],
+          dataDir,
+          extra: { promiscMode: true, isGateway: true },
+        }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
+        scope: { dataDir },
+      };
     },
   });
 });
@@ -151,7 +232,11 @@ test('promiscMode: ADD, CHECK, DEL', async () => {
 for (const [how, extra, cniArgs] of [
   ['CNI_ARGS MAC=', {}, 'IgnoreUnknown=1;MAC=0a:58:0a:c8:4a:07'],
   ['args.cni.mac', { args: { cni: { mac: '0a:58:0a:c8:4a:07' } } }, ''],
-  ['runtimeConfig.mac (beats args and CNI_ARGS)', { args: { cni: { mac: '0a:58:0a:c8:4a:08' } }, runtimeConfig: { mac: '0a:58:0a:c8:4a:07' } }, 'IgnoreUnknown=1;MAC=0a:58:0a:c8:4a:09'],
+  [
+    'runtimeConfig.mac (beats args and CNI_ARGS)',
+    { args: { cni: { mac: '0a:58:0a:c8:4a:08' } }, runtimeConfig: { mac: '0a:58:0a:c8:4a:07' } },
+    'IgnoreUnknown=1;MAC=0a:58:0a:c8:4a:09',
+  ],
 ] as const) {
   test(`explicit container MAC from ${how}`, async () => {
     const cmp = await assertSameAsReference({
@@ -160,7 +245,14 @@ for (const [how, extra, cniArgs] of [
         const { network, containerId, bridge } = newIds(sb, token);
         const pod = await sb.netns('pod');
         const dataDir = sb.dir('ipam');
-        return { config: bridgeConf({ bridge, network, subnets: ['10.200.74.0/24'], dataDir, extra }), netns: pod.path, containerId, ifName: 'eth0', cniArgs, scope: { dataDir } };
+        return {
+          config: bridgeConf({ bridge, network, subnets: ['10.200.74.0/24'], dataDir, extra }),
+          netns: pod.path,
+          containerId,
+          ifName: 'eth0',
+          cniArgs,
+          scope: { dataDir },
+        };
       },
     });
     const result = stepOf(cmp.records.ours, 'ADD').outcome.result as { interfaces: Array<{ mac: string }> };
@@ -175,7 +267,13 @@ test('macspoofchk: nft bridge nat chains after ADD, gone after DEL', async () =>
       const { network, containerId, bridge } = newIds(sb, token);
       const pod = await sb.netns('pod');
       const dataDir = sb.dir('ipam');
-      return { config: bridgeConf({ bridge, network, subnets: ['10.200.74.0/24'], dataDir, extra: { macspoofchk: true } }), netns: pod.path, containerId, ifName: 'eth0', scope: { dataDir, nftTables: ['bridge nat'] } };
+      return {
+        config: bridgeConf({ bridge, network, subnets: ['10.200.74.0/24'], dataDir, extra: { macspoofchk: true } }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
+        scope: { dataDir, nftTables: ['bridge nat'] },
+      };
     },
   });
 });
@@ -194,7 +292,13 @@ test('forceAddress off: a different bridge IPv4 address is a conflict (same erro
       await bridgeWithAddress(sb, bridge, '10.200.75.200/24');
       const pod = await sb.netns('pod');
       const dataDir = sb.dir('ipam');
-      return { config: bridgeConf({ bridge, network, subnets: ['10.200.75.0/24'], dataDir, extra: { isGateway: true } }), netns: pod.path, containerId, ifName: 'eth0', scope: { dataDir } };
+      return {
+        config: bridgeConf({ bridge, network, subnets: ['10.200.75.0/24'], dataDir, extra: { isGateway: true } }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
+        scope: { dataDir },
+      };
     },
   });
 });
@@ -207,7 +311,19 @@ test('forceAddress on: the conflicting bridge address is replaced', async () => 
       await bridgeWithAddress(sb, bridge, '10.200.75.200/24');
       const pod = await sb.netns('pod');
       const dataDir = sb.dir('ipam');
-      return { config: bridgeConf({ bridge, network, subnets: ['10.200.75.0/24'], dataDir, extra: { isGateway: true, forceAddress: true } }), netns: pod.path, containerId, ifName: 'eth0', scope: { dataDir } };
+      return {
+        config: bridgeConf({
+          bridge,
+          network,
+          subnets: ['10.200.75.0/24'],
+          dataDir,
+          extra: { isGateway: true, forceAddress: true },
+        }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
+        scope: { dataDir },
+      };
     },
   });
 });
@@ -220,7 +336,13 @@ test('IPv6: a non-overlapping bridge address stays next to the gateway', async (
       await bridgeWithAddress(sb, bridge, 'fd00:200:70:1::1/64');
       const pod = await sb.netns('pod');
       const dataDir = sb.dir('ipam');
-      return { config: bridgeConf({ bridge, network, subnets: ['fd00:200:70::/64'], dataDir, extra: { isGateway: true } }), netns: pod.path, containerId, ifName: 'eth0', scope: { dataDir } };
+      return {
+        config: bridgeConf({ bridge, network, subnets: ['fd00:200:70::/64'], dataDir, extra: { isGateway: true } }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
+        scope: { dataDir },
+      };
     },
   });
 });
@@ -233,7 +355,13 @@ test('IPv6: an overlapping bridge address is a conflict (same error)', async () 
       await bridgeWithAddress(sb, bridge, 'fd00:200:70::99/64');
       const pod = await sb.netns('pod');
       const dataDir = sb.dir('ipam');
-      return { config: bridgeConf({ bridge, network, subnets: ['fd00:200:70::/64'], dataDir, extra: { isGateway: true } }), netns: pod.path, containerId, ifName: 'eth0', scope: { dataDir } };
+      return {
+        config: bridgeConf({ bridge, network, subnets: ['fd00:200:70::/64'], dataDir, extra: { isGateway: true } }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
+        scope: { dataDir },
+      };
     },
   });
 });
@@ -245,7 +373,19 @@ test('config dns replaces the result DNS', async () => {
       const { network, containerId, bridge } = newIds(sb, token);
       const pod = await sb.netns('pod');
       const dataDir = sb.dir('ipam');
-      return { config: bridgeConf({ bridge, network, subnets: ['10.200.74.0/24'], dataDir, extra: { dns: { nameservers: ['10.200.74.53'], search: ['example.test'] } } }), netns: pod.path, containerId, ifName: 'eth0', scope: { dataDir } };
+      return {
+        config: bridgeConf({
+          bridge,
+          network,
+          subnets: ['10.200.74.0/24'],
+          dataDir,
+          extra: { dns: { nameservers: ['10.200.74.53'], search: ['example.test'] } },
+        }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
+        scope: { dataDir },
+      };
     },
   });
 });
@@ -258,7 +398,20 @@ for (const cniVersion of ['0.3.1', '0.4.0']) {
         const { network, containerId, bridge } = newIds(sb, token);
         const pod = await sb.netns('pod');
         const dataDir = sb.dir('ipam');
-        return { config: bridgeConf({ bridge, network, cniVersion, subnets: ['10.200.74.0/24'], dataDir, extra: { isDefaultGateway: true } }), netns: pod.path, containerId, ifName: 'eth0', scope: { dataDir } };
+        return {
+          config: bridgeConf({
+            bridge,
+            network,
+            cniVersion,
+            subnets: ['10.200.74.0/24'],
+            dataDir,
+            extra: { isDefaultGateway: true },
+          }),
+          netns: pod.path,
+          containerId,
+          ifName: 'eth0',
+          scope: { dataDir },
+        };
       },
     });
   });
@@ -270,13 +423,22 @@ test('cniVersion 0.2.0 L2: "cannot convert: no valid IP addresses" (same error; 
     prepare: async ({ sb, token }) => {
       const { network, containerId, bridge } = newIds(sb, token);
       const pod = await sb.netns('pod');
-      return { config: bridgeConf({ bridge, network, cniVersion: '0.2.0' }), netns: pod.path, containerId, ifName: 'eth0' };
+      return {
+        config: bridgeConf({ bridge, network, cniVersion: '0.2.0' }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
+      };
     },
   });
   assert.is(stepOf(cmp.records.ours, 'ADD').outcome.error?.msg, 'cannot convert: no valid IP addresses');
   const ours = JSON.stringify(stepOf(cmp.records.ours, 'ADD').snapshot);
   assert.not.match(ours, /<veth/, 'no veth pair made by ours');
-  assert.match(JSON.stringify(stepOf(cmp.records.reference, 'ADD').snapshot), /<veth/, 'the reference leaves its veth pair');
+  assert.match(
+    JSON.stringify(stepOf(cmp.records.reference, 'ADD').snapshot),
+    /<veth/,
+    'the reference leaves its veth pair',
+  );
 });
 
 test('DEL: without a prior ADD, twice, and with CNI_NETNS empty all succeed', async () => {
@@ -291,7 +453,13 @@ test('DEL: without a prior ADD, twice, and with CNI_NETNS empty all succeed', as
       const { network, containerId, bridge } = newIds(sb, token);
       const pod = await sb.netns('pod');
       const dataDir = sb.dir('ipam');
-      return { config: bridgeConf({ bridge, network, subnets: ['10.200.75.0/24'], dataDir, extra: { isGateway: true } }), netns: pod.path, containerId, ifName: 'eth0', scope: { dataDir } };
+      return {
+        config: bridgeConf({ bridge, network, subnets: ['10.200.75.0/24'], dataDir, extra: { isGateway: true } }),
+        netns: pod.path,
+        containerId,
+        ifName: 'eth0',
+        scope: { dataDir },
+      };
     },
   });
 });

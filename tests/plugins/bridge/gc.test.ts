@@ -19,19 +19,39 @@ test.before(() => {
   sb = new Sandbox();
   bridge = sb.name('gc');
 });
-test.after(async () => { await sb.cleanup(); await removeUnusedBridgeNftTables(); });
+test.after(async () => {
+  await sb.cleanup();
+  await removeUnusedBridgeNftTables();
+});
 
 type Pod = OracleCase & { dataDir: string; network: string };
 
 /** A pod of `network` on the shared test bridge, with ipMasq and macspoofchk; its rules are swept at cleanup. */
-async function pod(network: string, label: string, dataDir: string, rangeStart: string, cniVersion = '1.1.0'): Promise<Pod> {
+async function pod(
+  network: string,
+  label: string,
+  dataDir: string,
+  rangeStart: string,
+  cniVersion = '1.1.0',
+): Promise<Pod> {
   const ns = await sb.netns(label);
   const config = {
-    cniVersion, name: network, type: 'bridge', bridge, isGateway: true, ipMasq: true, macspoofchk: true,
+    cniVersion,
+    name: network,
+    type: 'bridge',
+    bridge,
+    isGateway: true,
+    ipMasq: true,
+    macspoofchk: true,
     ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.200.78.0/24', rangeStart }]] },
   };
   const c: Pod = { config, netns: ns.path, containerId: `cid-${sb.prefix}-${label}`, ifName: 'eth0', dataDir, network };
-  sb.defer(async () => { await new OracleRun('reference', sb).sweep({ ...c, scope: { nftTables: ['bridge nat', 'inet cni_plugins_masquerade'] } }); });
+  sb.defer(async () => {
+    await new OracleRun('reference', sb).sweep({
+      ...c,
+      scope: { nftTables: ['bridge nat', 'inet cni_plugins_masquerade'] },
+    });
+  });
   return c;
 }
 
@@ -42,7 +62,10 @@ async function add(impl: Impl, c: Pod): Promise<void> {
 
 /** GC of `c`'s network with these valid attachments. */
 function gc(c: Pod, valid: Pod[]): Promise<{ code: number; stdout: string }> {
-  return gcRaw(c, valid.map((v) => ({ containerID: v.containerId, ifname: v.ifName })));
+  return gcRaw(
+    c,
+    valid.map((v) => ({ containerID: v.containerId, ifname: v.ifName })),
+  );
 }
 
 /** GC at spec 1.1.0, through the built executable when it is fresh (as the oracle's "ours"), else in-process. */
@@ -56,13 +79,17 @@ async function gcRaw(c: Pod, validAttachments: unknown): Promise<{ code: number;
 }
 
 /** What a pod has on the machine: masquerade chain + its POSTROUTING jump, spoof-check chains + PREROUTING jump, reservation. */
-async function stateOf(c: Pod): Promise<{ masqChain: boolean; masqJump: boolean; spoofChains: number; spoofJump: boolean; reservation: boolean }> {
+async function stateOf(
+  c: Pod,
+): Promise<{ masqChain: boolean; masqJump: boolean; spoofChains: number; spoofJump: boolean; reservation: boolean }> {
   const chain = referenceNames(c.network, c.containerId).masqChain;
   const nat = (await sh('iptables-save', ['-t', 'nat'])).split('\n');
   const nft = await sh('nft', ['list', 'table', 'bridge', 'nat']);
   const spoof = `cni-br-iface-${c.containerId}-eth0`;
   const dir = join(c.dataDir, c.network);
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip')) : [];
+  const files = existsSync(dir)
+    ? readdirSync(dir).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip'))
+    : [];
   return {
     masqChain: nat.some((l) => l.startsWith(`:${chain} `)),
     masqJump: nat.some((l) => l.startsWith('-A POSTROUTING ') && l.endsWith(`-j ${chain}`)),
@@ -81,13 +108,21 @@ const gone = { masqChain: false, masqJump: false, spoofChains: 0, spoofJump: fal
  */
 async function hostVethOf(c: Pod): Promise<{ ifname: string; ifalias?: string } | undefined> {
   const ns = c.netns.split('/').pop()!;
-  const peer = (JSON.parse(await sh('ip', ['-n', ns, '-j', 'link', 'show', 'eth0'])) as Array<{ link_index?: number }>)[0]?.link_index;
+  const peer = (
+    JSON.parse(await sh('ip', ['-n', ns, '-j', 'link', 'show', 'eth0'])) as Array<{ link_index?: number }>
+  )[0]?.link_index;
   if (peer === undefined) return undefined;
   const host = await NetHandle.open();
   let name: string | undefined;
-  try { name = (await host.link.find(peer))?.name; } finally { host.close(); }
+  try {
+    name = (await host.link.find(peer))?.name;
+  } finally {
+    host.close();
+  }
   if (name === undefined) return undefined;
-  const l = (JSON.parse(await sh('ip', ['-j', 'link', 'show', 'dev', name])) as Array<{ ifname: string; ifalias?: string }>)[0]!;
+  const l = (
+    JSON.parse(await sh('ip', ['-j', 'link', 'show', 'dev', name])) as Array<{ ifname: string; ifalias?: string }>
+  )[0]!;
   return { ifname: l.ifname, ifalias: l.ifalias };
 }
 
@@ -125,7 +160,7 @@ test('other networks are left alone; an untagged live veth keeps its spoof check
   assert.equal(await stateOf(theirs), present);
 
   assert.is((await gc(ours, [])).code, 0);
-  assert.equal(await stateOf(ours), gone, 'everything of the GC\'d network goes');
+  assert.equal(await stateOf(ours), gone, "everything of the GC'd network goes");
   assert.equal(await stateOf(theirs), present, 'another network keeps everything');
 
   assert.is((await gc(theirs, [])).code, 0);
@@ -142,7 +177,10 @@ test('bad valid-attachments: decode error, nothing removed', async () => {
   await add('ours', c);
   const r = await gcRaw(c, 'not-a-list');
   assert.is(r.code, 1);
-  assert.match(JSON.parse(r.stdout).msg, /cannot unmarshal string into Go struct field NetConf\.cni\.dev\/valid-attachments/);
+  assert.match(
+    JSON.parse(r.stdout).msg,
+    /cannot unmarshal string into Go struct field NetConf\.cni\.dev\/valid-attachments/,
+  );
   assert.equal(await stateOf(c), present);
   assert.is((await new OracleRun('ours', sb).exec('DEL', c)).exitCode, 0);
 });

@@ -2,7 +2,13 @@
 // (tests/_lib/oracle.ts) with the known, documented differences of Debian's 1.1.1 masked out
 // (tests/_lib/version-differences.ts).
 import * as assert from 'uvu/assert';
-import { compareWithReference, diffSnapshots, type CompareOptions, type Comparison, type StepRecord } from '../../_lib/oracle.ts';
+import {
+  compareWithReference,
+  diffSnapshots,
+  type CompareOptions,
+  type Comparison,
+  type StepRecord,
+} from '../../_lib/oracle.ts';
 import { maskVersionDifferences } from '../../_lib/version-differences.ts';
 
 export { maskVersionDifferences };
@@ -21,11 +27,20 @@ export interface BridgeConfOptions {
 }
 
 export function bridgeConf(o: BridgeConfOptions): Record<string, unknown> {
-  const conf: Record<string, unknown> = { cniVersion: o.cniVersion ?? '1.0.0', name: o.network, type: 'bridge', bridge: o.bridge, ...o.extra };
+  const conf: Record<string, unknown> = {
+    cniVersion: o.cniVersion ?? '1.0.0',
+    name: o.network,
+    type: 'bridge',
+    bridge: o.bridge,
+    ...o.extra,
+  };
   if (o.subnets) {
     conf.ipam = {
-      type: 'host-local', dataDir: o.dataDir, ranges: o.subnets.map((s) => [{ subnet: s }]),
-      ...(o.routes ? { routes: o.routes } : {}), ...o.ipamExtra,
+      type: 'host-local',
+      dataDir: o.dataDir,
+      ranges: o.subnets.map((s) => [{ subnet: s }]),
+      ...(o.routes ? { routes: o.routes } : {}),
+      ...o.ipamExtra,
     };
   }
   return conf;
@@ -41,7 +56,8 @@ export async function assertSameErrors(opts: CompareOptions): Promise<Comparison
     },
   });
   // the snapshot's copy of the outcome has the sandbox prefix replaced by <sb>
-  const errors = (rs: StepRecord[]) => rs.map((r) => ({ step: r.label, outcome: { ...(r.snapshot.outcome as object), result: undefined } }));
+  const errors = (rs: StepRecord[]) =>
+    rs.map((r) => ({ step: r.label, outcome: { ...(r.snapshot.outcome as object), result: undefined } }));
   assert.equal(errors(cmp.records.ours), errors(cmp.records.reference));
   return cmp;
 }
@@ -76,8 +92,11 @@ export function hostSysctls(bridgeAndPorts = true): string[] {
 }
 
 export const podSysctls = [
-  'net/ipv6/conf/*/accept_dad', 'net/ipv6/conf/*/enhanced_dad', 'net/ipv4/conf/*/arp_notify',
-  'net/ipv6/conf/*/disable_ipv6', 'net/ipv6/conf/*/keep_addr_on_down',
+  'net/ipv6/conf/*/accept_dad',
+  'net/ipv6/conf/*/enhanced_dad',
+  'net/ipv4/conf/*/arp_notify',
+  'net/ipv6/conf/*/disable_ipv6',
+  'net/ipv6/conf/*/keep_addr_on_down',
 ];
 
 export function newIds(sb: Sandbox, token: string): { network: string; containerId: string; bridge: string } {

@@ -12,8 +12,12 @@ const test = suite('host-local bad input');
 const sb = new Sandbox();
 let pod: TestNetns;
 
-test.before(async () => { pod = await sb.netns('hlbad'); });
-test.after(async () => { await sb.cleanup(); });
+test.before(async () => {
+  pod = await sb.netns('hlbad');
+});
+test.after(async () => {
+  await sb.cleanup();
+});
 
 type Conf = Record<string, unknown>;
 const subnet = '10.200.67.0/24';
@@ -37,9 +41,15 @@ const cases: Case[] = [
   ['range subnet is empty', { type: 'host-local', ranges: [[{ subnet: '' }]] }],
   ['a range is null', { type: 'host-local', ranges: [[null]] }],
   ['a range set is null', { type: 'host-local', ranges: [[{ subnet }], null] }],
-  ['second range of a later set without subnet', { type: 'host-local', ranges: [[{ subnet }], [{ subnet: '10.200.68.0/24' }, { gateway: '10.200.68.1' }]] }],
+  [
+    'second range of a later set without subnet',
+    { type: 'host-local', ranges: [[{ subnet }], [{ subnet: '10.200.68.0/24' }, { gateway: '10.200.68.1' }]] },
+  ],
   ['range without subnet after a bad one', { type: 'host-local', ranges: [[{ subnet: '10.200.68.1/24' }, {}]] }],
-  ['range subnet is IPv4-mapped IPv6 with host bits', { type: 'host-local', ranges: [[{ subnet: '::ffff:10.200.67.1/120' }]] }],
+  [
+    'range subnet is IPv4-mapped IPv6 with host bits',
+    { type: 'host-local', ranges: [[{ subnet: '::ffff:10.200.67.1/120' }]] },
+  ],
   ['range subnet is a number', { type: 'host-local', ranges: [[{ subnet: 5 }]] }],
   ['range subnet is not a CIDR', { type: 'host-local', ranges: [[{ subnet: 'x' }]] }],
   ['range subnet prefix /33', { type: 'host-local', ranges: [[{ subnet: '10.200.67.0/33' }]] }],
@@ -61,8 +71,14 @@ const cases: Case[] = [
   ['mixed families in a set', { type: 'host-local', ranges: [[{ subnet }, { subnet: 'fd00:200:60::/64' }]] }],
   ['overlap within a set', { type: 'host-local', ranges: [[{ subnet }, { subnet: '10.200.67.128/25' }]] }],
   ['overlap between sets', { type: 'host-local', ranges: [[{ subnet }], [{ subnet: '10.200.67.0/25' }]] }],
-  ['overlap of a later set with an earlier one', { type: 'host-local', ranges: [[{ subnet: '10.200.68.0/24' }], [{ subnet }], [{ subnet: '10.200.67.64/26' }]] }],
-  ['second set invalid after a valid one', { type: 'host-local', ranges: [[{ subnet }], [{ subnet: '10.200.68.1/24' }]] }],
+  [
+    'overlap of a later set with an earlier one',
+    { type: 'host-local', ranges: [[{ subnet: '10.200.68.0/24' }], [{ subnet }], [{ subnet: '10.200.67.64/26' }]] },
+  ],
+  [
+    'second set invalid after a valid one',
+    { type: 'host-local', ranges: [[{ subnet }], [{ subnet: '10.200.68.1/24' }]] },
+  ],
   ['legacy subnet is a number', { type: 'host-local', subnet: 5 }],
   ['legacy subnet not a CIDR', { type: 'host-local', subnet: '10.200.67.0' }],
   ['legacy rangeStart is a number', { ...good, rangeStart: 5 }],
@@ -78,9 +94,21 @@ const cases: Case[] = [
   ['route dst is not a CIDR', { ...good, routes: [{ dst: 'x' }] }],
   ['route gw is a number', { ...good, routes: [{ dst: '0.0.0.0/0', gw: 5 }] }],
   ['route gw is not an IP', { ...good, routes: [{ dst: '0.0.0.0/0', gw: 'y' }] }],
-  ['two IPv4 sets with cniVersion 0.2.0', { type: 'host-local', ranges: [[{ subnet }], [{ subnet: '10.200.68.0/24' }]] }, { cniVersion: '0.2.0' }],
-  ['two IPv6 sets with cniVersion 0.1.0', { type: 'host-local', ranges: [[{ subnet: 'fd00:200:60::/64' }], [{ subnet: 'fd00:200:61::/64' }]] }, { cniVersion: '0.1.0' }],
-  ['two IPv4 sets without cniVersion', { type: 'host-local', ranges: [[{ subnet }], [{ subnet: '10.200.68.0/24' }]] }, { cniVersion: undefined }],
+  [
+    'two IPv4 sets with cniVersion 0.2.0',
+    { type: 'host-local', ranges: [[{ subnet }], [{ subnet: '10.200.68.0/24' }]] },
+    { cniVersion: '0.2.0' },
+  ],
+  [
+    'two IPv6 sets with cniVersion 0.1.0',
+    { type: 'host-local', ranges: [[{ subnet: 'fd00:200:60::/64' }], [{ subnet: 'fd00:200:61::/64' }]] },
+    { cniVersion: '0.1.0' },
+  ],
+  [
+    'two IPv4 sets without cniVersion',
+    { type: 'host-local', ranges: [[{ subnet }], [{ subnet: '10.200.68.0/24' }]] },
+    { cniVersion: undefined },
+  ],
   ['runtimeConfig.ips is a number', good, { runtimeConfig: { ips: 5 } }],
   ['runtimeConfig.ips element is a number', good, { runtimeConfig: { ips: [5] } }],
   ['runtimeConfig.ips element is not an IP', good, { runtimeConfig: { ips: ['x'] } }],
@@ -104,7 +132,13 @@ const cases: Case[] = [
   ['CNI_ARGS trailing ;', good, {}, 'IP=10.200.67.5;'],
 ];
 
-async function compare(label: string, command: 'ADD' | 'DEL' | 'CHECK', ipam: Conf | undefined, extras: Conf = {}, cniArgs = ''): Promise<void> {
+async function compare(
+  label: string,
+  command: 'ADD' | 'DEL' | 'CHECK',
+  ipam: Conf | undefined,
+  extras: Conf = {},
+  cniArgs = '',
+): Promise<void> {
   const r: Partial<Record<Impl, { code: number; stdout: string }>> = {};
   for (const impl of impls) {
     const dataDir = join(sb.dir(`bad-${impl}`), 'data');
@@ -119,13 +153,28 @@ async function compare(label: string, command: 'ADD' | 'DEL' | 'CHECK', ipam: Co
 }
 
 for (const [label, ipam, extras, cniArgs] of cases) {
-  test(`ADD: ${label}`, async () => { await compare(label, 'ADD', ipam, extras, cniArgs); });
+  test(`ADD: ${label}`, async () => {
+    await compare(label, 'ADD', ipam, extras, cniArgs);
+  });
 }
 
-const alsoOnDelCheck = new Set(['no ipam key', 'ipam is a number', 'ipam.type is a number', 'range subnet has host bits', 'overlap between sets', 'route dst is not a CIDR', 'CNI_ARGS IP is not an IP', 'runtimeConfig.ips element is empty']);
+const alsoOnDelCheck = new Set([
+  'no ipam key',
+  'ipam is a number',
+  'ipam.type is a number',
+  'range subnet has host bits',
+  'overlap between sets',
+  'route dst is not a CIDR',
+  'CNI_ARGS IP is not an IP',
+  'runtimeConfig.ips element is empty',
+]);
 for (const [label, ipam, extras, cniArgs] of cases.filter((c) => alsoOnDelCheck.has(c[0]))) {
-  test(`DEL: ${label}`, async () => { await compare(label, 'DEL', ipam, extras, cniArgs); });
-  test(`CHECK: ${label}`, async () => { await compare(label, 'CHECK', ipam, extras, cniArgs); });
+  test(`DEL: ${label}`, async () => {
+    await compare(label, 'DEL', ipam, extras, cniArgs);
+  });
+  test(`CHECK: ${label}`, async () => {
+    await compare(label, 'CHECK', ipam, extras, cniArgs);
+  });
 }
 
 test('ADD: resolvConf that does not exist fails before the store is touched', async () => {

@@ -23,18 +23,28 @@ export interface Call {
   stdin?: string;
 }
 
-export interface CallResult { code: number; stdout: string; stderr: string }
+export interface CallResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
-type Dispatch = (name: string, req: { env: Record<string, string | undefined>; stdin: Uint8Array }) =>
-  Promise<{ exitCode: number; stdout: string; stderr: string }>;
+type Dispatch = (
+  name: string,
+  req: { env: Record<string, string | undefined>; stdin: Uint8Array },
+) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
 let dispatch: Promise<Dispatch> | undefined;
 
 export async function callPlugin(impl: Impl, c: Call): Promise<CallResult> {
   const type = c.type ?? 'host-local';
   const cniPath = impl === 'reference' ? referenceCniPath : cniBinDir;
   const env: Record<string, string> = {
-    CNI_COMMAND: c.command, CNI_CONTAINERID: c.containerId ?? '', CNI_NETNS: c.netns, CNI_IFNAME: c.ifName ?? '',
-    CNI_ARGS: c.cniArgs ?? '', CNI_PATH: cniPath,
+    CNI_COMMAND: c.command,
+    CNI_CONTAINERID: c.containerId ?? '',
+    CNI_NETNS: c.netns,
+    CNI_IFNAME: c.ifName ?? '',
+    CNI_ARGS: c.cniArgs ?? '',
+    CNI_PATH: cniPath,
   };
   const input = c.stdin ?? JSON.stringify(c.conf);
   if (impl === 'ours' && oursMode() === 'in-process') {
@@ -52,7 +62,11 @@ export function stateOf(dir: string): Record<string, string> {
   const walk = (d: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = join(d, e.name);
-      if (e.isDirectory()) { out[relative(dir, p) + '/'] = (statSync(p).mode & 0o7777).toString(8); walk(p); continue; }
+      if (e.isDirectory()) {
+        out[`${relative(dir, p)}/`] = (statSync(p).mode & 0o7777).toString(8);
+        walk(p);
+        continue;
+      }
       out[relative(dir, p)] = `${(statSync(p).mode & 0o7777).toString(8)} ${JSON.stringify(readFileSync(p, 'latin1'))}`;
     }
   };
@@ -68,7 +82,7 @@ export function referenceStateAsV191(state: Record<string, string>): Record<stri
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(state)) {
     const base = k.split('/').pop()!;
-    out[k] = base !== 'lock' && !k.endsWith('/') && v.startsWith('644 ') ? '600' + v.slice(3) : v;
+    out[k] = base !== 'lock' && !k.endsWith('/') && v.startsWith('644 ') ? `600${v.slice(3)}` : v;
   }
   return out;
 }
@@ -78,6 +92,7 @@ export function parsedOutput(stdout: string): unknown {
   if (stdout === '') return '';
   const v = JSON.parse(stdout) as Record<string, unknown>;
   // Debian's v1.1.1 prints an empty `"dns": {}` in 1.x results; the v1.3 library (v1.9.1) omits it.
-  if (typeof v.cniVersion === 'string' && v.cniVersion.startsWith('1.') && v.dns && Object.keys(v.dns).length === 0) delete v.dns;
+  if (typeof v.cniVersion === 'string' && v.cniVersion.startsWith('1.') && v.dns && Object.keys(v.dns).length === 0)
+    delete v.dns;
   return v;
 }

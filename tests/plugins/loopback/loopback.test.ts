@@ -8,9 +8,16 @@ import { callPlugin, impls, parsedOutput, type Impl } from '../host-local/harnes
 
 const test = suite('loopback');
 const sb = new Sandbox();
-test.after(async () => { await sb.cleanup(); });
+test.after(async () => {
+  await sb.cleanup();
+});
 
-const conf = (v: string, extra: Record<string, unknown> = {}) => ({ cniVersion: v, name: 'cni-loopback', type: 'loopback', ...extra });
+const conf = (v: string, extra: Record<string, unknown> = {}) => ({
+  cniVersion: v,
+  name: 'cni-loopback',
+  type: 'loopback',
+  ...extra,
+});
 let nsCount = 0;
 
 /** A fresh namespace whose lo is down (the sandbox brings lo up; undo that). */
@@ -22,11 +29,19 @@ async function freshNs(): Promise<string> {
 
 async function loUp(nsPath: string): Promise<boolean> {
   const out = await sh('nsenter', [`--net=${nsPath}`, 'ip', '-j', 'link', 'show', 'lo']);
-  return ((JSON.parse(out) as Array<{ flags: string[] }>)[0]!.flags).includes('UP');
+  return (JSON.parse(out) as Array<{ flags: string[] }>)[0]!.flags.includes('UP');
 }
 
 const call = (impl: Impl, command: 'ADD' | 'DEL' | 'CHECK', netns: string, c: unknown) =>
-  callPlugin(impl, { type: 'loopback', command, containerId: 'lo-test', ifName: 'eth0', netns, conf: c, cniArgs: 'none' });
+  callPlugin(impl, {
+    type: 'loopback',
+    command,
+    containerId: 'lo-test',
+    ifName: 'eth0',
+    netns,
+    conf: c,
+    cniArgs: 'none',
+  });
 
 for (const v of ['1.0.0']) {
   test(`[${v}] ADD sets lo up and both print the same result; DEL sets it down and prints nothing`, async () => {
@@ -35,11 +50,18 @@ for (const v of ['1.0.0']) {
       const add = await call(impl, 'ADD', ns, conf(v));
       assert.is(add.code, 0, add.stdout);
       assert.ok(await loUp(ns), `${impl}: lo is not up after ADD`);
-      assert.equal(parsedOutput(add.stdout), {
-        cniVersion: v,
-        interfaces: [{ name: 'lo', mac: '00:00:00:00:00:00', sandbox: ns }],
-        ips: [{ interface: 0, address: '127.0.0.1/8' }, { interface: 0, address: '::1/128' }],
-      }, impl);
+      assert.equal(
+        parsedOutput(add.stdout),
+        {
+          cniVersion: v,
+          interfaces: [{ name: 'lo', mac: '00:00:00:00:00:00', sandbox: ns }],
+          ips: [
+            { interface: 0, address: '127.0.0.1/8' },
+            { interface: 0, address: '::1/128' },
+          ],
+        },
+        impl,
+      );
       const chk = await call(impl, 'CHECK', ns, conf(v));
       assert.is(chk.code, 0, chk.stdout);
       const del = await call(impl, 'DEL', ns, conf(v));
@@ -62,7 +84,10 @@ for (const v of ['0.3.0', '0.3.1', '0.4.0']) {
   perVersion[v] = {
     cniVersion: v,
     interfaces: [{ name: 'lo', mac: '00:00:00:00:00:00', sandbox: '<ns>' }],
-    ips: [{ version: '4', interface: 0, address: '127.0.0.1/8' }, { version: '6', interface: 0, address: '::1/128' }],
+    ips: [
+      { version: '4', interface: 0, address: '127.0.0.1/8' },
+      { version: '6', interface: 0, address: '::1/128' },
+    ],
     dns: {},
   };
 }
@@ -77,7 +102,14 @@ for (const [v, expected] of Object.entries(perVersion)) {
       if (impl === 'ours') {
         assert.equal(got, expected);
       } else {
-        assert.equal(got.ips, [{ interface: 0, address: '127.0.0.1/8' }, { interface: 0, address: '::1/128' }], 'reference quirk changed');
+        assert.equal(
+          got.ips,
+          [
+            { interface: 0, address: '127.0.0.1/8' },
+            { interface: 0, address: '::1/128' },
+          ],
+          'reference quirk changed',
+        );
         assert.is(got.cniVersion, v);
       }
       const del = await call(impl, 'DEL', ns, conf(v));
@@ -111,10 +143,23 @@ test('ADD is idempotent; CHECK fails when lo is down, with the reference message
 test('ADD passes a chained prevResult through unchanged', async () => {
   for (const impl of impls) {
     const ns = await freshNs();
-    const prevResult = { cniVersion: '1.0.0', interfaces: [{ name: 'eth0', sandbox: ns }], ips: [{ interface: 0, address: '10.200.69.5/24', gateway: '10.200.69.1' }], dns: {} };
+    const prevResult = {
+      cniVersion: '1.0.0',
+      interfaces: [{ name: 'eth0', sandbox: ns }],
+      ips: [{ interface: 0, address: '10.200.69.5/24', gateway: '10.200.69.1' }],
+      dns: {},
+    };
     const add = await call(impl, 'ADD', ns, conf('1.0.0', { prevResult }));
     assert.is(add.code, 0, add.stdout);
-    assert.equal(parsedOutput(add.stdout), { cniVersion: '1.0.0', interfaces: [{ name: 'eth0', sandbox: ns }], ips: [{ interface: 0, address: '10.200.69.5/24', gateway: '10.200.69.1' }] }, impl);
+    assert.equal(
+      parsedOutput(add.stdout),
+      {
+        cniVersion: '1.0.0',
+        interfaces: [{ name: 'eth0', sandbox: ns }],
+        ips: [{ interface: 0, address: '10.200.69.5/24', gateway: '10.200.69.1' }],
+      },
+      impl,
+    );
   }
 });
 

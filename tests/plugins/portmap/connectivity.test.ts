@@ -7,8 +7,16 @@ import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { Sandbox } from '../../_lib/sandbox.ts';
 import {
-  askFromPod, askTcpFromHost, bridgedPods, callPortmap, prevResultFor, removeNatChains, removeUnusedHostportChains,
-  startResponder, udpClient, type BridgedNet,
+  askFromPod,
+  askTcpFromHost,
+  bridgedPods,
+  callPortmap,
+  prevResultFor,
+  removeNatChains,
+  removeUnusedHostportChains,
+  startResponder,
+  udpClient,
+  type BridgedNet,
 } from '../../_lib/firewall.ts';
 import { dnatChainName } from '../../../host/plugins/portmap/chains.ts';
 
@@ -17,13 +25,21 @@ const sb = new Sandbox();
 let net: BridgedNet;
 const servers: ChildProcess[] = [];
 const network = () => `${sb.prefix}-pmc`;
-const TCP = 18600; const UDP = 18601; const SERVER = 8080;
+const TCP = 18600;
+const UDP = 18601;
+const SERVER = 8080;
 
 const conf = (pod: number, mappings: unknown[]) => ({
-  cniVersion: '1.0.0', name: network(), type: 'portmap', runtimeConfig: { portMappings: mappings },
+  cniVersion: '1.0.0',
+  name: network(),
+  type: 'portmap',
+  runtimeConfig: { portMappings: mappings },
   prevResult: prevResultFor(net, net.pods[pod]!, true),
 });
-const webMappings = [{ hostPort: TCP, containerPort: SERVER, protocol: 'tcp' }, { hostPort: UDP, containerPort: SERVER, protocol: 'udp' }];
+const webMappings = [
+  { hostPort: TCP, containerPort: SERVER, protocol: 'tcp' },
+  { hostPort: UDP, containerPort: SERVER, protocol: 'udp' },
+];
 
 test.before(async () => {
   net = await bridgedPods(sb, 52, 2);
@@ -41,7 +57,11 @@ test('TCP and UDP reach the pod from the host, from 127.0.0.1, from another pod 
   const env = { containerId: `c0-${sb.prefix}`, netns: net.pods[0]!.nsPath };
   const add = await callPortmap('ours', 'ADD', conf(0, webMappings), env);
   assert.is(add.code, 0, add.stdout);
-  assert.is(readFileSync(`/proc/sys/net/ipv4/conf/${net.bridge}/route_localnet`, 'utf8').trim(), '1', 'route_localnet on the bridge');
+  assert.is(
+    readFileSync(`/proc/sys/net/ipv4/conf/${net.bridge}/route_localnet`, 'utf8').trim(),
+    '1',
+    'route_localnet on the bridge',
+  );
   const gw = net.gw4;
   const [pod0, pod1] = [net.pods[0]!.ns, net.pods[1]!.ns];
   const seen = {
@@ -54,11 +74,19 @@ test('TCP and UDP reach the pod from the host, from 127.0.0.1, from another pod 
   };
   // the pod always sees the gateway as source: local and in-subnet sources are marked and masqueraded
   assert.equal(seen, {
-    hostGw: `tcp ${gw} pod0`, hostLocal: `tcp ${gw} pod0`, otherPod: `tcp ${gw} pod0`, hairpin: `tcp ${gw} pod0`,
-    udpHost: `udp ${gw} pod0`, udpHairpin: `udp ${gw} pod0`,
+    hostGw: `tcp ${gw} pod0`,
+    hostLocal: `tcp ${gw} pod0`,
+    otherPod: `tcp ${gw} pod0`,
+    hairpin: `tcp ${gw} pod0`,
+    udpHost: `udp ${gw} pod0`,
+    udpHairpin: `udp ${gw} pod0`,
   });
   const udp = await udpClient(4);
-  try { assert.is(await udp.ask('127.0.0.1', UDP), `udp ${gw} pod0`); } finally { udp.close(); }
+  try {
+    assert.is(await udp.ask('127.0.0.1', UDP), `udp ${gw} pod0`);
+  } finally {
+    udp.close();
+  }
   // IPv6 from the host to the v6 gateway address
   assert.is(await askTcpFromHost(net.gw6, TCP), `tcp ${net.gw6} pod0`);
 

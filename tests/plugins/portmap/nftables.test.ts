@@ -5,8 +5,17 @@ import * as assert from 'uvu/assert';
 import type { ChildProcess } from 'node:child_process';
 import { Sandbox } from '../../_lib/sandbox.ts';
 import {
-  askFromPod, askTcpFromHost, bridgedPods, callPortmap, nftRules, nftText, prevResultFor, removeNftRules,
-  removeNftTableIfUnused, startResponder, type BridgedNet,
+  askFromPod,
+  askTcpFromHost,
+  bridgedPods,
+  callPortmap,
+  nftRules,
+  nftText,
+  prevResultFor,
+  removeNftRules,
+  removeNftTableIfUnused,
+  startResponder,
+  type BridgedNet,
 } from '../../_lib/firewall.ts';
 
 const test = suite('portmap: nftables backend');
@@ -15,7 +24,8 @@ let net: BridgedNet;
 let server: ChildProcess | undefined;
 const network = () => `${sb.prefix}-pmn`;
 const cid = (s: string) => `${s}-${sb.prefix}`;
-const TCP = 18700; const SERVER = 8080;
+const TCP = 18700;
+const SERVER = 8080;
 
 test.before(async () => {
   net = await bridgedPods(sb, 53, 1);
@@ -33,12 +43,21 @@ test.after(async () => {
 
 function conf(extra: Record<string, unknown>, mappings: unknown[], dual = true): Record<string, unknown> {
   return {
-    cniVersion: '1.0.0', name: network(), type: 'portmap', backend: 'nftables', runtimeConfig: { portMappings: mappings },
-    prevResult: prevResultFor(net, net.pods[0]!, dual), ...extra,
+    cniVersion: '1.0.0',
+    name: network(),
+    type: 'portmap',
+    backend: 'nftables',
+    runtimeConfig: { portMappings: mappings },
+    prevResult: prevResultFor(net, net.pods[0]!, dual),
+    ...extra,
   };
 }
 const env = (c: string) => ({ containerId: c, netns: net.pods[0]!.nsPath });
-const tagged = async (fam: string, c: string) => (await nftText(fam, 'cni_hostport')).split('\n').map((l) => l.trim()).filter((l) => l.endsWith(`comment "${c}"`));
+const tagged = async (fam: string, c: string) =>
+  (await nftText(fam, 'cni_hostport'))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.endsWith(`comment "${c}"`));
 
 test('ADD writes the reference layout, CHECK passes, DEL removes both families, CHECK then fails', async () => {
   const c = cid('layout');
@@ -66,8 +85,14 @@ test('ADD writes the reference layout, CHECK passes, DEL removes both families, 
   const text = await nftText('ip', 'cni_hostport');
   assert.match(text, /comment "CNI portmap plugin"/);
   assert.match(text, /chain hostports_all \{\n\s+jump hostip_hostports\n\s+jump hostports\n\s+\}/);
-  assert.match(text, /chain prerouting \{\n\s+type nat hook prerouting priority dstnat; policy accept;\n\s+fib daddr type local jump hostports_all\n/);
-  assert.match(text, /chain output \{\n\s+type nat hook output priority (dstnat|-100); policy accept;\n\s+fib daddr type local jump hostports_all\n/);
+  assert.match(
+    text,
+    /chain prerouting \{\n\s+type nat hook prerouting priority dstnat; policy accept;\n\s+fib daddr type local jump hostports_all\n/,
+  );
+  assert.match(
+    text,
+    /chain output \{\n\s+type nat hook output priority (dstnat|-100); policy accept;\n\s+fib daddr type local jump hostports_all\n/,
+  );
   assert.match(text, /chain masquerading \{\n\s+type nat hook postrouting priority srcnat; policy accept;/);
 
   const check = await callPortmap('ours', 'CHECK', conf({}, mappings), env(c));
@@ -80,7 +105,7 @@ test('ADD writes the reference layout, CHECK passes, DEL removes both families, 
 
   const del = await callPortmap('ours', 'DEL', conf({}, mappings, false), env(c));
   assert.is(del.code, 0, del.stdout);
-  assert.equal([...await tagged('ip', c), ...await tagged('ip6', c)], [], 'DEL removes the rules of both families');
+  assert.equal([...(await tagged('ip', c)), ...(await tagged('ip6', c))], [], 'DEL removes the rules of both families');
   const after = await callPortmap('ours', 'CHECK', conf({}, mappings), env(c));
   assert.match(after.stdout, /missing hostport rules in \\"hostports\\" chain/);
   assert.is((await callPortmap('ours', 'DEL', conf({}, mappings), env(c))).code, 0, 'DEL twice');
@@ -108,7 +133,10 @@ test('masqAll masquerades any source and drops the localhost rule', async () => 
   assert.equal(v6, [`ip6 saddr ::/0 ip6 daddr ${p.ip6} masquerade comment "${c}"`]);
   assert.is((await callPortmap('ours', 'CHECK', conf({ masqAll: true }, mappings), env(c))).code, 0);
   assert.is((await callPortmap('ours', 'DEL', conf({ masqAll: true }, mappings), env(c))).code, 0);
-  assert.equal(((await nftRules('ip', 'cni_hostport')) ?? []).filter((r) => r.comment === c), []);
+  assert.equal(
+    ((await nftRules('ip', 'cni_hostport')) ?? []).filter((r) => r.comment === c),
+    [],
+  );
 });
 
 test.run();
