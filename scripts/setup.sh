@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 for pkg in iproute2 iptables nftables conntrack iperf3 jq gcc libc6-dev make python3 containernetworking-plugins \
-    iputils-ping podman runc busybox-static; do
+    iputils-ping podman runc busybox-static containerd; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
