@@ -123,9 +123,9 @@ class Reader {
     const out: YamlValue[] = [];
     while (this.i < this.ls.length) {
       const l = this.ls[this.i]!;
-      if (l.indent < indent) break;
-      if (l.indent > indent || !(l.text === '-' || l.text.startsWith('- ')))
-        throw new Error(`yaml line ${l.no}: expected a sequence item`);
+      if (l.indent > indent) throw new Error(`yaml line ${l.no}: expected a sequence item`);
+      // A less indented line, or a key at the sequence's own column ("key:\n- a\nnext: b"), ends it.
+      if (l.indent < indent || !(l.text === '-' || l.text.startsWith('- '))) break;
       const rest = l.text.slice(1).trimStart();
       if (!rest) {
         this.i++;

@@ -12,6 +12,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Sandbox } from '../_lib/sandbox.ts';
 import { run, sh } from '../_lib/run.ts';
@@ -45,7 +46,6 @@ const DOCKERFILE = join(projectRoot, 'deploy', 'Dockerfile');
 const SUBNET = '10.200.185.0/24';
 const GATEWAY = '10.200.185.1';
 const CONTAINER_PORT = 8080;
-const HOST_PORTS = [18585, 18586];
 const INGRESS = '10M';
 const EGRESS = '20M';
 const GUARD_MS = 12 * 60_000;
@@ -104,6 +104,17 @@ async function daemonCounts(): Promise<DaemonCounts> {
 
 function callsOf(c: DaemonCounts, plugin: string, command: string): number {
   return c.calls.find((x) => x.plugin === plugin && x.command === command)?.calls ?? 0;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '0.0.0.0', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
 }
 
 async function hardNofile(): Promise<number> {
@@ -224,10 +235,10 @@ function leases(): string[] {
 }
 
 async function checkPodsWork(pods: RunningPod[]): Promise<void> {
-  const octets = new Set<string>();
+  const ips = new Set<string>();
   for (const p of pods) {
     assert.match(p.ip, /^10\.200\.185\.\d+$/, `${p.name} got an address from ${SUBNET}`);
-    octets.add(p.ip);
+    ips.add(p.ip);
     assert.ok(p.netnsPath.startsWith('/var/run/netns/'), `netns path ${p.netnsPath}`);
     // The netns exists in containerd's mount namespace only: seen through its root, it is the pod's netns.
     const viaRuntime = statSync(inRuntimeView(p.netnsPath));
@@ -252,7 +263,7 @@ async function checkPodsWork(pods: RunningPod[]): Promise<void> {
     }
     assert.ok(answer.includes(p.name), `${GATEWAY}:${p.hostPort} answered by ${p.name}: ${answer}`);
   }
-  assert.is(octets.size, pods.length, 'distinct addresses');
+  assert.is(ips.size, pods.length, 'distinct addresses');
   ctx.ourIfbs = (await bwpIfbs()).filter((n) => !ctx.ifbsBefore.includes(n));
   assert.is(ctx.ourIfbs.length, pods.length, `one egress ifb per pod: ${ctx.ourIfbs.join(', ')}`);
   assert.is(leases().length, pods.length, 'one host-local reservation per pod');
@@ -432,8 +443,8 @@ function writeConflist(): void {
 
 test('phase 1: pods started by containerd get addresses, reach the gateway, answer on hostPorts, are shaped', async () => {
   const pods = [
-    await startPod(`${ctx.sb.prefix}-p1`, HOST_PORTS[0]!),
-    await startPod(`${ctx.sb.prefix}-p2`, HOST_PORTS[1]!),
+    await startPod(`${ctx.sb.prefix}-p1`, await freePort()),
+    await startPod(`${ctx.sb.prefix}-p2`, await freePort()),
   ];
   await checkPodsWork(pods);
 });
@@ -446,7 +457,12 @@ test('phase 1: every CNI call was served by the containerized daemon (none rejec
   const now = await daemonCounts();
   const delta = (plugin: string, command: string) =>
     callsOf(now, plugin, command) - callsOf(ctx.served0, plugin, command);
-  assert.is(now.rejected - ctx.served0.rejected, 0, `rejected calls: ${JSON.stringify(now)}`);
+  const log = async () => (await ctx.pm.podman(['logs', '--tail', '5', ctx.daemonName])).stderr.trim();
+  assert.is(
+    now.rejected - ctx.served0.rejected,
+    0,
+    `rejected calls (${JSON.stringify(now)}); daemon log:\n${await log()}`,
+  );
   for (const plugin of ['loopback', 'bridge', 'portmap', 'bandwidth']) {
     assert.ok(delta(plugin, 'ADD') >= 2, `${plugin} ADD served by the daemon: ${JSON.stringify(now.calls)}`);
     assert.ok(delta(plugin, 'DEL') >= 2, `${plugin} DEL served by the daemon: ${JSON.stringify(now.calls)}`);
@@ -465,8 +481,8 @@ test('phase 2: daemon container stopped, Node.js hidden from containerd: the run
 
 test('phase 2: pods still get addresses, reach the gateway, answer on hostPorts, are shaped (cold path, no Node.js)', async () => {
   const pods = [
-    await startPod(`${ctx.sb.prefix}-p3`, HOST_PORTS[0]!),
-    await startPod(`${ctx.sb.prefix}-p4`, HOST_PORTS[1]!),
+    await startPod(`${ctx.sb.prefix}-p3`, await freePort()),
+    await startPod(`${ctx.sb.prefix}-p4`, await freePort()),
   ];
   await checkPodsWork(pods);
 });
