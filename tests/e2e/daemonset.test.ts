@@ -49,6 +49,14 @@ const CONTAINER_PORT = 8080;
 const INGRESS = '10M';
 const EGRESS = '20M';
 const GUARD_MS = 12 * 60_000;
+/**
+ * What the daemon uses of deploy/Dockerfile's base image (node:20-bookworm-slim), at the paths it has there:
+ * node, and util-linux's nsenter (the daemon runs firewall tools in the caller's namespaces with it).
+ */
+const BASE_IMAGE_TOOLS: Record<string, string> = {
+  '/usr/local/bin/node': process.execPath,
+  '/usr/bin/nsenter': '/usr/bin/nsenter',
+};
 const PLUGINS = ['bridge', 'host-local', 'loopback', 'portmap', 'bandwidth'];
 
 interface RunningPod {
@@ -333,10 +341,11 @@ async function setUp(): Promise<void> {
   ctx.hostSocket = relocated(ctx.hostRoot, '/run/wasm-cni/wasm-cni.sock');
   ctx.pluginDir = relocated(ctx.hostRoot, '/opt/cni/bin');
 
-  // The image: node (for the base image's) with its libraries, then the Dockerfile's own steps.
+  // The image: what the daemon uses of the base image (this machine's copies, with their libraries), then the
+  // Dockerfile's own steps.
   ctx.rootfs = ctx.sb.dir('rootfs');
   skeleton(ctx.rootfs);
-  await copyWithLibraries(ctx.rootfs, process.execPath, '/usr/local/bin/node');
+  for (const [dest, src] of Object.entries(BASE_IMAGE_TOOLS)) await copyWithLibraries(ctx.rootfs, src, dest);
   applyCopies(ctx.rootfs, projectRoot, ctx.df);
 
   ctx.pm = new PrivatePodman(ctx.sb.dir('podman'), ctx.pluginDir, ctx.sb.prefix, await hardNofile());
