@@ -11,7 +11,7 @@
 // nothing. Subnet 10.200.185.0/24; every name carries the sandbox prefix; all paths are private temp dirs.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Sandbox } from '../_lib/sandbox.ts';
@@ -204,6 +204,34 @@ async function startPod(name: string, hostPort: number): Promise<RunningPod> {
   return pod;
 }
 
+/**
+ * Stops what the installed executables started from the plugin dir (a daemon started on demand, in
+ * containerd's mount namespace): every process whose command line names a path under `dir`.
+ */
+async function stopProcessesRunningFrom(dir: string): Promise<void> {
+  const pids = () =>
+    readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
+      .filter((d) => {
+        try {
+          return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(`${dir}/`);
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    for (const pid of pids()) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        /* gone */
+      }
+    }
+    for (let i = 0; i < 50 && pids().length; i++) await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 function cgroupParent(): string {
   return `/${ctx.sb.prefix}-pods`;
 }
@@ -359,6 +387,7 @@ async function setUp(): Promise<void> {
       await ctx.cri?.removePodSandbox(p.id).catch(() => undefined);
     }
     await stopContainerd();
+    await stopProcessesRunningFrom(ctx.hostRoot);
     for (const d of cgroupParentDirs()) rmdirSync(d);
     await ctx.pm.removeAll();
     await removeUnusedHostportChains([4]);
