@@ -36,6 +36,7 @@ import {
 import { CriRuntime, type PodSandboxConfig } from '../_lib/cri/client.ts';
 import { containerdMissing, PrivateContainerd } from '../_lib/cri/containerd.ts';
 import { cliEntryPath, cniBinDir, projectRoot } from '../../host/paths.ts';
+import { ifbName } from '../../host/plugins/bandwidth/names.ts';
 import { PrivatePodman, podmanMissing, BUSYBOX } from './podman-kit.ts';
 import type { ChildProcess } from 'node:child_process';
 
@@ -93,8 +94,6 @@ interface Ctx {
   cri: CriRuntime | null;
   pods: RunningPod[];
   served0: DaemonCounts;
-  ifbsBefore: string[];
-  ourIfbs: string[];
   guard: NodeJS.Timeout;
 }
 const ctx = { pods: [] as RunningPod[], ctrd: null, cri: null } as unknown as Ctx;
@@ -177,7 +176,6 @@ function podConfig(name: string, hostPort: number): PodSandboxConfig {
 /** Runs a pod sandbox and reads back what the runtime and the kernel say about it. */
 async function startPod(name: string, hostPort: number): Promise<RunningPod> {
   const cri = ctx.cri!;
-  if (ctx.pods.length === 0) ctx.ifbsBefore = await bwpIfbs();
   const id = await cri.runPodSandbox(podConfig(name, hostPort));
   const pod: RunningPod = {
     id,
@@ -249,14 +247,6 @@ function inRuntimeView(path: string): string {
   return ctx.ctrd!.inView(path.replace(/^\/var\/run\//, '/run/'));
 }
 
-async function bwpIfbs(): Promise<string[]> {
-  const out = await sh('ip', ['-o', 'link', 'show', 'type', 'ifb']);
-  return out
-    .split('\n')
-    .map((l) => l.split(': ')[1]?.split('@')[0])
-    .filter((n): n is string => !!n?.startsWith('bwp'));
-}
-
 async function podsOnBridge(): Promise<string[]> {
   const r = await run('ip', ['-o', 'link', 'show', 'master', ctx.bridge]);
   return r.stdout
@@ -290,6 +280,8 @@ async function checkPodsWork(pods: RunningPod[]): Promise<void> {
     const qdiscs = await sh('tc', ['qdisc', 'show', 'dev', p.hostVeth]);
     assert.match(qdiscs, /qdisc tbf /, `tbf on ${p.hostVeth}: ${qdiscs}`);
     assert.match(qdiscs, /qdisc ingress /, `ingress qdisc on ${p.hostVeth}: ${qdiscs}`);
+    const ifbQdiscs = await sh('tc', ['qdisc', 'show', 'dev', ifbName(ctx.netName, p.id)]);
+    assert.match(ifbQdiscs, /qdisc tbf /, `egress tbf on ${ifbName(ctx.netName, p.id)}: ${ifbQdiscs}`);
     // hostPort: a responder in the pod netns answers on the host's address through portmap's DNAT.
     p.responder = await startResponder(p.alias, CONTAINER_PORT, p.name);
     let answer = '';
@@ -300,8 +292,6 @@ async function checkPodsWork(pods: RunningPod[]): Promise<void> {
     assert.ok(answer.includes(p.name), `${GATEWAY}:${p.hostPort} answered by ${p.name}: ${answer}`);
   }
   assert.is(ips.size, pods.length, 'distinct addresses');
-  ctx.ourIfbs = (await bwpIfbs()).filter((n) => !ctx.ifbsBefore.includes(n));
-  assert.is(ctx.ourIfbs.length, pods.length, `one egress ifb per pod: ${ctx.ourIfbs.join(', ')}`);
   assert.is(leases().length, pods.length, 'one host-local reservation per pod');
   const onBridge = await podsOnBridge();
   for (const p of pods) assert.ok(onBridge.includes(p.hostVeth), `${p.hostVeth} on ${ctx.bridge}`);
@@ -325,12 +315,10 @@ async function removePodsAndCheck(): Promise<void> {
     assert.not.ok(existsSync(inRuntimeView(p.netnsPath)), `${p.netnsPath} removed`);
   }
   assert.equal(leases(), [], 'host-local released every address');
-  const ifbs = await bwpIfbs();
-  assert.equal(
-    ctx.ourIfbs.filter((n) => ifbs.includes(n)),
-    [],
-    'no ifb of ours left',
-  );
+  for (const p of pods) {
+    const ifb = await run('ip', ['link', 'show', ifbName(ctx.netName, p.id)]);
+    assert.is.not(ifb.code, 0, `ifb ${ifbName(ctx.netName, p.id)} removed`);
+  }
   const nat = await natSave(4);
   const rules = nat.filter((l) =>
     pods.some((p) => l.includes(p.id) || l.includes(`${p.ip}/32`) || l.includes(`${p.ip}:`)),
