@@ -284,12 +284,14 @@ async function checkPodsWork(pods: RunningPod[]): Promise<void> {
     assert.match(ifbQdiscs, /qdisc tbf /, `egress tbf on ${ifbName(ctx.netName, p.id)}: ${ifbQdiscs}`);
     // hostPort: a responder in the pod netns answers on the host's address through portmap's DNAT.
     p.responder = await startResponder(p.alias, CONTAINER_PORT, p.name);
-    let answer = '';
-    for (let i = 0; i < 20 && !answer.includes(p.name); i++) {
-      answer = await askTcpFromHost(GATEWAY, p.hostPort);
-      if (!answer.includes(p.name)) await new Promise((r) => setTimeout(r, 100));
+    for (const host of [GATEWAY, '127.0.0.1']) {
+      let answer = '';
+      for (let i = 0; i < 20 && !answer.includes(p.name); i++) {
+        answer = await askTcpFromHost(host, p.hostPort);
+        if (!answer.includes(p.name)) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(answer.includes(p.name), `${host}:${p.hostPort} answered by ${p.name}: ${answer}`);
     }
-    assert.ok(answer.includes(p.name), `${GATEWAY}:${p.hostPort} answered by ${p.name}: ${answer}`);
   }
   assert.is(ips.size, pods.length, 'distinct addresses');
   assert.is(leases().length, pods.length, 'one host-local reservation per pod');
@@ -330,6 +332,31 @@ async function removePodsAndCheck(): Promise<void> {
   for (const p of pods) assert.not.ok((await askTcpFromHost(GATEWAY, p.hostPort)).includes(p.name), 'port closed');
   const cgroups = cgroupParentDirs().flatMap((d) => readdirSync(d).filter((f) => pods.some((p) => f === p.id)));
   assert.equal(cgroups, [], 'no pod cgroup left');
+}
+
+function writeConflist(): void {
+  const conflist = {
+    cniVersion: '1.0.0',
+    name: ctx.netName,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: ctx.bridge,
+        isGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
+        ipam: {
+          type: 'host-local',
+          dataDir: `/run/${ctx.sb.prefix}-ipam`,
+          routes: [{ dst: '0.0.0.0/0' }],
+          ranges: [[{ subnet: SUBNET, gateway: GATEWAY }]],
+        },
+      },
+      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+      { type: 'bandwidth', capabilities: { bandwidth: true } },
+    ],
+  };
+  writeFileSync(join(ctx.confDir, '10-test.conflist'), JSON.stringify(conflist, null, 2));
 }
 
 // uvu reports a failing hook only as "0 passed": say why.
@@ -442,31 +469,6 @@ test('containerd CRI comes up on the plugin dir with our network', async () => {
   assert.is(v.runtime_api_version, 'v1');
 });
 
-function writeConflist(): void {
-  const conflist = {
-    cniVersion: '1.0.0',
-    name: ctx.netName,
-    plugins: [
-      {
-        type: 'bridge',
-        bridge: ctx.bridge,
-        isGateway: true,
-        ipMasq: true,
-        hairpinMode: true,
-        ipam: {
-          type: 'host-local',
-          dataDir: `/run/${ctx.sb.prefix}-ipam`,
-          routes: [{ dst: '0.0.0.0/0' }],
-          ranges: [[{ subnet: SUBNET, gateway: GATEWAY }]],
-        },
-      },
-      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
-      { type: 'bandwidth', capabilities: { bandwidth: true } },
-    ],
-  };
-  writeFileSync(join(ctx.confDir, '10-test.conflist'), JSON.stringify(conflist, null, 2));
-}
-
 test('phase 1: pods started by containerd get addresses, reach the gateway, answer on hostPorts, are shaped', async () => {
   const pods = [
     await startPod(`${ctx.sb.prefix}-p1`, await freePort()),
@@ -499,13 +501,18 @@ test('phase 2: daemon container stopped, Node.js hidden from containerd: the run
   await ctx.pm.podmanOk(['rm', '-f', '-t', '10', ctx.daemonName]);
   await stopContainerd();
   await startContainerd(true);
-  const node = await run('nsenter', ['-t', String(ctx.ctrd!.pid), '-m', '--', 'sh', '-c', 'node --version']);
-  assert.is.not(node.code, 0, `node must not run in containerd's mount namespace: ${node.stdout}`);
+  // With containerd's own PATH, in its mount namespace: no node to run, by name or at the usual places.
+  const pid = ctx.ctrd!.pid;
+  const path = /(?:^|\0)PATH=([^\0]*)/.exec(readFileSync(`/proc/${pid}/environ`, 'utf8'))?.[1] ?? '';
+  for (const cmd of ['node --version', '/usr/bin/node --version', '/usr/local/bin/node --version']) {
+    const r = await run('nsenter', ['-t', String(pid), '-m', '--', 'env', `PATH=${path}`, 'sh', '-c', cmd]);
+    assert.is.not(r.code, 0, `${cmd} must not run in containerd's mount namespace: ${r.stdout}`);
+  }
   const status = await run('node', [cliEntryPath, 'daemon', 'status', '--socket', ctx.hostSocket]);
   assert.is.not(status.code, 0, 'no daemon answers');
 });
 
-test('phase 2: pods still get addresses, reach the gateway, answer on hostPorts, are shaped (cold path, no Node.js)', async () => {
+test('phase 2: pods still get addresses, reach the gateway, answer on hostPorts, are shaped (the installed kit, no Node.js)', async () => {
   const pods = [
     await startPod(`${ctx.sb.prefix}-p3`, await freePort()),
     await startPod(`${ctx.sb.prefix}-p4`, await freePort()),
