@@ -235,7 +235,8 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
     cniVersion: confVersion,
     name,
     get netconf() {
-      return (netconf ??= readNetConf(this));
+      netconf ??= readNetConf(this);
+      return netconf;
     },
     env,
   };

@@ -245,7 +245,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
       throw new Error(`kubenet cannot SetUpPod: ${errorText(e)}`);
     }
     try {
-      await this.setup(namespace, name, sandboxId, annotations);
+      await this.setup(sandboxId, annotations);
     } catch (e) {
       try {
         await this.teardown(namespace, name, sandboxId);
@@ -257,12 +257,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     await ensureMasqRule(this.nonMasqueradeCidr).catch((e) => this.log(errorText(e)));
   }
 
-  private async setup(
-    namespace: string,
-    name: string,
-    sandboxId: string,
-    annotations: Record<string, string>,
-  ): Promise<void> {
+  private async setup(sandboxId: string, annotations: Record<string, string>): Promise<void> {
     const host = this.requireHost();
     let bw;
     try {

@@ -81,7 +81,10 @@ export class PluginManager {
 
   private async withPod<T>(fullName: string, op: string, fn: () => Promise<T>): Promise<T> {
     let lock = this.locks.get(fullName);
-    if (!lock) this.locks.set(fullName, (lock = { refcount: 0, tail: Promise.resolve() }));
+    if (!lock) {
+      lock = { refcount: 0, tail: Promise.resolve() };
+      this.locks.set(fullName, lock);
+    }
     lock.refcount++;
     const before = lock.tail;
     let release!: () => void;

@@ -18,7 +18,10 @@ const loaded = new WeakMap<PluginTable, Map<string, Promise<PluginHandler>>>();
 export function loadPlugin(name: string, table: PluginTable = registered): Promise<PluginHandler> | undefined {
   if (!Object.hasOwn(table, name)) return undefined;
   let cache = loaded.get(table);
-  if (!cache) loaded.set(table, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    loaded.set(table, cache);
+  }
   let loading = cache.get(name);
   if (!loading) {
     loading = table[name]!();

@@ -4,7 +4,8 @@ import { parseQuantity, parseBandwidthQuantity, tbf, tickInUsecFromPsched, CoreE
 
 const FORMAT = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 const SUFFIX = "unable to parse quantity's suffix";
-const MAX = 9223372036854775807;
+// int64's maximum (2^63 − 1) as a JavaScript number, which rounds it to 2^63.
+const MAX = 2 ** 63;
 
 const q = suite('core: Kubernetes quantities (bits/s, rounded up)');
 const values: Array<[string, number]> = [

@@ -56,12 +56,19 @@ async function makeCase(
   return c;
 }
 
-async function ipJson(args: string[]): Promise<any[]> {
+/** The fields of `ip -j [-d] link show` these tests read. */
+interface IpLinkJson {
+  ifname: string;
+  address: string;
+  linkinfo: { info_data: { vlan_filtering?: number }; info_slave_data: { isolated?: boolean } };
+}
+
+async function ipJson(args: string[]): Promise<IpLinkJson[]> {
   const r = await run('ip', ['-j', ...args]);
   return r.stdout.trim() ? JSON.parse(r.stdout) : [];
 }
 
-async function portOf(bridge: string): Promise<any> {
+async function portOf(bridge: string): Promise<IpLinkJson> {
   return (await ipJson(['-d', 'link', 'show', 'master', bridge]))[0];
 }
 
