@@ -1,7 +1,7 @@
-// The `kubenet` network plugin (kubelet-network.md §6): a cbr0 bridge network generated from the node's pod
-// CIDR(s), run through the CNI bridge + host-local plugins (and, unlike dockershim, portmap for hostPorts and
-// bandwidth for shaping, chained after the bridge), the MTU picked by the Wasm core, one masquerade rule,
-// promiscuous-bridge mode with its de-dup rules.
+// The `kubenet` network plugin (kubernetes v1.23 pkg/kubelet/dockershim/network/kubenet/kubenet_linux.go): a cbr0
+// bridge network generated from the node's pod CIDR(s), run through the CNI bridge + host-local plugins (and, unlike
+// dockershim, portmap for hostPorts and bandwidth for shaping, chained after the bridge), the MTU picked by the Wasm
+// core, one masquerade rule, promiscuous-bridge mode with its de-dup rules.
 import { readdirSync } from 'node:fs';
 import { Cidr, pickMtu, type MtuInterface } from '../core/index.ts';
 import { withNetHandle } from '../net/index.ts';

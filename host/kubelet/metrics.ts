@@ -1,5 +1,6 @@
-// The three ALPHA metrics of the network-plugin operations (kubelet-network.md §3.1), with a Prometheus text
-// exposition. One registry per PluginManager unless one is passed in.
+// The three ALPHA metrics of the network-plugin operations (kubernetes v1.23
+// pkg/kubelet/dockershim/network/metrics/metrics.go), with a Prometheus text exposition. One registry per PluginManager
+// unless one is passed in.
 
 export type OperationType = 'set_up_pod' | 'tear_down_pod' | 'get_pod_network_status' | string;
 

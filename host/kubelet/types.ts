@@ -1,5 +1,6 @@
 // The kubelet's network-plugin contract (dockershim era, 1.20–1.23): what a plugin offers and what the
-// runtime side (the "host") gives it. Names and semantics follow kubelet-network.md §1 and §3.
+// runtime side (the "host") gives it. Names and semantics follow
+// kubernetes v1.23 pkg/kubelet/dockershim/network/plugins.go (NetworkPlugin, Host).
 
 /** A host port of a pod, as the sandbox checkpoint lists it (protocol upper-case; hostPort 0 = none). */
 export interface PortMapping {

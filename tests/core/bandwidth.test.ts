@@ -108,7 +108,7 @@ limits('rejected below 1k (also negative and zero) and above 1P (also 1Pi), with
   );
 });
 
-const t = suite('core: tbf parameters (plugins.md §5.2 worked values)');
+const t = suite('core: tbf parameters (worked values of bandwidth ifb_creator.go, v1.9.1)');
 const table: Array<[number, number, number, number, number, number]> = [
   // rate bits, burst bits, rateB, burstB, buffer ticks, limit bytes
   [8, 8, 1, 1, 15_625_000, 1],

@@ -1,5 +1,5 @@
-// bridge ADD (plugins.md §1.2). Unlike the reference, a failed ADD also removes the veth pair it created
-// (and the ipMasq rules), not only the IP allocation and the spoof check.
+// bridge ADD (containernetworking/plugins v1.9.1 plugins/main/bridge/bridge.go, cmdAdd). Unlike the reference, a failed
+// ADD also removes the veth pair it created (and the ipMasq rules), not only the IP allocation and the spoof check.
 import { existsSync } from 'node:fs';
 import { delegateAdd, delegateDel } from '../../cni/delegate.ts';
 import type { CmdArgs } from '../../cni/skel.ts';

@@ -1,6 +1,6 @@
-// bridge CHECK (plugins.md §1.4): the links, MACs, promisc state, addresses and routes of prevResult must
-// still be there. Unlike the reference, an L2 (no IPAM) network is checked too instead of failing on the
-// empty IPAM type.
+// bridge CHECK (containernetworking/plugins v1.9.1 plugins/main/bridge/bridge.go, cmdCheck): the links, MACs, promisc
+// state, addresses and routes of prevResult must still be there. Unlike the reference, an L2 (no IPAM) network is
+// checked too instead of failing on the empty IPAM type.
 import { delegateCheck } from '../../cni/delegate.ts';
 import { prevResultOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';

@@ -1,4 +1,5 @@
-// bridge DEL (plugins.md §1.3), with the reference's leaks fixed:
+// bridge DEL (containernetworking/plugins v1.9.1 plugins/main/bridge/bridge.go, cmdDel), with the reference's leaks
+// fixed:
 // * the ipMasq rules and the spoof check are removed on every path (empty or vanished netns, repeated DEL),
 //   using the interface's addresses, else the cached prevResult, else the chain name alone;
 // * an interface whose host end is tagged for another attachment (wrong container ID) is left alone.
