@@ -20,6 +20,15 @@ module.exports = {
       to: { path: UPPER },
     },
     {
+      name: 'plugin-imports-kubelet-or-above',
+      severity: 'error',
+      comment:
+        'A plugin runs alone in a CNI call or a daemon worker: it may use the lower layers (node-wide pieces ' +
+        'live in host/node), never the kubelet layer, the daemon or the CLI.',
+      from: { path: '^host/plugins/' },
+      to: { path: '^host/(kubelet|daemon|cli|demo)/' },
+    },
+    {
       name: 'plugin-spawns-or-dials',
       severity: 'error',
       comment:

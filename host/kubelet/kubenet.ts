@@ -5,22 +5,22 @@
 import { readdirSync } from 'node:fs';
 import { Cidr, pickMtu, type MtuInterface } from '../core/index.ts';
 import { withNetHandle } from '../net/index.ts';
-import { IFF_LOOPBACK, IFF_POINTOPOINT, IFF_UP } from '../net/nl/constants.ts';
 import { SysctlOps } from '../net/sysctl.ts';
 import { findInPath, type Env } from '../cni/invoke.ts';
 import { CniRuntime, type PluginExecutor, type RuntimeConf } from '../runtime/runtime.ts';
 import type { NetworkConfigList } from '../runtime/config.ts';
 import { bandwidthCapability, extractPodBandwidth, kubenetBurst } from './bandwidth.ts';
 import { portMappingsCapability } from './cni.ts';
-import { syncDedupRules, removeDedupRules, DEDUP_CHAIN, type DedupPair } from './dedup.ts';
+import { syncDedupRules, removeDedupRules, DEDUP_CHAIN, type DedupPair } from '../node/dedup.ts';
+import { hostInterfaces } from '../node/interfaces.ts';
 import {
   DEFAULT_BRIDGE,
   kubenetBridgeConfigText,
   kubenetLoopbackList,
   kubenetNetworkList,
   parsePodCidrs,
-} from './kubenet-config.ts';
-import { ensureMasqRule, removeMasqRule } from './masq.ts';
+} from '../node/kubenet-config.ts';
+import { ensureMasqRule, removeMasqRule } from '../node/masq.ts';
 import { enableBridgeNetfilter, hostSysctl, type Logger } from './noop.ts';
 import { getPodIPs } from './podips.ts';
 import {
@@ -65,21 +65,6 @@ export interface KubenetOptions {
   log?: Logger;
   /** Accept only the first pod CIDR (the kubelet with the IPv6DualStack gate off). Default false. */
   singleStack?: boolean;
-}
-
-/** The host's interfaces in kernel index order, as pickMtu wants them. */
-export async function hostInterfaces(): Promise<MtuInterface[]> {
-  return withNetHandle(null, async (h) =>
-    (await h.link.list())
-      .sort((a, b) => a.index - b.index)
-      .map((l) => ({
-        name: l.name,
-        mtu: l.mtu,
-        up: (l.flags & IFF_UP) !== 0,
-        loopback: (l.flags & IFF_LOOPBACK) !== 0,
-        pointToPoint: (l.flags & IFF_POINTOPOINT) !== 0,
-      })),
-  );
 }
 
 export class KubenetNetworkPlugin implements NetworkPlugin {

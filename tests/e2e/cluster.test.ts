@@ -17,7 +17,7 @@ import { Sandbox } from '../_lib/sandbox.ts';
 import { run, sh } from '../_lib/run.ts';
 import { askFromPod, startResponder } from '../_lib/firewall.ts';
 import { NodeCidrAllocator } from '../../host/core/index.ts';
-import { MASQ_COMMENT } from '../../host/kubelet/masq.ts';
+import { MASQ_COMMENT } from '../../host/node/masq.ts';
 import { cliEntryPath, cniBinDir } from '../../host/paths.ts';
 
 const test = suite('e2e: simulated cluster (3 kubenet nodes, cloud routes, masquerade only outside the cluster CIDR)');

@@ -7,8 +7,8 @@ import { resultToWire } from '../../cni/result.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
 import { pickMtu } from '../../core/index.ts';
-import { hostInterfaces } from '../../kubelet/kubenet.ts';
-import { kubenetBridgeConfigText } from '../../kubelet/kubenet-config.ts';
+import { hostInterfaces } from '../../node/interfaces.ts';
+import { kubenetBridgeConfigText } from '../../node/kubenet-config.ts';
 import type { KubenetConfig } from './config.ts';
 
 export type Command = 'ADD' | 'DEL' | 'CHECK';

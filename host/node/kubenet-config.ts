@@ -6,6 +6,9 @@
 import { Cidr } from '../core/index.ts';
 import { parseConfList, type NetworkConfigList } from '../runtime/config.ts';
 
+/** The kubelet's --hairpin-mode values (kubenet: promiscuous-bridge or hairpin-veth on cbr0). */
+export type HairpinMode = 'promiscuous-bridge' | 'hairpin-veth' | 'none';
+
 export const KUBENET_NETWORK = 'kubenet';
 export const DEFAULT_BRIDGE = 'cbr0';
 /** Version of the list we run: chaining needs prevResult (≥ 0.3.0), DEL gets the cached result (≥ 0.4.0). */
