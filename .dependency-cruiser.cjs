@@ -29,6 +29,15 @@ module.exports = {
       to: { path: '^host/(kubelet|daemon|cli|demo)/' },
     },
     {
+      name: 'kubelet-imports-plugins-or-above',
+      severity: 'error',
+      comment:
+        'The kubelet layer runs CNI plugins through host/runtime (exec, or an in-process executor it is given), ' +
+        'never by importing them, and never imports the daemon or the CLI.',
+      from: { path: '^host/kubelet/' },
+      to: { path: '^host/(plugins|daemon|cli|demo)/' },
+    },
+    {
       name: 'plugin-spawns-or-dials',
       severity: 'error',
       comment:
