@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One build for the whole tree. Incremental: a step runs only when its inputs are newer than its outputs.
-# Quiet when nothing changed; on failure it names the failing step and exits non-zero.
+# Quiet when nothing changed; a step's warnings are shown; on failure it names the failing step and exits non-zero.
+# C code is compiled with -Wall -Wextra -Werror (the addon's flags are in shims/addon/binding.gyp).
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -15,6 +16,11 @@ step() { # step NAME COMMAND...
     cat "$log" >&2
     rm -f "$log"
     exit 1
+  fi
+  # Success: the tools' chatter stays hidden, their warnings do not.
+  if grep -qi 'warning' "$log"; then
+    echo "build.sh: step '$name' printed warnings:" >&2
+    cat "$log" >&2
   fi
   rm -f "$log"
   echo "build.sh: $name"
@@ -45,9 +51,16 @@ fi
 # 3. The CNI executable (one static binary, installed under every plugin name).
 PLUGINS="bridge host-local loopback portmap bandwidth kubenet"
 if [ -f shims/exec/cni-shim.c ] && stale build/native/cni-shim shims/exec; then
+  # Static when the C library allows it; otherwise (no static libc) dynamic, with the same flags and diagnostics.
   step "cni executable (cc)" bash -c "
-    cc -O2 -Wall -Wextra -static -o build/native/cni-shim.tmp shims/exec/*.c 2>/dev/null \
-      || cc -O2 -Wall -Wextra -o build/native/cni-shim.tmp shims/exec/*.c
+    set -e
+    flags='-O2 -Wall -Wextra -Werror'
+    if ! cc \$flags -static -o build/native/cni-shim.tmp shims/exec/*.c 2>build/native/cni-shim.static.log; then
+      cc \$flags -o build/native/cni-shim.tmp shims/exec/*.c
+    else
+      cat build/native/cni-shim.static.log
+    fi
+    rm -f build/native/cni-shim.static.log
     mv -f build/native/cni-shim.tmp build/native/cni-shim"
 fi
 if [ -f build/native/cni-shim ]; then

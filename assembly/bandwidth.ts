@@ -1,5 +1,5 @@
 // Kubernetes resource quantities (apimachinery's ParseQuantity grammar) and the tbf parameters of the
-// bandwidth plugin (plugins.md §5.2).
+// bandwidth plugin (containernetworking/plugins v1.9.1 plugins/meta/bandwidth/ifb_creator.go).
 import { memAlloc } from './mem';
 
 export const Q_OK: i32 = 0;

@@ -1,4 +1,5 @@
-// MTU selection for the cbr0 bridge as kubenet does it (kubelet-network.md §6.2) and overlay overheads.
+// MTU selection for the cbr0 bridge as kubenet does it (kubernetes v1.23 kubenet_linux.go, findMinMTU) and overlay
+// overheads.
 
 export const FALLBACK_MTU: i32 = 1460;
 const MIN_MTU: i32 = 576;

@@ -1,4 +1,5 @@
-// host-local range semantics (plugins.md §2.2): defaults, validation and overlap, over range records.
+// host-local range semantics (containernetworking/plugins v1.9.1 host-local range.go, Canonicalize): defaults,
+// validation and overlap, over range records.
 //
 // A range record (RANGE_BYTES) as the host writes it:
 //   +0 subnet slot (address as written)  +16 rangeStart slot  +32 rangeEnd slot  +48 gateway slot

@@ -193,7 +193,7 @@ export const rows: Row[] = [
     'full',
     'full conflist bridge(ipMasq)+portmap+bandwidth ADD+DEL',
     ['bridge', 'host-local', 'portmap', 'bandwidth'],
-    (ctx, side, dataDir, bridge) => [
+    (ctx, _side, dataDir, bridge) => [
       bridgeConf(ctx, bridge, true, dataDir),
       { type: 'portmap', capabilities: { portMappings: true }, snat: true },
       { type: 'bandwidth', capabilities: { bandwidth: true } },
@@ -206,7 +206,7 @@ export const rows: Row[] = [
     'br',
     'bridge+host-local ADD+DEL, no ipMasq',
     ['bridge', 'host-local'],
-    (ctx, side, dataDir, bridge) => [bridgeConf(ctx, bridge, false, dataDir)],
+    (ctx, _side, dataDir, bridge) => [bridgeConf(ctx, bridge, false, dataDir)],
     (f) => f.bridge,
     '≤ 1.3× floor',
   ),
@@ -214,7 +214,7 @@ export const rows: Row[] = [
     'brm',
     'bridge+host-local ADD+DEL, ipMasq',
     ['bridge', 'host-local'],
-    (ctx, side, dataDir, bridge) => [bridgeConf(ctx, bridge, true, dataDir)],
+    (ctx, _side, dataDir, bridge) => [bridgeConf(ctx, bridge, true, dataDir)],
     (f) => f.bridge + f.ipMasq,
     '≤ 1.3× floor',
   ),

@@ -35,7 +35,7 @@ import {
   tbfQdiscs,
 } from '../demo/probe.ts';
 import { ifbName } from '../plugins/bandwidth/names.ts';
-import { KUBENET_NETWORK } from '../kubelet/kubenet-config.ts';
+import { KUBENET_NETWORK } from '../node/kubenet-config.ts';
 import { runCmd, stopAllServers, which } from '../demo/proc.ts';
 import type { DemoNode, DemoOptions, DemoPod } from '../demo/types.ts';
 

@@ -221,14 +221,14 @@ class GoScanner {
 
   private value(context: string): void {
     const c = this.t[this.i];
-    if (c === '{') return this.obj();
-    if (c === '[') return this.arr();
-    if (c === '"') return this.string();
-    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number();
-    if (c === 't') return this.literal('true');
-    if (c === 'f') return this.literal('false');
-    if (c === 'n') return this.literal('null');
-    this.fail(context);
+    if (c === '{') this.obj();
+    else if (c === '[') this.arr();
+    else if (c === '"') this.string();
+    else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) this.number();
+    else if (c === 't') this.literal('true');
+    else if (c === 'f') this.literal('false');
+    else if (c === 'n') this.literal('null');
+    else this.fail(context);
   }
 
   private literal(word: string): void {

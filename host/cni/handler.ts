@@ -6,7 +6,15 @@ export interface PluginRequest {
   env: Readonly<Record<string, string | undefined>>;
   /** The network configuration bytes exactly as received on stdin. */
   stdin: Uint8Array;
+  /**
+   * The plugins this process can run itself, for a plugin that delegates (delegate.ts); the caller provides it
+   * (dispatch.ts: the registry). Absent: every delegate is executed from CNI_PATH.
+   */
+  plugins?: PluginLookup;
 }
+
+/** An in-process plugin by type (loaded on first use), or undefined when this process has none of that type. */
+export type PluginLookup = (type: string) => Promise<PluginHandler> | undefined;
 
 export interface PluginResponse {
   exitCode: number;

@@ -1,6 +1,6 @@
 // Running a plugin binary the way libcni's invoke package does: lookup on a CNI_PATH list, exec with
-// env + stdin, failures turned into CniErrors with the reference's wording. Used by IPAM delegation
-// (ipam.ts) and by the runtime (host/runtime); plugins themselves never call this directly.
+// env + stdin, failures turned into CniErrors with the reference's wording. Used by delegation (delegate.ts)
+// and by the runtime (host/runtime); plugins themselves never call this directly.
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';

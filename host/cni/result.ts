@@ -302,7 +302,8 @@ function wire02(r: Result, version: string): Result02 {
     if (!target) continue;
     const w: { dst: string; gw?: string } = { dst: rt.dst };
     if (rt.gw) w.gw = rt.gw;
-    (target.routes ??= []).push(w);
+    target.routes ??= [];
+    target.routes.push(w);
   }
   const o: Result02 = { cniVersion: version } as Result02;
   if (ip4) o.ip4 = ip4;

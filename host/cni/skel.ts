@@ -6,7 +6,7 @@
 // `conf` (its config.ts, with netconf.ts for the shared types.NetConf fields and prevResult), so errors carry
 // the plugin's wording and fields a plugin does not have are ignored.
 import { statSync } from 'node:fs';
-import type { PluginHandler, PluginRequest, PluginResponse } from './handler.ts';
+import type { PluginHandler, PluginLookup, PluginRequest, PluginResponse } from './handler.ts';
 import { CniError, ErrCode, formatCniError, toCniError } from './errors.ts';
 import { jsonTypeName, parseJson, typeError, type Decoder } from './decode.ts';
 import { readNetConf } from './netconf.ts';
@@ -38,6 +38,8 @@ export interface CmdArgs {
   readonly netconf: NetConf;
   /** The caller's whole environment (delegation passes it on). */
   env: Readonly<Record<string, string | undefined>>;
+  /** The plugins this process runs itself (PluginRequest.plugins), for delegate.ts. */
+  plugins?: PluginLookup;
 }
 
 export interface PluginSpec {
@@ -235,9 +237,11 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
     cniVersion: confVersion,
     name,
     get netconf() {
-      return (netconf ??= readNetConf(this));
+      netconf ??= readNetConf(this);
+      return netconf;
     },
     env,
+    plugins: req.plugins,
   };
 
   if (command === 'ADD') {

@@ -1,4 +1,5 @@
-// Bandwidth: Kubernetes quantities (annotations, bits/s) and the tbf qdisc parameters (plugins.md §5.2).
+// Bandwidth: Kubernetes quantities (annotations, bits/s) and the tbf qdisc parameters
+// (containernetworking/plugins v1.9.1 plugins/meta/bandwidth/ifb_creator.go, createTBF).
 import { CoreError } from './errors.ts';
 import { core, writeText, textArea, f64Area, f64 } from './wasm.ts';
 

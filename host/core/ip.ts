@@ -195,7 +195,8 @@ export class Cidr {
   }
 
   get network(): string {
-    return (this.cache.network ??= addrText({ family: this.family, words: this.networkWords }));
+    this.cache.network ??= addrText({ family: this.family, words: this.networkWords });
+    return this.cache.network;
   }
 
   /** The last address (all host bits set); the IPv4 broadcast address. */

@@ -1,4 +1,5 @@
-// host-local range sets (plugins.md §2.1/§2.2): defaults, validation messages, containment and overlap.
+// host-local range sets (containernetworking/plugins v1.9.1 plugins/ipam/host-local/backend/allocator/range.go,
+// range_set.go and config.go): defaults, validation messages, containment and overlap.
 import { CoreError, parseReason } from './errors.ts';
 import { Cidr, parseAddr, addrText, unmap, type Addr, type Family } from './ip.ts';
 import { core, u32, recordArea, slot, writeWords, readWords, RANGE_BYTES, MAX_RECORDS } from './wasm.ts';

@@ -28,7 +28,10 @@ export class Metrics {
   record(plugin: string, command: string, ms: number, failed: boolean): void {
     const key = `${plugin}\u0000${command}`;
     let row = this.rows.get(key);
-    if (!row) this.rows.set(key, (row = { calls: 0, errors: 0, totalMs: 0, maxMs: 0, recent: [], next: 0 }));
+    if (!row) {
+      row = { calls: 0, errors: 0, totalMs: 0, maxMs: 0, recent: [], next: 0 };
+      this.rows.set(key, row);
+    }
     row.calls++;
     if (failed) row.errors++;
     row.totalMs += ms;

@@ -1,5 +1,6 @@
-// Pod bandwidth from the kubernetes.io/{ingress,egress}-bandwidth annotations (kubelet-network.md §7.1), and
-// the CNI `bandwidth` capability argument the cni plugin builds from it (§7.2).
+// Pod bandwidth from the kubernetes.io/{ingress,egress}-bandwidth annotations (kubernetes v1.23
+// pkg/util/bandwidth/utils.go, ExtractPodBandwidthResources), and the CNI `bandwidth` capability argument the cni
+// plugin builds from it (pkg/kubelet/dockershim/network/cni/cni.go, buildCNIRuntimeConf).
 import { parseBandwidthQuantity } from '../core/index.ts';
 
 export const INGRESS_ANNOTATION = 'kubernetes.io/ingress-bandwidth';

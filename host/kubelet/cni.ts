@@ -1,6 +1,6 @@
-// The `cni` network plugin (kubelet-network.md §9): the default network = the first valid config file in
-// --cni-conf-dir (re-read at most every 5 s), a loopback network, CNI_ARGS with the pod's identity, and
-// runtimeConfig (portMappings, bandwidth, ipRanges) built from the pod. Plugins run through host/runtime.
+// The `cni` network plugin (kubernetes v1.23 pkg/kubelet/dockershim/network/cni/cni.go): the default network = the
+// first valid config file in --cni-conf-dir (re-read at most every 5 s), a loopback network, CNI_ARGS with the pod's
+// identity, and runtimeConfig (portMappings, bandwidth, ipRanges) built from the pod. Plugins run through host/runtime.
 import { CniRuntime, type PluginExecutor, type RuntimeConf } from '../runtime/runtime.ts';
 import { confFiles, loadConfFile, parseConfList, type NetworkConfigList } from '../runtime/config.ts';
 import { findInPath, type Env } from '../cni/invoke.ts';

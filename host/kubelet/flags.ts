@@ -1,5 +1,6 @@
-// The kubelet's network flags, with its names and defaults (kubelet-network.md §2.1), and the hairpin-mode
-// rule dockershim applies before plugin init (§2.3).
+// The kubelet's network flags, with its names and defaults (kubernetes v1.23
+// cmd/kubelet/app/options/container_runtime.go), and the hairpin-mode rule dockershim applies before plugin init
+// (pkg/kubelet/dockershim/docker_service.go, effectiveHairpinMode).
 import type { HairpinMode } from './types.ts';
 
 export interface NetworkFlags {

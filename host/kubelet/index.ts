@@ -38,9 +38,9 @@ export {
   KUBENET_PLUGIN_NAME,
   REQUIRED_PLUGINS,
   CHAINED_PLUGINS,
-  hostInterfaces,
   type KubenetOptions,
 } from './kubenet.ts';
+export { hostInterfaces } from '../node/interfaces.ts';
 export {
   DEFAULT_BRIDGE,
   KUBENET_NETWORK,
@@ -49,9 +49,9 @@ export {
   parsePodCidrs,
   rangesText,
   routesText,
-} from './kubenet-config.ts';
-export { ensureMasqRule, removeMasqRule, listMasqRules, masqRule, MASQ_COMMENT } from './masq.ts';
-export { DEDUP_CHAIN, listDedupRules, removeDedupRules, syncDedupRules, ebtablesInstalled } from './dedup.ts';
+} from '../node/kubenet-config.ts';
+export { ensureMasqRule, removeMasqRule, listMasqRules, masqRule, MASQ_COMMENT } from '../node/masq.ts';
+export { DEDUP_CHAIN, listDedupRules, removeDedupRules, syncDedupRules, ebtablesInstalled } from '../node/dedup.ts';
 export {
   EGRESS_ANNOTATION,
   INGRESS_ANNOTATION,

@@ -1,26 +1,26 @@
-// The `kubenet` network plugin (kubelet-network.md §6): a cbr0 bridge network generated from the node's pod
-// CIDR(s), run through the CNI bridge + host-local plugins (and, unlike dockershim, portmap for hostPorts and
-// bandwidth for shaping, chained after the bridge), the MTU picked by the Wasm core, one masquerade rule,
-// promiscuous-bridge mode with its de-dup rules.
+// The `kubenet` network plugin (kubernetes v1.23 pkg/kubelet/dockershim/network/kubenet/kubenet_linux.go): a cbr0
+// bridge network generated from the node's pod CIDR(s), run through the CNI bridge + host-local plugins (and, unlike
+// dockershim, portmap for hostPorts and bandwidth for shaping, chained after the bridge), the MTU picked by the Wasm
+// core, one masquerade rule, promiscuous-bridge mode with its de-dup rules.
 import { readdirSync } from 'node:fs';
 import { Cidr, pickMtu, type MtuInterface } from '../core/index.ts';
 import { withNetHandle } from '../net/index.ts';
-import { IFF_LOOPBACK, IFF_POINTOPOINT, IFF_UP } from '../net/nl/constants.ts';
 import { SysctlOps } from '../net/sysctl.ts';
 import { findInPath, type Env } from '../cni/invoke.ts';
 import { CniRuntime, type PluginExecutor, type RuntimeConf } from '../runtime/runtime.ts';
 import type { NetworkConfigList } from '../runtime/config.ts';
 import { bandwidthCapability, extractPodBandwidth, kubenetBurst } from './bandwidth.ts';
 import { portMappingsCapability } from './cni.ts';
-import { syncDedupRules, removeDedupRules, DEDUP_CHAIN, type DedupPair } from './dedup.ts';
+import { syncDedupRules, removeDedupRules, DEDUP_CHAIN, type DedupPair } from '../node/dedup.ts';
+import { hostInterfaces } from '../node/interfaces.ts';
 import {
   DEFAULT_BRIDGE,
   kubenetBridgeConfigText,
   kubenetLoopbackList,
   kubenetNetworkList,
   parsePodCidrs,
-} from './kubenet-config.ts';
-import { ensureMasqRule, removeMasqRule } from './masq.ts';
+} from '../node/kubenet-config.ts';
+import { ensureMasqRule, removeMasqRule } from '../node/masq.ts';
 import { enableBridgeNetfilter, hostSysctl, type Logger } from './noop.ts';
 import { getPodIPs } from './podips.ts';
 import {
@@ -65,21 +65,6 @@ export interface KubenetOptions {
   log?: Logger;
   /** Accept only the first pod CIDR (the kubelet with the IPv6DualStack gate off). Default false. */
   singleStack?: boolean;
-}
-
-/** The host's interfaces in kernel index order, as pickMtu wants them. */
-export async function hostInterfaces(): Promise<MtuInterface[]> {
-  return withNetHandle(null, async (h) =>
-    (await h.link.list())
-      .sort((a, b) => a.index - b.index)
-      .map((l) => ({
-        name: l.name,
-        mtu: l.mtu,
-        up: (l.flags & IFF_UP) !== 0,
-        loopback: (l.flags & IFF_LOOPBACK) !== 0,
-        pointToPoint: (l.flags & IFF_POINTOPOINT) !== 0,
-      })),
-  );
 }
 
 export class KubenetNetworkPlugin implements NetworkPlugin {
@@ -245,7 +230,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
       throw new Error(`kubenet cannot SetUpPod: ${errorText(e)}`);
     }
     try {
-      await this.setup(namespace, name, sandboxId, annotations);
+      await this.setup(sandboxId, annotations);
     } catch (e) {
       try {
         await this.teardown(namespace, name, sandboxId);
@@ -257,12 +242,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     await ensureMasqRule(this.nonMasqueradeCidr).catch((e) => this.log(errorText(e)));
   }
 
-  private async setup(
-    namespace: string,
-    name: string,
-    sandboxId: string,
-    annotations: Record<string, string>,
-  ): Promise<void> {
+  private async setup(sandboxId: string, annotations: Record<string, string>): Promise<void> {
     const host = this.requireHost();
     let bw;
     try {

@@ -1,6 +1,7 @@
-// PluginManager: what dockershim wraps the chosen plugin in (kubelet-network.md §3.1). Operations on one pod
-// (`<name>_<namespace>`) are serialised; different pods run in parallel; errors are wrapped with the plugin
-// name and pod; every operation is counted and timed.
+// PluginManager: what dockershim wraps the chosen plugin in (kubernetes v1.23
+// pkg/kubelet/dockershim/network/plugins.go, PluginManager). Operations on one pod (`<name>_<namespace>`) are
+// serialised; different pods run in parallel; errors are wrapped with the plugin name and pod; every operation is
+// counted and timed.
 import { NetworkPluginMetrics } from './metrics.ts';
 import { errorText, podFullName, type NetworkPlugin, type PodNetworkStatus } from './types.ts';
 
@@ -81,7 +82,10 @@ export class PluginManager {
 
   private async withPod<T>(fullName: string, op: string, fn: () => Promise<T>): Promise<T> {
     let lock = this.locks.get(fullName);
-    if (!lock) this.locks.set(fullName, (lock = { refcount: 0, tail: Promise.resolve() }));
+    if (!lock) {
+      lock = { refcount: 0, tail: Promise.resolve() };
+      this.locks.set(fullName, lock);
+    }
     lock.refcount++;
     const before = lock.tail;
     let release!: () => void;

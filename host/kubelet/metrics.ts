@@ -1,5 +1,6 @@
-// The three ALPHA metrics of the network-plugin operations (kubelet-network.md §3.1), with a Prometheus text
-// exposition. One registry per PluginManager unless one is passed in.
+// The three ALPHA metrics of the network-plugin operations (kubernetes v1.23
+// pkg/kubelet/dockershim/network/metrics/metrics.go), with a Prometheus text exposition. One registry per PluginManager
+// unless one is passed in.
 
 export type OperationType = 'set_up_pod' | 'tear_down_pod' | 'get_pod_network_status' | string;
 
@@ -21,7 +22,10 @@ export class NetworkPluginMetrics {
     this.total.set(op, (this.total.get(op) ?? 0) + 1);
     if (seconds === undefined) return;
     let h = this.durations.get(op);
-    if (!h) this.durations.set(op, (h = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 }));
+    if (!h) {
+      h = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
+      this.durations.set(op, h);
+    }
     BUCKETS.forEach((b, i) => {
       if (seconds <= b) h!.buckets[i]! += 1;
     });
@@ -57,9 +61,9 @@ export class NetworkPluginMetrics {
       );
       out.push('# TYPE kubelet_network_plugin_operations_duration_seconds histogram');
       for (const [op, h] of this.durations) {
-        BUCKETS.forEach((b, i) =>
-          out.push(`kubelet_network_plugin_operations_duration_seconds_bucket{${label(op)},le="${b}"} ${h.buckets[i]}`),
-        );
+        for (const [i, b] of BUCKETS.entries()) {
+          out.push(`kubelet_network_plugin_operations_duration_seconds_bucket{${label(op)},le="${b}"} ${h.buckets[i]}`);
+        }
         out.push(`kubelet_network_plugin_operations_duration_seconds_bucket{${label(op)},le="+Inf"} ${h.count}`);
         out.push(`kubelet_network_plugin_operations_duration_seconds_sum{${label(op)}} ${h.sum}`);
         out.push(`kubelet_network_plugin_operations_duration_seconds_count{${label(op)}} ${h.count}`);

@@ -1,5 +1,5 @@
 // The noop plugin (`--network-plugin` empty): makes bridged traffic visible to iptables and does nothing
-// else; its Init never fails (kubelet-network.md §4).
+// else; its Init never fails (kubernetes v1.23 pkg/kubelet/dockershim/network/plugins.go, NoopNetworkPlugin).
 import { SysctlOps } from '../net/sysctl.ts';
 import type { HairpinMode, NetworkHost, NetworkPlugin, PodNetworkStatus, SysctlAccess } from './types.ts';
 

@@ -1,5 +1,6 @@
-// Choosing and initialising the network plugin as dockershim does (kubelet-network.md §2.2), and one call
-// that builds the whole stack from the kubelet's flags.
+// Choosing and initialising the network plugin as dockershim does (kubernetes v1.23
+// pkg/kubelet/dockershim/network/plugins.go, InitNetworkPlugin), and one call that builds the whole stack from the
+// kubelet's flags.
 import type { PluginExecutor } from '../runtime/runtime.ts';
 import type { Env } from '../cni/invoke.ts';
 import { CniNetworkPlugin, probeCniPlugins } from './cni.ts';

@@ -1,5 +1,6 @@
-// A pod's IPs read from its network namespace over netlink (the kubelet ran `nsenter ... ip -o addr show`):
-// the global-scope addresses of eth0, IPv4 first (kubelet-network.md §5, dual-stack on).
+// A pod's IPs read from its network namespace over netlink (the kubelet ran `nsenter ... ip -o addr show`): the
+// global-scope addresses of eth0, IPv4 first (kubernetes v1.23 pkg/kubelet/dockershim/network/plugins.go GetPodIPs,
+// dual-stack on).
 import { AF_INET, AF_INET6, AddrScope, withNetHandle } from '../net/index.ts';
 import { DEFAULT_IF_NAME } from './types.ts';
 

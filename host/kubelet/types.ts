@@ -1,5 +1,7 @@
 // The kubelet's network-plugin contract (dockershim era, 1.20–1.23): what a plugin offers and what the
-// runtime side (the "host") gives it. Names and semantics follow kubelet-network.md §1 and §3.
+// runtime side (the "host") gives it. Names and semantics follow
+// kubernetes v1.23 pkg/kubelet/dockershim/network/plugins.go (NetworkPlugin, Host).
+import type { HairpinMode } from '../node/kubenet-config.ts';
 
 /** A host port of a pod, as the sandbox checkpoint lists it (protocol upper-case; hostPort 0 = none). */
 export interface PortMapping {
@@ -25,7 +27,7 @@ export interface PodNetworkStatus {
   ips: string[];
 }
 
-export type HairpinMode = 'promiscuous-bridge' | 'hairpin-veth' | 'none';
+export type { HairpinMode };
 
 /** Event name and detail key the kubelet sends when the node's pod CIDR becomes known. */
 export const POD_CIDR_CHANGE = 'pod-cidr-change';

@@ -85,7 +85,7 @@ export function parseConfList(bytes: Uint8Array): NetworkConfigList {
     const rvs = raw.cniVersions;
     if (!Array.isArray(rvs)) return fail('invalid type for cniVersions: []interface {}');
     const pool: string[] = [];
-    rvs.forEach((rv, i) => {
+    for (const [i, rv] of rvs.entries()) {
       if (typeof rv !== 'string') fail(`invalid type for cniVersions index ${i}: ${goTypeOf(rv)}`);
       let newer: boolean;
       try {
@@ -94,7 +94,7 @@ export function parseConfList(bytes: Uint8Array): NetworkConfigList {
         return fail(`invalid cniVersions entry ${rv} at index ${i}: ${(e as Error).message}`);
       }
       if (!newer) pool.push(rv);
-    });
+    }
     if (cniVersion !== '') {
       let newer: boolean;
       try {

@@ -6,7 +6,6 @@
 import { CniError } from '../cni/errors.ts';
 import { findInPath, readPluginResult, spawnPlugin, stdoutOrThrow, type Env } from '../cni/invoke.ts';
 import type { PluginResponse } from '../cni/handler.ts';
-import type { PluginTable } from '../cni/ipam.ts';
 import { parseJson, isPlainObject } from '../cni/decode.ts';
 import { parseResult, resultToWire, sortKeys, withDefaultVersion } from '../cni/result.ts';
 import { validateContainerId, validateInterfaceName, validateNetworkName } from '../cni/skel.ts';
@@ -41,27 +40,6 @@ export interface PluginExecutor {
 }
 
 export const execExecutor: PluginExecutor = { find: findInPath, run: spawnPlugin };
-
-const IN_PROCESS = 'in-process:';
-
-/**
- * Runs the plugins of `table` (the shape of host/plugins/registry.ts) in this process by type, and
- * everything else through `fallback` (exec on the plugin path).
- */
-export function inProcessExecutor(table: PluginTable, fallback: PluginExecutor = execExecutor): PluginExecutor {
-  return {
-    find(type, paths) {
-      if (type !== '' && !type.includes('/') && Object.hasOwn(table, type)) return IN_PROCESS + type;
-      return fallback.find(type, paths);
-    },
-    async run(pluginPath, stdin, env) {
-      if (!pluginPath.startsWith(IN_PROCESS)) return fallback.run(pluginPath, stdin, env);
-      // Lazy: dispatch.ts imports the registry, which imports the plugins, which import the runtime's neighbours.
-      const { callPlugin } = await import('../plugins/dispatch.ts');
-      return callPlugin(pluginPath.slice(IN_PROCESS.length), { env, stdin }, table);
-    },
-  };
-}
 
 export interface RuntimeOptions {
   /** Plugin directories (CNI_PATH), searched in order. */

@@ -13,7 +13,7 @@
         "src/thread_job.c",
         "src/peercred.c"
       ],
-      "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11"],
+      "cflags": ["-Wall", "-Wextra", "-Werror", "-O2", "-std=gnu11"],
       "ldflags": ["-Wl,-z,nodelete"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]
     }

@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NetworkHost, NetworkPlugin, PodNetworkStatus, SysctlAccess } from '../../host/kubelet/index.ts';
 
-/** kubelet-tests.md §0 fake sysctl: get of a missing key fails, set creates. */
+/** The Go suites' fake sysctl (docs/reference-notes.md §5): get of a missing key fails, set creates. */
 export class FakeSysctl implements SysctlAccess {
   constructor(readonly settings: Map<string, number> = new Map()) {}
   get(key: string): number {

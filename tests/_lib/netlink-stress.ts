@@ -69,7 +69,7 @@ async function holdPool(threads: number, prefix: string): Promise<{ held: boolea
     release: async () => {
       const writers = fifos.map((f) => openSync(f, constants.O_WRONLY | constants.O_NONBLOCK));
       for (const r of await Promise.all(readers)) await r.close();
-      writers.forEach((w) => closeSync(w));
+      for (const w of writers) closeSync(w);
       await probe;
       rmSync(dir, { recursive: true, force: true });
     },
@@ -193,7 +193,7 @@ async function main(cfg: StressConfig): Promise<StressReport> {
       await pool?.release();
     }
   } finally {
-    for (const hs of handles) hs.forEach((h) => h.close());
+    for (const hs of handles) for (const h of hs) h.close();
   }
   return report;
 }

@@ -43,6 +43,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bundlesFresh, cniBinDir } from '../../host/paths.ts';
 import { cleanEnv, run, type RunOptions, type RunResult } from './run.ts';
 import { Sandbox } from './sandbox.ts';
@@ -50,6 +51,8 @@ import { Sandbox } from './sandbox.ts';
 export type Impl = 'reference' | 'ours';
 export type Command = 'ADD' | 'CHECK' | 'DEL';
 export const referenceCniPath = '/usr/lib/cni';
+/** The same libcni call semantics written independently in bash + jq, to check this harness and our runtime. */
+export const cniExecScript = fileURLToPath(new URL('./cni-exec.sh', import.meta.url));
 
 /** run() of run.ts under the name other harnesses already import from here. */
 export function runCommand(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
@@ -281,7 +284,7 @@ export class OracleRun {
     return join(this.cacheDir, `${networkName(c.config)}-${c.containerId}-${c.ifName}`);
   }
 
-  /** One libcni-style call of the case's .conf/.conflist (semantics as /work/shared/tools/cni-exec.sh). */
+  /** One libcni-style call of the case's .conf/.conflist (the semantics of tests/_lib/cni-exec.sh). */
   async exec(command: Command, c: OracleCase): Promise<Outcome> {
     const cfg = c.config;
     const name = networkName(cfg);

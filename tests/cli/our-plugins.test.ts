@@ -52,7 +52,6 @@ function cli(sub: 'add' | 'check' | 'del', env: Record<string, string | undefine
       WASM_CNI_SOCKET: join(netd, 'no-daemon.sock'),
       CNI_ARGS: undefined,
       CNI_IFNAME: undefined,
-      WASM_CNI_IPAM_EXEC: undefined,
       ...env,
     },
     timeoutMs: 60_000,

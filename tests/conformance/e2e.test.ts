@@ -1,4 +1,4 @@
-// The end-to-end scenario of observed-reference.md §1: a bridge (ipMasq, hairpin) + portmap + bandwidth conflist
+// The end-to-end scenario (docs/reference-notes.md §1): a bridge (ipMasq, hairpin) + portmap + bandwidth conflist
 // through a libcni-style runtime, reference plugins against ours, compared after ADD, CHECK and DEL: result,
 // links, addresses, routes, sysctls, iptables (nat/filter), nft, tc and host-local state.
 import { suite } from 'uvu';

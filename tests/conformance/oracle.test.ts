@@ -1,13 +1,19 @@
 // Tests of the differential harness itself (tests/_lib/oracle.ts): it calls plugins exactly as cni-exec.sh
 // (libcni) does, and two runs of the reference on the same scenario snapshot identically.
-import { cniExecScript } from '../_lib/shared.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox } from '../_lib/sandbox.ts';
 import { run } from '../_lib/run.ts';
-import { OracleRun, compareWithReference, diffSnapshots, referenceNames, type OracleCase } from '../_lib/oracle.ts';
+import {
+  OracleRun,
+  cniExecScript,
+  compareWithReference,
+  diffSnapshots,
+  referenceNames,
+  type OracleCase,
+} from '../_lib/oracle.ts';
 
 const test = suite('oracle');
 const sb = new Sandbox();

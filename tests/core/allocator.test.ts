@@ -228,7 +228,8 @@ ops('many allocators created and disposed reuse memory', () => {
   assert.is(core().memory.buffer.byteLength, before);
 });
 
-// A literal port of the reference RangeIter (plugins.md §2.3) over IPv4 numbers, used as the oracle.
+// A literal port of the reference RangeIter (plugins/ipam/host-local/backend/allocator/allocator.go v1.9.1) over IPv4
+// numbers, used as the oracle.
 interface R {
   start: number;
   end: number;

@@ -4,7 +4,8 @@ import { parseQuantity, parseBandwidthQuantity, tbf, tickInUsecFromPsched, CoreE
 
 const FORMAT = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 const SUFFIX = "unable to parse quantity's suffix";
-const MAX = 9223372036854775807;
+// int64's maximum (2^63 − 1) as a JavaScript number, which rounds it to 2^63.
+const MAX = 2 ** 63;
 
 const q = suite('core: Kubernetes quantities (bits/s, rounded up)');
 const values: Array<[string, number]> = [
@@ -107,7 +108,7 @@ limits('rejected below 1k (also negative and zero) and above 1P (also 1Pi), with
   );
 });
 
-const t = suite('core: tbf parameters (plugins.md §5.2 worked values)');
+const t = suite('core: tbf parameters (worked values of bandwidth ifb_creator.go, v1.9.1)');
 const table: Array<[number, number, number, number, number, number]> = [
   // rate bits, burst bits, rateB, burstB, buffer ticks, limit bytes
   [8, 8, 1, 1, 15_625_000, 1],

@@ -17,7 +17,7 @@ import { Sandbox } from '../_lib/sandbox.ts';
 import { run, sh } from '../_lib/run.ts';
 import { askFromPod, startResponder } from '../_lib/firewall.ts';
 import { NodeCidrAllocator } from '../../host/core/index.ts';
-import { MASQ_COMMENT } from '../../host/kubelet/masq.ts';
+import { MASQ_COMMENT } from '../../host/node/masq.ts';
 import { cliEntryPath, cniBinDir } from '../../host/paths.ts';
 
 const test = suite('e2e: simulated cluster (3 kubenet nodes, cloud routes, masquerade only outside the cluster CIDR)');
@@ -51,7 +51,7 @@ let cloudNs = '';
 let noDaemonSocket = '';
 
 const inNs = (ns: string, cmd: string, args: string[]) => sh('ip', ['netns', 'exec', ns, cmd, ...args]);
-const escape = (s: string) => s.replace(/[./]/g, (c) => `\\${c}`);
+const escapeRe = (s: string) => s.replace(/[./]/g, (c) => `\\${c}`);
 const leaseFiles = (dir: string) => readdirSync(dir).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
 
 /** `wasm-cni pod up|down` run inside the node's namespace with the node's kubelet flags. */
@@ -157,13 +157,13 @@ test('pods come up on every node through kubenet: address from the node pod CIDR
       node.pods.push({ name, ns: ns.name, nsPath: ns.path, ip });
     }
     const cbr0 = await inNs(node.ns, 'ip', ['-4', '-o', 'addr', 'show', 'cbr0']);
-    assert.match(cbr0, new RegExp(`inet ${escape(node.gateway)}/24`));
+    assert.match(cbr0, new RegExp(`inet ${escapeRe(node.gateway)}/24`));
     const ports = await inNs(node.ns, 'ip', ['-o', 'link', 'show', 'master', 'cbr0']);
     assert.is(ports.trim().split('\n').length, 2, `two pod veths on ${node.name}'s cbr0`);
     const nat = await inNs(node.ns, 'iptables', ['-t', 'nat', '-S', 'POSTROUTING']);
     assert.match(
       nat,
-      new RegExp(`! -d ${escape(CLUSTER_CIDR)} .*-j MASQUERADE`),
+      new RegExp(`! -d ${escapeRe(CLUSTER_CIDR)} .*-j MASQUERADE`),
       `kubenet's rule in ${node.name}:\n${nat}`,
     );
   }
@@ -207,7 +207,7 @@ test('pod to outside the cluster CIDR is masqueraded to the node address', async
     const ct = await inNs(node.ns, 'conntrack', ['-L', '-p', 'tcp', '--orig-src', p.ip, '--orig-dst', CLOUD_GW]).catch(
       (e: Error) => e.message,
     );
-    assert.match(ct, new RegExp(`dst=${escape(node.ip)}`), `conntrack shows the reply to the node address: ${ct}`);
+    assert.match(ct, new RegExp(`dst=${escapeRe(node.ip)}`), `conntrack shows the reply to the node address: ${ct}`);
   }
 });
 

@@ -43,6 +43,7 @@ function demoArgs(bridge: string, podCidr: string, hostPort: number): string[] {
   ];
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour sequences start with ESC; matching it is the point.
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 /** Everything a demo with this bridge could have left: netns, links, nat lines, state dirs. */

@@ -1,5 +1,5 @@
 // A private podman for tests: Debian's podman, unmodified, pointed at our build/cni/ through its CNI backend.
-// Settings follow observed-reference.md §3(a): runc (crun fails on this machine's hybrid cgroups), pinned ulimits
+// Settings (docs/reference-notes.md §3): runc (crun fails on hosts with hybrid cgroups), pinned ulimits
 // (no CAP_SYS_RESOURCE), cgroupfs, vfs storage, private CONTAINERS_CONF / CONTAINERS_STORAGE_CONF, and an image
 // made from busybox-static with `podman import` (no registry).
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -17,7 +17,7 @@ import { parseIpNet } from '../../host/firewall/addr.ts';
 
 const names = suite('firewall: names and text');
 
-names('chain names are the reference hashes (plugins.md vectors)', () => {
+names('chain names are the reference hashes (utils.MustFormatChainNameWithPrefix vectors)', () => {
   assert.is(chainName('mynet', 'abc'), 'CNI-e88f49d94512ff752ebe6070');
   assert.is(chainName('mynet', 'abc', 'DN-'), 'CNI-DN-e88f49d94512ff752ebe6');
   assert.is(hashWithPrefix(15, 'bwp', 'mynetabc'), 'bwpe88f49d94512');

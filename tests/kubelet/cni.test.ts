@@ -1,6 +1,6 @@
-// kubelet-tests.md A2 (the cni plugin end to end with a fake CNI binary) and B2 (config loading, readiness,
-// CNI_ARGS, runtimeConfig injection, loopback and DEL rules), black-box: shell-script plugins in a private bin
-// dir, a real netns for the IP read-back.
+// Scenarios (ids: docs/reference-notes.md §5) A2 (the cni plugin end to end with a fake CNI binary) and B2 (config
+// loading, readiness, CNI_ARGS, runtimeConfig injection, loopback and DEL rules), black-box: shell-script plugins in a
+// private bin dir, a real netns for the IP read-back.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';

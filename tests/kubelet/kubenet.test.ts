@@ -1,6 +1,6 @@
-// kubelet-tests.md A3 (kubenet) and B3 (MTU, pod-CIDR event, generated config, masquerade rule, Status,
-// SetUpPod order), plus A5.9/B4 (bandwidth annotations). Fake plugin binaries in a private bin dir; the real
-// masquerade rule is checked once and removed.
+// Scenarios (ids: docs/reference-notes.md §5) A3 (kubenet) and B3 (MTU, pod-CIDR event, generated config, masquerade
+// rule, Status, SetUpPod order), plus A5.9/B4 (bandwidth annotations). Fake plugin binaries in a private bin dir; the
+// real masquerade rule is checked once and removed.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
-// kubelet-tests.md A1 (plugin selection, noop, PluginManager, metrics) and B1 (selection errors, hairpin rule,
-// error wrapping), against host/kubelet.
+// Scenarios (ids: docs/reference-notes.md §5) A1 (plugin selection, noop, PluginManager, metrics) and B1 (selection
+// errors, hairpin rule, error wrapping), against host/kubelet.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {

@@ -23,11 +23,11 @@ const sameAsHome = () => {
   return t.dev === home.dev && t.ino === home.ino;
 };
 
-function thrown(fn: () => unknown): any {
+function thrown(fn: () => unknown): NodeJS.ErrnoException {
   try {
     fn();
   } catch (e) {
-    return e;
+    return e as NodeJS.ErrnoException;
   }
   throw new Error('expected an error');
 }

@@ -84,7 +84,7 @@ T('parallel requests on one handle are serialised and each gets its own answer',
         : h.link.get('eth0').then((l) => l.name),
     ),
   );
-  results.forEach((r, i) => assert.is(r, i % 4 === 0 ? 'ENODEV' : 'eth0'));
+  for (const [i, r] of results.entries()) assert.is(r, i % 4 === 0 ? 'ENODEV' : 'eth0');
 });
 
 T('deleting a link (slow in the kernel) does not block the event loop', async () => {

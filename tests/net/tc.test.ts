@@ -20,7 +20,7 @@ const normalise = (text: string, dev: string) =>
     .replace(/ installed \d+ sec( used \d+ sec)?/g, '')
     .replace(/ firstused \d+ sec/g, '');
 
-/** The bandwidth plugin's numbers (plugins.md §5.2, tick = 64 ns): rate bytes/s, buffer ticks, limit bytes. */
+/** The bandwidth plugin's numbers (ifb_creator.go createTBF, tick = 64 ns): rate bytes/s, buffer ticks, limit bytes. */
 function tbfParams(rateBits: number, burstBits: number) {
   const rate = Math.floor(rateBits / 8);
   const burst = Math.floor(burstBits / 8);

@@ -72,17 +72,17 @@ T(
     const a = addon();
     const fd = a.netlinkOpen(ns.path, NETLINK_ROUTE);
     const first = a.netlinkWait(fd, 5000);
-    let busy: any;
+    let busy: NodeJS.ErrnoException | undefined;
     try {
       void a.netlinkWait(fd, 5000);
     } catch (e) {
-      busy = e;
+      busy = e as NodeJS.ErrnoException;
     }
     assert.is(busy?.code, 'EBUSY');
     a.netlinkClose(fd);
-    const cancelled: any = await first.then(
+    const cancelled = await first.then(
       () => undefined,
-      (e) => e,
+      (e: NodeJS.ErrnoException) => e,
     );
     assert.is(cancelled?.code, 'ECANCELED');
     // The number is reused by the next socket, which can be waited on.

@@ -1,7 +1,6 @@
 // Integration in a network namespace: the reference plugins (bridge + host-local, portmap, bandwidth) driven by
-// our runtime, compared with the same calls made by ../shared/tools/cni-exec.sh (the libcni-faithful harness):
+// our runtime, compared with the same calls made by tests/_lib/cni-exec.sh (libcni's call semantics in bash):
 // the final result, the result cache entry, and what DEL leaves behind.
-import { cniExecScript } from '../_lib/shared.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -9,7 +8,7 @@ import { join } from 'node:path';
 import { parseConfList, loadConfFile } from '../../host/runtime/config.ts';
 import { decodeCacheEntry } from '../../host/runtime/cache.ts';
 import { CniRuntime, type RuntimeConf } from '../../host/runtime/runtime.ts';
-import { referenceNames } from '../_lib/oracle.ts';
+import { cniExecScript, referenceNames } from '../_lib/oracle.ts';
 import { natLinesMentioning, removeNatChains, removeUnusedHostportChains } from '../_lib/firewall.ts';
 import { cleanEnv, run } from '../_lib/run.ts';
 import { Sandbox, type TestNetns } from '../_lib/sandbox.ts';
@@ -150,8 +149,8 @@ I('ADD/CHECK/DEL through our runtime equal cni-exec.sh: result, cache entry, not
     [sb.name('br'), 'eth0', referenceNames(network, containerId).ifb],
   );
 
-  // Cache entry: same fields; cni-exec.sh keeps CNI_ARGS as a string and the config with one trailing newline,
-  // libcni (and we) keep [key, value] pairs and the file's bytes; libcni also records netns.
+  // Cache entry: same fields; cni-exec.sh keeps CNI_ARGS as a string, libcni (and we) keep [key, value] pairs;
+  // libcni also records netns.
   assert.is(refCache.kind, 'cniCacheV1');
   assert.equal(
     [ourCache.containerId, ourCache.ifName, ourCache.networkName],

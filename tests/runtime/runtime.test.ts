@@ -10,7 +10,8 @@ import type { PluginHandler, PluginRequest } from '../../host/cni/handler.ts';
 import type { Result } from '../../host/cni/types.ts';
 import { parseConfList, type NetworkConfigList } from '../../host/runtime/config.ts';
 import { decodeCacheEntry, writeCacheEntry } from '../../host/runtime/cache.ts';
-import { CniRuntime, inProcessExecutor, type RuntimeConf } from '../../host/runtime/runtime.ts';
+import { CniRuntime, type RuntimeConf } from '../../host/runtime/runtime.ts';
+import { inProcessExecutor } from '../../host/plugins/dispatch.ts';
 import { Sandbox } from '../_lib/sandbox.ts';
 
 const sb = new Sandbox();

@@ -10,6 +10,7 @@ import { buildDir, cniBinDir } from '../../host/paths.ts';
 import { requestStatus } from '../../host/daemon/client.ts';
 import { encodeReject, RejectReason } from '../../host/daemon/wire.ts';
 import { spawnFixtureDaemon, type FixtureDaemon } from '../_lib/daemon-fixture.ts';
+import { installForAnyUser } from '../_lib/installed.ts';
 import { cleanEnv, run, type RunResult } from '../_lib/run.ts';
 import { Sandbox } from '../_lib/sandbox.ts';
 
@@ -17,11 +18,15 @@ const shimBinary = join(buildDir, 'native', 'cni-shim');
 const box = new Sandbox();
 const test = suite('shim');
 let dir = ''; // symlinks named like plugins, sockets
+let installed = ''; // `wasm-cni install` output any uid can reach: what callers of another uid run
 let socket = '';
 let daemon: FixtureDaemon | undefined;
 const servers: Server[] = [];
 
-/** Runs the shim under a plugin name, like a runtime: CNI_* env, config on stdin. */
+/**
+ * Runs the shim under a plugin name, like a runtime: CNI_* env, config on stdin. With `asUid`, the installed copy
+ * runs (cwd and CNI_PATH there too): another uid may not be able to enter the checkout.
+ */
 function shim(
   plugin: string,
   opts: { stdin?: string | Buffer; stdinFile?: string; env?: Record<string, string | undefined>; asUid?: number } = {},
@@ -32,17 +37,14 @@ function shim(
     CNI_CONTAINERID: 'c1',
     CNI_NETNS: '/var/run/netns/x',
     CNI_IFNAME: 'eth0',
-    CNI_PATH: cniBinDir,
+    CNI_PATH: opts.asUid === undefined ? cniBinDir : installed,
     ...opts.env,
   };
   const exe = join(dir, plugin);
   if (opts.stdinFile) return runFromFile(exe, opts.stdinFile, env);
   if (opts.asUid !== undefined) {
-    return run('setpriv', [`--reuid=${opts.asUid}`, `--regid=${opts.asUid}`, '--clear-groups', exe], {
-      input: opts.stdin ?? '{}',
-      env,
-      timeoutMs: 20_000,
-    });
+    const args = [`--reuid=${opts.asUid}`, `--regid=${opts.asUid}`, '--clear-groups', join(installed, plugin)];
+    return run('setpriv', args, { input: opts.stdin ?? '{}', env, cwd: installed, timeoutMs: 20_000 });
   }
   return run(exe, [], { input: opts.stdin ?? '{}', env, timeoutMs: 20_000 });
 }
@@ -86,9 +88,10 @@ async function cannedServer(path: string, reply: Buffer): Promise<void> {
 
 test.before(async () => {
   dir = box.dir('shim');
-  chmodSync(dir, 0o755); // the setpriv'd callers below must reach the links and the socket
+  chmodSync(dir, 0o755); // the setpriv'd callers below must reach the sockets
   for (const name of ['echo', 'sleep', 'flood', 'nosuch', 'loopback']) symlinkSync(shimBinary, join(dir, name));
   socket = join(dir, 'd.sock');
+  installed = await installForAnyUser(box, ['echo', 'nosuch']);
   daemon = await spawnFixtureDaemon(socket, [4242]);
 });
 

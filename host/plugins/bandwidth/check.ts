@@ -1,5 +1,6 @@
-// CHECK: the tbf on the host veth (ingress) and on the ifb (egress) carry the rate, limit and buffer the config
-// asks for (plugins.md §5.5). Without limits it succeeds (the Debian 1.1.1 plugin panics there, #1221).
+// CHECK: the tbf on the host veth (ingress) and on the ifb (egress) carry the rate, limit and buffer the config asks
+// for (containernetworking/plugins v1.9.1 plugins/meta/bandwidth/main.go, cmdCheck). Without limits it succeeds (the
+// Debian 1.1.1 plugin panics there, #1221).
 import type { CmdArgs } from '../../cni/skel.ts';
 import { NetHandle, type Qdisc, type TbfParams } from '../../net/index.ts';
 import { isZero, loadBandwidthConfig, shapesEgress, shapesIngress } from './config.ts';

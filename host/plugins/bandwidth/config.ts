@@ -1,5 +1,5 @@
 // bandwidth's configuration: the four limits (static or runtimeConfig.bandwidth), Go-json-like decoding and the
-// reference's validation (plugins.md §5.1).
+// reference's validation (containernetworking/plugins v1.9.1 plugins/meta/bandwidth/main.go, parseConfig).
 import type { Result } from '../../cni/types.ts';
 import { netConfFields, prevResultOf } from '../../cni/netconf.ts';
 import {

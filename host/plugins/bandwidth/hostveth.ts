@@ -1,5 +1,6 @@
 // Which host link to shape: the host-side peer of the container's veth, which must also be listed in prevResult
-// as a host interface (no sandbox) — found exactly as the reference does (plugins.md §5.3 step 4).
+// as a host interface (no sandbox) — found exactly as the reference does
+// (containernetworking/plugins v1.9.1 plugins/meta/bandwidth/main.go, getHostInterface).
 import type { Interface } from '../../cni/types.ts';
 import { NetHandle, type Link } from '../../net/index.ts';
 

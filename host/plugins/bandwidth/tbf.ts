@@ -1,5 +1,5 @@
-// The tbf parameters for one direction, computed by the Wasm core exactly as the reference does (plugins.md §5.2),
-// with the tick factor of this kernel (/proc/net/psched).
+// The tbf parameters for one direction, computed by the Wasm core exactly as the reference does
+// (plugins/meta/bandwidth/ifb_creator.go v1.9.1), with the tick factor of this kernel (/proc/net/psched).
 import { readFileSync } from 'node:fs';
 import { tbf, tickInUsecFromPsched, type Tbf } from '../../core/index.ts';
 import type { TbfParams } from '../../net/index.ts';

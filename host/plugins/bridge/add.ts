@@ -1,7 +1,7 @@
-// bridge ADD (plugins.md §1.2). Unlike the reference, a failed ADD also removes the veth pair it created
-// (and the ipMasq rules), not only the IP allocation and the spoof check.
+// bridge ADD (containernetworking/plugins v1.9.1 plugins/main/bridge/bridge.go, cmdAdd). Unlike the reference, a failed
+// ADD also removes the veth pair it created (and the ipMasq rules), not only the IP allocation and the spoof check.
 import { existsSync } from 'node:fs';
-import { ipamAdd, ipamDel } from '../../cni/ipam.ts';
+import { delegateAdd, delegateDel } from '../../cni/delegate.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
 import { CURRENT_VERSION } from '../../cni/version.ts';
@@ -70,8 +70,8 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
       rollback.push(() => teardownSpoofCheck(attachment));
     }
     if (isL3) {
-      const ipam = await ipamAdd(a, c.ipamType);
-      rollback.push(() => ipamDel(a, c.ipamType));
+      const ipam = await delegateAdd(a, c.ipamType);
+      rollback.push(() => delegateDel(a, c.ipamType));
       result.ips = ipam.ips;
       result.routes = ipam.routes;
       result.dns = ipam.dns;

@@ -1,7 +1,7 @@
-// bridge CHECK (plugins.md §1.4): the links, MACs, promisc state, addresses and routes of prevResult must
-// still be there. Unlike the reference, an L2 (no IPAM) network is checked too instead of failing on the
-// empty IPAM type.
-import { ipamCheck } from '../../cni/ipam.ts';
+// bridge CHECK (containernetworking/plugins v1.9.1 plugins/main/bridge/bridge.go, cmdCheck): the links, MACs, promisc
+// state, addresses and routes of prevResult must still be there. Unlike the reference, an L2 (no IPAM) network is
+// checked too instead of failing on the empty IPAM type.
+import { delegateCheck } from '../../cni/delegate.ts';
 import { prevResultOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Interface, IPConfig, Route } from '../../cni/types.ts';
@@ -26,7 +26,7 @@ export async function cmdCheck(a: CmdArgs): Promise<void> {
   const cont = await openNetns(a.netns);
   const host = await NetHandle.open();
   try {
-    if (c.ipamType !== '') await ipamCheck(a, c.ipamType);
+    if (c.ipamType !== '') await delegateCheck(a, c.ipamType);
     const prev = prevResultOf(a);
     if (!prev) throw new Error('Required prevResult missing');
     const interfaces = prev.interfaces ?? [];

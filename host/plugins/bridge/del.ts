@@ -1,9 +1,10 @@
-// bridge DEL (plugins.md §1.3), with the reference's leaks fixed:
+// bridge DEL (containernetworking/plugins v1.9.1 plugins/main/bridge/bridge.go, cmdDel), with the reference's leaks
+// fixed:
 // * the ipMasq rules and the spoof check are removed on every path (empty or vanished netns, repeated DEL),
 //   using the interface's addresses, else the cached prevResult, else the chain name alone;
 // * an interface whose host end is tagged for another attachment (wrong container ID) is left alone.
 import { existsSync } from 'node:fs';
-import { ipamDel } from '../../cni/ipam.ts';
+import { delegateDel } from '../../cni/delegate.ts';
 import { prevResultOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { teardownIpMasq } from '../../firewall/ipmasq.ts';
@@ -18,7 +19,7 @@ export async function cmdDel(a: CmdArgs): Promise<void> {
   const isL3 = c.ipamType !== '';
   let ifaceAddrs: string[] | undefined;
   if (a.netns !== '' && existsSync(a.netns)) ifaceAddrs = await deleteContainerIface(a, c);
-  if (isL3) await ipamDel(a, c.ipamType);
+  if (isL3) await delegateDel(a, c.ipamType);
   if (c.macspoofchk) await teardownSpoofCheck(attachmentId(a.containerId, a.ifName)).catch(() => undefined);
   if (isL3 && c.ipMasq) {
     const ips = ifaceAddrs && ifaceAddrs.length > 0 ? ifaceAddrs : prevResultAddrs(a);

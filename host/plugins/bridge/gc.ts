@@ -2,7 +2,7 @@
 // plugin drops their reservations, and their masquerade rules (ipMasq) and spoof checks (macspoofchk) go — what
 // DEL would have removed, for attachments whose DEL never came. Every part runs even when an earlier one
 // fails; the errors are reported together. The veth pairs are left alone (GC is no substitute for DEL).
-import { ipamGc } from '../../cni/ipam.ts';
+import { delegateGc } from '../../cni/delegate.ts';
 import { validAttachmentsOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { gcIpMasq } from '../../firewall/ipmasq.ts';
@@ -21,7 +21,7 @@ export async function cmdGc(a: CmdArgs): Promise<void> {
       errors.push((e as Error).message);
     }
   };
-  if (c.ipamType !== '') await step(() => ipamGc(a, c.ipamType));
+  if (c.ipamType !== '') await step(() => delegateGc(a, c.ipamType));
   if (c.ipamType !== '' && c.ipMasq) await step(() => gcIpMasq({ network: c.networkName, validAttachments }));
   if (c.macspoofchk) {
     const listHostLinks = async () => {

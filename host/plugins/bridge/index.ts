@@ -1,5 +1,5 @@
 // The bridge plugin: a Linux bridge in the host namespace, a veth pair per container, optional L3 via IPAM.
-import { ipamStatus } from '../../cni/ipam.ts';
+import { delegateStatus } from '../../cni/delegate.ts';
 import { makeHandler } from '../../cni/skel.ts';
 import { SPEC_VERSIONS } from '../../cni/version.ts';
 import { cmdAdd } from './add.ts';
@@ -17,6 +17,6 @@ export const handler = makeHandler({
   gc: cmdGc,
   async status(a) {
     const type = ipamTypeOf(a.conf);
-    if (type !== '') await ipamStatus(a, type);
+    if (type !== '') await delegateStatus(a, type);
   },
 });

@@ -18,10 +18,10 @@ export function parseResolvConf(path: string): DNS {
     const fields = line.split(/\s+/);
     if (fields.length < 2) continue;
     const [key, first, ...rest] = fields as [string, string, ...string[]];
-    if (key === 'nameserver') (dns.nameservers ??= []).push(first);
+    if (key === 'nameserver') dns.nameservers = [...(dns.nameservers ?? []), first];
     else if (key === 'domain') dns.domain = first;
-    else if (key === 'search') (dns.search ??= []).push(first, ...rest);
-    else if (key === 'options') (dns.options ??= []).push(first, ...rest);
+    else if (key === 'search') dns.search = [...(dns.search ?? []), first, ...rest];
+    else if (key === 'options') dns.options = [...(dns.options ?? []), first, ...rest];
   }
   return dns;
 }

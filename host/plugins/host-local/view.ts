@@ -160,7 +160,10 @@ export class ReservationView {
     this.owners.set(ip, owner);
     this.stamps.set(ip, stamp);
     let set = this.byOwner.get(owner);
-    if (!set) this.byOwner.set(owner, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.byOwner.set(owner, set);
+    }
     set.add(ip);
     if (before === undefined) for (const fn of this.listeners) fn(ip, true);
   }
@@ -194,7 +197,10 @@ const views = new Map<string, ReservationView>();
 /** The process-wide view of a directory (an absolute path). */
 export function viewFor(dir: string): ReservationView {
   let v = views.get(dir);
-  if (!v) views.set(dir, (v = new ReservationView(dir, hasMultigrainTimestamps(dir))));
+  if (!v) {
+    v = new ReservationView(dir, hasMultigrainTimestamps(dir));
+    views.set(dir, v);
+  }
   return v;
 }
 

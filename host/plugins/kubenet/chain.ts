@@ -1,14 +1,14 @@
 // Running the delegates kubenet is made of (bridge with host-local, then portmap and bandwidth) the way a
 // runtime chains them: same environment, each plugin's stdin = its config + name/cniVersion (+ prevResult,
-// runtimeConfig). Our plugins run in this process; others are executed from CNI_PATH (ipam.ts delegate).
-import { delegate } from '../../cni/ipam.ts';
+// runtimeConfig). Our plugins run in this process; others are executed from CNI_PATH (cni/delegate.ts).
+import { delegate } from '../../cni/delegate.ts';
 import { readPluginResult, stdoutOrThrow } from '../../cni/invoke.ts';
 import { resultToWire } from '../../cni/result.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
 import { pickMtu } from '../../core/index.ts';
-import { hostInterfaces } from '../../kubelet/kubenet.ts';
-import { kubenetBridgeConfigText } from '../../kubelet/kubenet-config.ts';
+import { hostInterfaces } from '../../node/interfaces.ts';
+import { kubenetBridgeConfigText } from '../../node/kubenet-config.ts';
 import type { KubenetConfig } from './config.ts';
 
 export type Command = 'ADD' | 'DEL' | 'CHECK';

@@ -6,8 +6,7 @@ import { CniError, ErrCode } from '../../cni/errors.ts';
 import { netConfFields, prevResultOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
-import { DEFAULT_BRIDGE, parsePodCidrs } from '../../kubelet/kubenet-config.ts';
-import type { HairpinMode } from '../../kubelet/types.ts';
+import { DEFAULT_BRIDGE, parsePodCidrs, type HairpinMode } from '../../node/kubenet-config.ts';
 
 export interface KubenetConfig {
   cniVersion: string;

@@ -88,7 +88,7 @@ test('wrong types: Go json errors (texts observed from Debian 1.1.1)', () => {
   );
 });
 
-test('ifb name: bwp + 12 hex of sha512(network + containerID) (observed-reference.md)', () => {
+test('ifb name: bwp + 12 hex of sha512(network + containerID) (docs/reference-notes.md §2.6)', () => {
   assert.is(ifbName('refnet', 'refpod-a'), 'bwp720ff4d3e3bd');
 });
 

@@ -56,12 +56,19 @@ async function makeCase(
   return c;
 }
 
-async function ipJson(args: string[]): Promise<any[]> {
+/** The fields of `ip -j [-d] link show` these tests read. */
+interface IpLinkJson {
+  ifname: string;
+  address: string;
+  linkinfo: { info_data: { vlan_filtering?: number }; info_slave_data: { isolated?: boolean } };
+}
+
+async function ipJson(args: string[]): Promise<IpLinkJson[]> {
   const r = await run('ip', ['-j', ...args]);
   return r.stdout.trim() ? JSON.parse(r.stdout) : [];
 }
 
-async function portOf(bridge: string): Promise<any> {
+async function portOf(bridge: string): Promise<IpLinkJson> {
   return (await ipJson(['-d', 'link', 'show', 'master', bridge]))[0];
 }
 
@@ -244,7 +251,7 @@ test('DEL with the netns gone releases the IP and removes the ipMasq and spoof-c
     await run('ip', ['netns', 'delete', c.netns.split('/').pop()!]);
     assert.is((await r.exec('DEL', c)).exitCode, 0);
     assert.equal(ipFiles(c), [], `${impl} released the IP`);
-    // The reference's DEL returns early on a vanished netns (plugins.md §1.3): both stay behind.
+    // The reference's DEL returns early on a vanished netns (bridge.go cmdDel, v1.9.1): both stay behind.
     assert.is(await natChainExists(chain), impl === 'reference', `${impl}: chain ${chain}`);
     assert.is(await nftChainExists(spoofChain), impl === 'reference', `${impl}: nft chain ${spoofChain}`);
     if (impl === 'reference')

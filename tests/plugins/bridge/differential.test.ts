@@ -278,7 +278,7 @@ test('macspoofchk: nft bridge nat chains after ADD, gone after DEL', async () =>
   });
 });
 
-async function bridgeWithAddress(sb: { name(s: string): string }, bridge: string, cidr: string): Promise<void> {
+async function bridgeWithAddress(_sb: { name(s: string): string }, bridge: string, cidr: string): Promise<void> {
   await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
   await run('ip', ['addr', 'add', cidr, 'dev', bridge, ...(cidr.includes(':') ? ['nodad'] : [])]);
 }

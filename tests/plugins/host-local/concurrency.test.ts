@@ -49,7 +49,7 @@ test('100 parallel ADDs then DELs, ours and the reference mixed on one data dir'
   const adds = await parallel(ids, 32, (i) =>
     callPlugin(who(i, false), { command: 'ADD', containerId: `cc${i}`, ifName: 'eth0', netns: pod.path, conf }),
   );
-  adds.forEach((r, i) => assert.is(r.code, 0, `ADD cc${i} by ${who(i, false)}: ${r.stdout}`));
+  for (const [i, r] of adds.entries()) assert.is(r.code, 0, `ADD cc${i} by ${who(i, false)}: ${r.stdout}`);
   const v4 = adds.map((r) => (JSON.parse(r.stdout) as { ips: Array<{ address: string }> }).ips[0]!.address);
   const v6 = adds.map((r) => (JSON.parse(r.stdout) as { ips: Array<{ address: string }> }).ips[1]!.address);
   assert.is(new Set(v4).size, count, 'duplicate IPv4 address handed out');
@@ -66,7 +66,7 @@ test('100 parallel ADDs then DELs, ours and the reference mixed on one data dir'
   const dels = await parallel(ids, 32, (i) =>
     callPlugin(who(i, true), { command: 'DEL', containerId: `cc${i}`, ifName: 'eth0', netns: pod.path, conf }),
   );
-  dels.forEach((r, i) => assert.is(r.code, 0, `DEL cc${i}: ${r.stdout}`));
+  for (const [i, r] of dels.entries()) assert.is(r.code, 0, `DEL cc${i}: ${r.stdout}`);
   assert.equal(readdirSync(netDir).sort(), ['last_reserved_ip.0', 'last_reserved_ip.1', 'lock']);
 });
 

@@ -1,5 +1,5 @@
 // host-local, ours against the reference (/usr/lib/cni/host-local), scenario by scenario from the reference
-// test inventory (errors-and-edge-cases.md §5.2; the ids in INVENTORY.md). Each scenario runs the same calls
+// test inventory (plugins/ipam/host-local/*_test.go v1.9.1; the ids in INVENTORY.md). Each scenario runs the same calls
 // on two private data directories, one per implementation, and after every call compares the exit code, the
 // printed result or error, and every file of the data directory.
 // Subnets: 10.200.60-63.0/24 and fd00:200:60::/64.

@@ -47,7 +47,7 @@ async function reference(command: 'ADD' | 'DEL', id: string, conf: unknown, cniA
   const r = await callPlugin('reference', { command, containerId: id, ifName: 'eth0', netns: pod.path, conf, cniArgs });
   assert.is(r.code, 0, r.stdout);
 }
-const addressOf = (out: Record<string, unknown> | undefined) => (out?.ips as Array<{ address: string }>)[0]!.address;
+const addressOf = (out: Record<string, unknown> | undefined) => (out!.ips as Array<{ address: string }>)[0]!.address;
 
 test("own changes keep the view trusted; the reference's changes (incl. a re-created file) are picked up", async () => {
   const dataDir = sb.dir('view-data');

@@ -1,5 +1,6 @@
 // loopback, ours against the reference (/usr/lib/cni/loopback), in throw-away namespaces
-// (errors-and-edge-cases.md §5.5 per version, §2.5, §3). Address: 10.200.69.1 (the non-loopback case).
+// (plugins/main/loopback/loopback_test.go v1.9.1 per version, its errors and idempotency). Address: 10.200.69.1 (the
+// non-loopback case).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Sandbox } from '../../_lib/sandbox.ts';
@@ -74,7 +75,7 @@ for (const v of ['1.0.0']) {
 
 // The reference builds a 1.0.0-shaped result and only relabels it with the requested version, so for every
 // 0.x version it prints `interfaces` + `ips` without `version` (0.3.x/0.4.0) or instead of `ip4`/`ip6`
-// (0.1.0/0.2.0) — "loopback 0.4.0 result lacks ips[].version" (observed-reference.md gotcha 5). Ours prints
+// (0.1.0/0.2.0) — "loopback 0.4.0 result lacks ips[].version" (docs/reference-notes.md §2.5). Ours prints
 // each version's own shape.
 const perVersion: Record<string, unknown> = {
   '0.1.0': { cniVersion: '0.1.0', ip4: { ip: '127.0.0.1/8' }, ip6: { ip: '::1/128' }, dns: {} },

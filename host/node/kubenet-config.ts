@@ -1,9 +1,13 @@
-// The network kubenet generates once the pod CIDR is known (kubelet-network.md §6.4): the `bridge` config for
-// cbr0 in the kubelet's exact text, and the list we actually run, which chains `portmap` and `bandwidth` after
-// it (hostPorts and shaping the way today's runtimes do them, instead of dockershim's hostport manager and tc
-// shaper). Shared by the kubenet network plugin and the `kubenet` CNI meta-plugin.
+// The network kubenet generates once the pod CIDR is known (kubernetes v1.23
+// pkg/kubelet/dockershim/network/kubenet/kubenet_linux.go, Event and NET_CONFIG_TEMPLATE): the `bridge` config for cbr0
+// in the kubelet's exact text, and the list we actually run, which chains `portmap` and `bandwidth` after it (hostPorts
+// and shaping the way today's runtimes do them, instead of dockershim's hostport manager and tc shaper). Shared by the
+// kubenet network plugin and the `kubenet` CNI meta-plugin.
 import { Cidr } from '../core/index.ts';
 import { parseConfList, type NetworkConfigList } from '../runtime/config.ts';
+
+/** The kubelet's --hairpin-mode values (kubenet: promiscuous-bridge or hairpin-veth on cbr0). */
+export type HairpinMode = 'promiscuous-bridge' | 'hairpin-veth' | 'none';
 
 export const KUBENET_NETWORK = 'kubenet';
 export const DEFAULT_BRIDGE = 'cbr0';

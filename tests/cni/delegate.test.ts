@@ -1,11 +1,13 @@
-// IPAM delegation: exec of a binary on CNI_PATH (the reference host-local, IPAM-only: no namespace is touched)
-// and the in-process path through a plugin table; same stdin and env, errors passed through unchanged.
+// Delegation (host/cni/delegate.ts): exec of a binary on CNI_PATH when the caller gave no in-process plugins
+// (the reference host-local, IPAM-only: no namespace is touched) and the in-process path through the lookup the
+// caller passes down; same stdin and env, errors passed through unchanged.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeHandler, type CmdArgs, type PluginSpec } from '../../host/cni/skel.ts';
-import { delegate, ipamAdd, ipamCheck, ipamDel } from '../../host/cni/ipam.ts';
+import { delegate, delegateAdd, delegateCheck, delegateDel } from '../../host/cni/delegate.ts';
+import { callPlugin, pluginLookup } from '../../host/plugins/dispatch.ts';
 import { readPluginResult, stdoutOrThrow } from '../../host/cni/invoke.ts';
 import type { PluginHandler, PluginRequest } from '../../host/cni/handler.ts';
 import { Sandbox } from '../_lib/sandbox.ts';
@@ -19,13 +21,13 @@ function delegatingPlugin(versions: string[]): PluginSpec {
     name: 'w2main',
     versions,
     async add(a: CmdArgs) {
-      return ipamAdd(a, a.netconf.ipam!.type!);
+      return delegateAdd(a, a.netconf.ipam!.type!);
     },
     async del(a: CmdArgs) {
-      return ipamDel(a, a.netconf.ipam!.type!);
+      return delegateDel(a, a.netconf.ipam!.type!);
     },
     async check(a: CmdArgs) {
-      return ipamCheck(a, a.netconf.ipam!.type!);
+      return delegateCheck(a, a.netconf.ipam!.type!);
     },
   };
 }
@@ -37,7 +39,6 @@ const baseEnv = (cmd: string, extra: Record<string, string> = {}): Record<string
   CNI_NETNS: '/var/run/netns/unused',
   CNI_IFNAME: 'eth0',
   CNI_PATH: '/usr/lib/cni',
-  WASM_CNI_IPAM_EXEC: '1',
   ...extra,
 });
 const conf = (version: string, ipam: Record<string, unknown>): string =>
@@ -48,7 +49,7 @@ const conf = (version: string, ipam: Record<string, unknown>): string =>
     ipam: { type: 'host-local', dataDir, ...ipam },
   });
 
-const I = suite('ipam delegation');
+const I = suite('delegation');
 
 I.before(() => {
   dataDir = sb.dir('ipam');
@@ -132,30 +133,53 @@ I('in-process: a plugin of the table gets the same stdin bytes and env with only
   };
   const stdin = enc(JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'w2main', ipam: { type: 'w2-ipam' } }));
   const a = {
-    env: { ...baseEnv('ADD'), WASM_CNI_IPAM_EXEC: '' },
+    env: baseEnv('ADD'),
     stdin,
     cniVersion: '1.0.0',
     netconf: { cniVersion: '1.0.0' },
+    plugins: pluginLookup(table),
   } as unknown as CmdArgs;
-  const res = await delegate(a, 'w2-ipam', 'ADD', table);
+  const res = await delegate(a, 'w2-ipam', 'ADD');
   assert.equal(readPluginResult(stdoutOrThrow(res), '1.0.0').result, {
     cniVersion: '1.0.0',
     ips: [{ address: '10.200.20.77/24' }],
   });
   assert.is(seen[0]!.stdin, stdin);
   assert.equal(seen[0]!.env, { ...a.env, CNI_COMMAND: 'ADD' });
-  const del = await delegate(a, 'w2-ipam', 'DEL', table);
+  assert.is(seen[0]!.plugins, a.plugins, 'the delegate gets the same lookup for its own delegates');
+  const del = await delegate(a, 'w2-ipam', 'DEL');
   assert.throws(
     () => stdoutOrThrow(del),
     (e: Error & { code?: number }) => e.code === 999 && e.message === 'release failed',
   );
-  // Forcing exec ignores the table (and then finds no binary of that name).
-  const forced = { ...a, env: { ...a.env, WASM_CNI_IPAM_EXEC: '1' } } as CmdArgs;
-  await delegate(forced, 'w2-ipam', 'ADD', table).then(
+  // Without a lookup the same type is executed from CNI_PATH (which has no binary of that name).
+  const noLookup = { ...a, plugins: undefined } as CmdArgs;
+  await delegate(noLookup, 'w2-ipam', 'ADD').then(
     () => assert.unreachable(),
     (e: Error) => assert.match(e.message, /failed to find plugin "w2-ipam"/),
   );
   assert.is(seen.length, 2);
 });
+
+I(
+  'dispatch passes its table down: a plugin called through callPlugin delegates to a plugin of the same table',
+  async () => {
+    const toyIpam = makeHandler({
+      name: 'w2ipam',
+      versions: ['1.0.0'],
+      async add() {
+        return { cniVersion: '1.0.0', ips: [{ address: '10.200.20.78/24' }] };
+      },
+      async del() {},
+      async check() {},
+    });
+    const table = { w2main: async () => makeHandler(delegatingPlugin(['1.0.0'])), 'w2-ipam': async () => toyIpam };
+    const stdin = enc(JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'w2main', ipam: { type: 'w2-ipam' } }));
+    // CNI_PATH has no w2-ipam: only the in-process lookup can answer.
+    const r = await callPlugin('w2main', { env: baseEnv('ADD', { CNI_PATH: '/nonexistent' }), stdin }, table);
+    assert.is(r.exitCode, 0, r.stdout);
+    assert.equal(JSON.parse(r.stdout).ips, [{ address: '10.200.20.78/24' }]);
+  },
+);
 
 I.run();

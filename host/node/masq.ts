@@ -1,6 +1,6 @@
-// kubenet's one masquerade rule (kubelet-network.md §6.3): traffic to non-local destinations outside
-// --non-masquerade-cidr is MASQUERADEd, in nat POSTROUTING, for the CIDR's family only. Through host/firewall
-// (check-then-append in one restore).
+// kubenet's one masquerade rule (kubernetes v1.23 pkg/kubelet/dockershim/network/kubenet/kubenet_linux.go,
+// ensureMasqRule): traffic to non-local destinations outside --non-masquerade-cidr is MASQUERADEd, in nat POSTROUTING,
+// for the CIDR's family only. Through host/firewall (check-then-append in one restore).
 import { ensureRules, removeRules } from '../firewall/ensure.ts';
 import { listChain, splitSaveLine, type IpFamily, type Rule } from '../firewall/iptables.ts';
 
