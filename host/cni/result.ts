@@ -3,6 +3,7 @@
 //   0.1.0/0.2.0  {cniVersion, ip4:{ip,gateway,routes}, ip6, dns}            dns always present ({} when empty)
 //   0.3.x/0.4.0  {cniVersion, interfaces, ips:[{version,interface,address,gateway}], routes, dns}   dns always present
 //   1.0.0/1.1.0  same without ips[].version, extra interface/route fields; keys sorted; empty dns omitted
+import { annotate } from '../errors.ts';
 import {
   DecodeError,
   custom,
@@ -185,7 +186,7 @@ export function parsePrevResult(raw: unknown, confVersion: string): Result {
   try {
     return parseResult(withDefaultVersion(raw, v), v);
   } catch (e) {
-    throw new Error(`could not parse prevResult: ${(e as Error).message}`);
+    throw annotate(e, 'could not parse prevResult');
   }
 }
 

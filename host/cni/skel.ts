@@ -5,6 +5,7 @@
 // Like the reference's skel it reads nothing else of the config: each plugin decodes its own struct from
 // `conf` (its config.ts, with netconf.ts for the shared types.NetConf fields and prevResult), so errors carry
 // the plugin's wording and fields a plugin does not have are ignored.
+import { errorMessage } from '../errors.ts';
 import { statSync } from 'node:fs';
 import type { PluginHandler, PluginRequest, PluginResponse } from './handler.ts';
 import { CniError, ErrCode, formatCniError, toCniError } from './errors.ts';
@@ -174,7 +175,7 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
     conf = parseJson(req.stdin);
     name = readTopString(conf, 'name');
   } catch (e) {
-    throw new CniError(ErrCode.DecodeFailure, `error unmarshall network config: ${(e as Error).message}`);
+    throw new CniError(ErrCode.DecodeFailure, `error unmarshall network config: ${errorMessage(e)}`);
   }
   if (name === '') throw new CniError(ErrCode.InvalidNetworkConfig, 'missing network name');
   validateNetworkName(name);
@@ -193,7 +194,7 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
   try {
     confVersion = readTopString(conf, 'cniVersion') || '0.1.0';
   } catch (e) {
-    throw new CniError(ErrCode.DecodeFailure, `decoding version from network config: ${(e as Error).message}`);
+    throw new CniError(ErrCode.DecodeFailure, `decoding version from network config: ${errorMessage(e)}`);
   }
 
   const minimum = command === 'CHECK' ? '0.4.0' : command === 'GC' || command === 'STATUS' ? '1.1.0' : undefined;
@@ -252,6 +253,6 @@ function atLeast(v: string, min: string): boolean {
   try {
     return versionAtLeast(v, min);
   } catch (e) {
-    throw new CniError(ErrCode.DecodeFailure, (e as Error).message);
+    throw new CniError(ErrCode.DecodeFailure, errorMessage(e));
   }
 }

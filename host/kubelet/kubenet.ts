@@ -2,6 +2,7 @@
 // CIDR(s), run through the CNI bridge + host-local plugins (and, unlike dockershim, portmap for hostPorts and
 // bandwidth for shaping, chained after the bridge), the MTU picked by the Wasm core, one masquerade rule,
 // promiscuous-bridge mode with its de-dup rules.
+import { annotate, errorMessage } from '../errors.ts';
 import { readdirSync } from 'node:fs';
 import { Cidr, pickMtu, type MtuInterface } from '../core/index.ts';
 import { withNetHandle } from '../net/index.ts';
@@ -29,7 +30,6 @@ import {
   bareContainerId,
   POD_CIDR_KEY,
   aggregate,
-  errorText,
   type HairpinMode,
   type NetworkHost,
   type NetworkPlugin,
@@ -146,7 +146,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
       try {
         itfs = await (this.opts.listInterfaces ?? hostInterfaces)();
       } catch (e) {
-        this.log(`failed to list host interfaces: ${errorText(e)}`);
+        this.log(`failed to list host interfaces: ${errorMessage(e)}`);
       }
       const choice = pickMtu(itfs);
       if (choice.source === 'fallback')
@@ -174,7 +174,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     try {
       cidrs = parsePodCidrs(value, !this.opts.singleStack);
     } catch (e) {
-      this.log(`failed to parse pod CIDR ${value}: ${errorText(e)}`);
+      this.log(`failed to parse pod CIDR ${value}: ${errorMessage(e)}`);
       return;
     }
     const o = {
@@ -192,7 +192,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     } catch (e) {
       this.netConfigText = undefined;
       this.netConfig = undefined;
-      this.log(`failed to generate the kubenet network config: ${errorText(e)}`);
+      this.log(`failed to generate the kubenet network config: ${errorMessage(e)}`);
     }
   }
 
@@ -242,7 +242,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     try {
       await this.status();
     } catch (e) {
-      throw new Error(`kubenet cannot SetUpPod: ${errorText(e)}`);
+      throw annotate(e, 'kubenet cannot SetUpPod');
     }
     try {
       await this.setup(namespace, name, sandboxId, annotations);
@@ -250,11 +250,11 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
       try {
         await this.teardown(namespace, name, sandboxId);
       } catch (t) {
-        this.log(`failed to tear down after failed setup: ${errorText(t)}`);
+        this.log(`failed to tear down after failed setup: ${errorMessage(t)}`);
       }
       throw e;
     }
-    await ensureMasqRule(this.nonMasqueradeCidr).catch((e) => this.log(errorText(e)));
+    await ensureMasqRule(this.nonMasqueradeCidr).catch((e) => this.log(errorMessage(e)));
   }
 
   private async setup(
@@ -268,13 +268,13 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     try {
       bw = extractPodBandwidth(annotations);
     } catch (e) {
-      throw new Error(`error reading pod bandwidth annotations: ${errorText(e)}`);
+      throw annotate(e, 'error reading pod bandwidth annotations');
     }
     let netns = '';
     try {
       netns = await host.getNetNS(sandboxId);
     } catch (e) {
-      this.log(`kubenet failed to retrieve network namespace path: ${errorText(e)}`);
+      this.log(`kubenet failed to retrieve network namespace path: ${errorMessage(e)}`);
     }
     if (netns) this.disableDad(netns);
     await this.runtime.addNetworkList(this.loConfig, { containerId: bareContainerId(sandboxId), netns, ifName: 'lo' });
@@ -287,7 +287,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     try {
       result = (await this.runtime.addNetworkList(this.netConfig!, rt)).result;
     } catch (e) {
-      throw new Error(`error adding container to network: ${errorText(e)}`);
+      throw annotate(e, 'error adding container to network');
     }
     const v4 = result.ips?.find((i) => !i.address.includes(':'));
     const v6 = result.ips?.find((i) => i.address.includes(':'));
@@ -311,13 +311,13 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
       try {
         link = await h.link.get(this.bridge);
       } catch (e) {
-        throw new Error(`failed to lookup "${this.bridge}": ${errorText(e)}`);
+        throw annotate(e, `failed to lookup "${this.bridge}"`);
       }
       if (!link.promisc) {
         try {
           await h.link.setPromisc(this.bridge, true);
         } catch (e) {
-          throw new Error(`Error setting promiscuous mode on ${this.bridge}: ${errorText(e)}`);
+          throw annotate(e, `Error setting promiscuous mode on ${this.bridge}`);
         }
       }
       return link.mac;
@@ -325,7 +325,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     try {
       await syncDedupRules(mac, pairs, this.opts.dedupChain ?? DEDUP_CHAIN);
     } catch (e) {
-      this.log(`failed to ensure the de-dup rules: ${errorText(e)}`);
+      this.log(`failed to ensure the de-dup rules: ${errorMessage(e)}`);
     }
   }
 
@@ -340,14 +340,14 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     try {
       new SysctlOps(netns).set('net/ipv6/conf/default/dad_transmits', 0);
     } catch (e) {
-      this.log(`failed to disable DAD in the pod: ${errorText(e)}`);
+      this.log(`failed to disable DAD in the pod: ${errorMessage(e)}`);
     }
   }
 
   async tearDownPod(namespace: string, name: string, sandboxId: string): Promise<void> {
     if (!this.netConfig) throw new Error('kubenet needs a PodCIDR to tear down pods');
     await this.teardown(namespace, name, sandboxId);
-    await ensureMasqRule(this.nonMasqueradeCidr).catch((e) => this.log(errorText(e)));
+    await ensureMasqRule(this.nonMasqueradeCidr).catch((e) => this.log(errorMessage(e)));
   }
 
   /**
@@ -363,7 +363,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
       /* DEL without a netns still releases the IP */
     }
     const ignoreMissing = (e: unknown) => {
-      if (!errorText(e).includes('no such file or directory')) errors.push(e);
+      if (!errorMessage(e).includes('no such file or directory')) errors.push(e);
     };
     await this.runtime
       .delNetworkList(this.loConfig, { containerId: bareContainerId(sandboxId), netns, ifName: 'lo' })
@@ -391,7 +391,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     try {
       netns = await this.requireHost().getNetNS(sandboxId);
     } catch (e) {
-      throw new Error(`kubenet failed to retrieve network namespace path: ${errorText(e)}`);
+      throw annotate(e, 'kubenet failed to retrieve network namespace path');
     }
     if (netns === '')
       throw new Error(`cannot find the network namespace, skipping pod network status for container "${sandboxId}"`);

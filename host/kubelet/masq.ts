@@ -1,6 +1,7 @@
 // kubenet's one masquerade rule (kubelet-network.md §6.3): traffic to non-local destinations outside
 // --non-masquerade-cidr is MASQUERADEd, in nat POSTROUTING, for the CIDR's family only. Through host/firewall
 // (check-then-append in one restore).
+import { annotate } from '../errors.ts';
 import { ensureRules, removeRules } from '../firewall/ensure.ts';
 import { listChain, splitSaveLine, type IpFamily, type Rule } from '../firewall/iptables.ts';
 
@@ -42,7 +43,7 @@ export async function ensureMasqRule(nonMasqueradeCidr: string): Promise<void> {
       rules: [{ chain: 'POSTROUTING', rule: r.rule, own: false }],
     });
   } catch (e) {
-    throw new Error(`failed to ensure that nat chain POSTROUTING jumps to MASQUERADE: ${(e as Error).message}`);
+    throw annotate(e, 'failed to ensure that nat chain POSTROUTING jumps to MASQUERADE');
   }
 }
 

@@ -1,5 +1,6 @@
 // Choosing and initialising the network plugin as dockershim does (kubelet-network.md §2.2), and one call
 // that builds the whole stack from the kubelet's flags.
+import { errorMessage } from '../errors.ts';
 import type { PluginExecutor } from '../runtime/runtime.ts';
 import type { Env } from '../cni/invoke.ts';
 import { CniNetworkPlugin, probeCniPlugins } from './cni.ts';
@@ -11,7 +12,6 @@ import {
   POD_CIDR_CHANGE,
   POD_CIDR_KEY,
   aggregate,
-  errorText,
   type HairpinMode,
   type MtuLister,
   type NetworkHost,
@@ -93,7 +93,7 @@ export async function initNetworkPlugin(
     try {
       await chosen.init(host, hairpinMode, nonMasqueradeCidr, mtu);
     } catch (e) {
-      errors.push(`network plugin "${name}" failed init: ${errorText(e)}`);
+      errors.push(`network plugin "${name}" failed init: ${errorMessage(e)}`);
     }
   } else {
     errors.push(`network plugin "${name}" not found`);

@@ -1,6 +1,7 @@
 // Pods brought up from the command line (`wasm-cni pod up|down|status`): what a pod needs to be torn down
 // later by another process (its node flags, sandbox ID, netns, ports, annotations), kept as one JSON file per
 // pod under a state dir, and a pod's status read from the machine (addresses, interfaces, shaping qdiscs).
+import { errorMessage } from '../errors.ts';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withNetHandle, type Filter, type Link } from '../net/index.ts';
@@ -134,7 +135,7 @@ export async function podStatus(r: PodRecord): Promise<PodStatus> {
       }
     });
   } catch (e) {
-    s.error = (e as Error).message;
+    s.error = errorMessage(e);
     return s;
   }
   if (eth0?.parentIndex !== undefined) {

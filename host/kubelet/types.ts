@@ -1,5 +1,6 @@
 // The kubelet's network-plugin contract (dockershim era, 1.20–1.23): what a plugin offers and what the
 // runtime side (the "host") gives it. Names and semantics follow kubelet-network.md §1 and §3.
+import { errorMessage } from '../errors.ts';
 
 /** A host port of a pod, as the sandbox checkpoint lists it (protocol upper-case; hostPort 0 = none). */
 export interface PortMapping {
@@ -83,11 +84,7 @@ export type MtuLister = () => Promise<
 
 /** Several errors as one, printed like Go's utilerrors aggregate: one → its text, more → `[a, b]`. */
 export function aggregate(errors: readonly unknown[]): Error | null {
-  const msgs = errors.map((e) => (e instanceof Error ? e.message : String(e)));
+  const msgs = errors.map(errorMessage);
   if (msgs.length === 0) return null;
   return new Error(msgs.length === 1 ? msgs[0] : `[${msgs.join(', ')}]`);
-}
-
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

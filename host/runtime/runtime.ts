@@ -3,6 +3,7 @@
 // inject runtimeConfig for declared capabilities, probe plugin versions, and keep the result cache.
 // Plugins are executables found on the plugin path (ours or the reference's alike); `exec` can be
 // replaced (e.g. to run our handlers in-process).
+import { annotate, errorMessage } from '../errors.ts';
 import { CniError } from '../cni/errors.ts';
 import { findInPath, readPluginResult, spawnPlugin, stdoutOrThrow, type Env } from '../cni/invoke.ts';
 import type { PluginResponse } from '../cni/handler.ts';
@@ -94,7 +95,7 @@ function describe(p: PluginConfig): string {
 
 /** libcni's `fmt.Errorf("<prefix>: %w", err)`, keeping the plugin's code for callers that want it. */
 function wrap(e: unknown, prefix: string): CniError {
-  const inner = e instanceof CniError ? e.toString() : ((e as Error)?.message ?? String(e));
+  const inner = e instanceof CniError ? e.toString() : errorMessage(e);
   return new CniError(e instanceof CniError ? e.code : 999, `${prefix}: ${inner}`);
 }
 
@@ -150,7 +151,7 @@ export class CniRuntime {
         result: resultToWire(prev.result, prev.result.cniVersion) as Record<string, unknown>,
       });
     } catch (e) {
-      throw new Error(`failed to set network "${list.name}" cached result: ${(e as Error).message}`);
+      throw annotate(e, `failed to set network "${list.name}" cached result`);
     }
     return prev;
   }
@@ -166,7 +167,7 @@ export class CniRuntime {
     try {
       cached = this.cachedResult(list, rt);
     } catch (e) {
-      throw new Error(`failed to get network "${list.name}" cached result: ${(e as Error).message}`);
+      throw annotate(e, `failed to get network "${list.name}" cached result`);
     }
     const prev = cached ? resultToWire(cached, list.cniVersion) : undefined;
     for (const plugin of list.plugins) {
@@ -217,7 +218,7 @@ export class CniRuntime {
       try {
         await this.delNetworkList(list, rt);
       } catch (e) {
-        errors.push(`failed to delete stale attachment ${rt.containerId} ${rt.ifName}: ${(e as Error).message}`);
+        errors.push(`failed to delete stale attachment ${rt.containerId} ${rt.ifName}: ${errorMessage(e)}`);
       }
     }
     if (versionAtLeast(list.cniVersion, '1.1.0')) {
@@ -231,7 +232,7 @@ export class CniRuntime {
           await this.runPlugin(plugin, 'GC', { ...plugin.raw, ...inject }, undefined);
         } catch (e) {
           errors.push(
-            `failed to GC plugin ${plugin.network.type}: ${e instanceof CniError ? e.toString() : (e as Error).message}`,
+            `failed to GC plugin ${plugin.network.type}: ${e instanceof CniError ? e.toString() : errorMessage(e)}`,
           );
         }
       }
@@ -266,9 +267,7 @@ export class CniRuntime {
     try {
       resultToWire(result, list.cniVersion);
     } catch (e) {
-      throw new Error(
-        `failed to convert cached result to config version "${list.cniVersion}": ${(e as Error).message}`,
-      );
+      throw new Error(`failed to convert cached result to config version "${list.cniVersion}": ${errorMessage(e)}`);
     }
     return result;
   }
@@ -301,7 +300,7 @@ export class CniRuntime {
     try {
       info = parseJson(stdout);
     } catch (e) {
-      throw new Error(`decoding version info: ${(e as Error).message}`);
+      throw annotate(e, 'decoding version info');
     }
     const o = isPlainObject(info) ? info : {};
     const cniVersion = typeof o.cniVersion === 'string' ? o.cniVersion : '';
@@ -328,7 +327,7 @@ export class CniRuntime {
           errors.push(`plugin ${plugin.network.type} does not support config version "${expected}"`);
         }
       } catch (e) {
-        errors.push(e instanceof CniError ? e.toString() : (e as Error).message);
+        errors.push(e instanceof CniError ? e.toString() : errorMessage(e));
       }
       for (const [c, on] of Object.entries(plugin.network.capabilities ?? {})) if (on) caps.add(c);
     }

@@ -1,6 +1,7 @@
 // ADD: ingress = root tbf on the host veth; egress = ingress qdisc + u32 match-all mirred redirect to the ifb
 // `bwp<hash>`, with the tbf there (plugins.md §5.3). Unlike the reference, an ADD repeated on the same veth
 // re-applies the limits instead of failing with "file exists", and a failed ADD removes what it created.
+import { annotate } from '../../errors.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
 import { NetHandle, type Link } from '../../net/index.ts';
@@ -67,7 +68,7 @@ async function wrap<T>(what: string, p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (e) {
-    throw new Error(`${what}: ${(e as Error).message}`);
+    throw annotate(e, what);
   }
 }
 

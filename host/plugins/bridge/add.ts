@@ -1,5 +1,6 @@
 // bridge ADD (plugins.md §1.2). Unlike the reference, a failed ADD also removes the veth pair it created
 // (and the ipMasq rules), not only the IP allocation and the spoof check.
+import { annotate } from '../../errors.ts';
 import { existsSync } from 'node:fs';
 import { ipamAdd, ipamDel } from '../../cni/ipam.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
@@ -33,7 +34,7 @@ export async function openNetns(path: string): Promise<NetHandle> {
   try {
     return await NetHandle.open(path);
   } catch (e) {
-    throw new Error(`failed to open netns "${path}": ${(e as Error).message}`);
+    throw annotate(e, `failed to open netns "${path}"`);
   }
 }
 
@@ -94,7 +95,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
       try {
         await cont.link.setUp(a.ifName);
       } catch (e) {
-        throw new Error(`failed to set "${a.ifName}" up: ${(e as Error).message}`);
+        throw annotate(e, `failed to set "${a.ifName}" up`);
       }
     }
     const hostVeth = c.disableContainerInterface
@@ -134,20 +135,20 @@ async function configureGateways(
         try {
           vlanLink ??= await ensureVlanGateway(host, br, c);
         } catch (e) {
-          throw new Error(`failed to create vlan interface: ${(e as Error).message}`);
+          throw annotate(e, 'failed to create vlan interface');
         }
         if (!result.interfaces!.some((i) => i.name === vlanLink!.name))
           result.interfaces!.push({ name: vlanLink.name, mac: vlanLink.mac });
         try {
           await ensureAddr(host, vlanLink, gw, c.forceAddress);
         } catch (e) {
-          throw new Error(`failed to set vlan interface for bridge with addr: ${(e as Error).message}`);
+          throw annotate(e, 'failed to set vlan interface for bridge with addr');
         }
       } else {
         try {
           await ensureAddr(host, br, gw, c.forceAddress);
         } catch (e) {
-          throw new Error(`failed to set bridge addr: ${(e as Error).message}`);
+          throw annotate(e, 'failed to set bridge addr');
         }
       }
     }
@@ -156,7 +157,7 @@ async function configureGateways(
       try {
         host.sysctl.ensure(key, '1');
       } catch (e) {
-        throw new Error(`failed to enable forwarding: ${(e as Error).message}`);
+        throw annotate(e, 'failed to enable forwarding');
       }
     }
   }

@@ -2,6 +2,7 @@
 // * the ipMasq rules and the spoof check are removed on every path (empty or vanished netns, repeated DEL),
 //   using the interface's addresses, else the cached prevResult, else the chain name alone;
 // * an interface whose host end is tagged for another attachment (wrong container ID) is left alone.
+import { annotate } from '../../errors.ts';
 import { existsSync } from 'node:fs';
 import { ipamDel } from '../../cni/ipam.ts';
 import { prevResultOf } from '../../cni/netconf.ts';
@@ -55,7 +56,7 @@ async function deleteContainerIface(a: CmdArgs, c: BridgeConfig): Promise<string
     try {
       await cont.link.delete(link.index);
     } catch (e) {
-      throw new Error(`failed to delete "${a.ifName}": ${(e as Error).message}`);
+      throw annotate(e, `failed to delete "${a.ifName}"`);
     }
     return addrs;
   } finally {

@@ -2,6 +2,7 @@
 // plugin drops their reservations, and their masquerade rules (ipMasq) and spoof checks (macspoofchk) go — what
 // DEL would have removed, for attachments whose DEL never came. Every part runs even when an earlier one
 // fails; the errors are reported together. The veth pairs are left alone (GC is no substitute for DEL).
+import { errorMessage } from '../../errors.ts';
 import { ipamGc } from '../../cni/ipam.ts';
 import { validAttachmentsOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
@@ -18,7 +19,7 @@ export async function cmdGc(a: CmdArgs): Promise<void> {
     try {
       await fn();
     } catch (e) {
-      errors.push((e as Error).message);
+      errors.push(errorMessage(e));
     }
   };
   if (c.ipamType !== '') await step(() => ipamGc(a, c.ipamType));

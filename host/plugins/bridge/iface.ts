@@ -1,5 +1,6 @@
 // The container side of L3: per-interface sysctls, the result's addresses and routes (the reference's
 // ipam.ConfigureIface), and the bridge's gateway addresses (ensureAddr).
+import { annotate, errorMessage } from '../../errors.ts';
 import type { Result } from '../../cni/types.ts';
 import { Cidr } from '../../core/index.ts';
 import type { NetHandle } from '../../net/handle.ts';
@@ -9,10 +10,6 @@ import { bestEffort } from './veth.ts';
 import { AF_INET, AF_INET6, IFA_F_DADFAILED, IFA_F_TENTATIVE } from '../../net/nl/constants.ts';
 
 const DAD_SETTLE_MS = 5000;
-
-function errText(e: unknown): string {
-  return (e as Error)?.message ?? String(e);
-}
 
 /** accept_dad/enhanced_dad per `enabledad`, arp_notify=1; best-effort like the reference. */
 export function containerSysctls(cont: NetHandle, ifName: string, enableDad: boolean): void {
@@ -57,20 +54,20 @@ export async function configureIface(cont: NetHandle, ifName: string, res: Resul
         try {
           cont.sysctl.set(key, '0');
         } catch (e) {
-          throw new Error(`failed to enable IPv6 for interface "${dev}" (${key}=${value}): ${errText(e)}`);
+          throw annotate(e, `failed to enable IPv6 for interface "${dev}" (${key}=${value})`);
         }
       }
       try {
         cont.sysctl.set(`net/ipv6/conf/${ifName}/keep_addr_on_down`, '1');
       } catch (e) {
-        throw new Error(`failed to enable keep_addr_on_down for interface "${ifName}": ${errText(e)}`);
+        throw annotate(e, `failed to enable keep_addr_on_down for interface "${ifName}"`);
       }
       ipv6Enabled = true;
     }
     try {
       await cont.addr.add(link.index, ip.address);
     } catch (e) {
-      throw new Error(`failed to add IP addr ${ipText(ip)} to "${ifName}": ${errText(e)}`);
+      throw annotate(e, `failed to add IP addr ${ipText(ip)} to "${ifName}"`);
     }
     if (ip.gateway !== undefined) {
       if (!isV6(ip.gateway)) v4gw ??= ip.gateway;
@@ -80,7 +77,7 @@ export async function configureIface(cont: NetHandle, ifName: string, res: Resul
   try {
     await cont.link.setUp(link.index);
   } catch (e) {
-    throw new Error(`failed to set "${ifName}" UP: ${errText(e)}`);
+    throw annotate(e, `failed to set "${ifName}" UP`);
   }
   if (v6gw !== undefined) await settleAddresses(cont, link, ifName);
   for (const r of res.routes ?? []) {
@@ -89,7 +86,7 @@ export async function configureIface(cont: NetHandle, ifName: string, res: Resul
       await cont.route.add({ dst: r.dst, gw, dev: link.index, priority: r.priority, table: r.table, scope: r.scope });
     } catch (e) {
       throw new Error(
-        `failed to add route '${r.dst} via ${gw ?? '<nil>'} dev ${ifName} metric ${r.priority ?? 0} (Scope: ${r.scope ?? 0}, Table: ${r.table ?? 0})': ${errText(e)}`,
+        `failed to add route '${r.dst} via ${gw ?? '<nil>'} dev ${ifName} metric ${r.priority ?? 0} (Scope: ${r.scope ?? 0}, Table: ${r.table ?? 0})': ${errorMessage(e)}`,
       );
     }
   }
@@ -135,7 +132,7 @@ export async function ensureAddr(host: NetHandle, link: Link, cidr: string, forc
       try {
         await host.addr.delete(link.index, have.written);
       } catch (e) {
-        throw new Error(`could not remove IP address from "${link.name}": ${errText(e)}`);
+        throw annotate(e, `could not remove IP address from "${link.name}"`);
       }
     }
   }
@@ -143,11 +140,11 @@ export async function ensureAddr(host: NetHandle, link: Link, cidr: string, forc
     await host.addr.add(link.index, want.written);
   } catch (e) {
     if (!(e as { code?: string }).code?.includes('EEXIST'))
-      throw new Error(`could not add IP address ${want.written} to "${link.name}": ${errText(e)}`);
+      throw annotate(e, `could not add IP address ${want.written} to "${link.name}"`);
   }
   try {
     await host.link.setMac(link.index, link.mac);
   } catch (e) {
-    throw new Error(`could not set bridge's mac: ${errText(e)}`);
+    throw annotate(e, `could not set bridge's mac`);
   }
 }

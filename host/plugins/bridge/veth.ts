@@ -1,5 +1,6 @@
 // The bridge and its ports: ensure the bridge, create the veth pair (container end made inside the container
 // namespace, host end straight into the host namespace), attach and configure the host port.
+import { annotate, errorMessage } from '../../errors.ts';
 import { randomBytes } from 'node:crypto';
 import type { Interface } from '../../cni/types.ts';
 import type { NetHandle } from '../../net/handle.ts';
@@ -10,10 +11,6 @@ import type { BridgeConfig } from './config.ts';
 /** Host-side veth names: `veth` + 8 random hex characters, as the reference (random, not derived). */
 export function randomVethName(): string {
   return `veth${randomBytes(4).toString('hex')}`;
-}
-
-function errText(e: unknown): string {
-  return (e as Error)?.message ?? String(e);
 }
 
 /** Runs a write whose failure the reference ignores (sysctls that may not exist). */
@@ -44,13 +41,13 @@ export async function ensureBridge(host: NetHandle, c: BridgeConfig): Promise<Li
       vlanFiltering: vlanFiltering ? true : undefined,
     });
   } catch (e) {
-    if (!isErrno(e, 'EEXIST')) throw wrap(`could not add "${name}": ${errText(e)}`);
+    if (!isErrno(e, 'EEXIST')) throw wrap(`could not add "${name}": ${errorMessage(e)}`);
   }
   if (c.promiscMode) {
     try {
       await host.link.setPromisc(name, true);
     } catch (e) {
-      throw wrap(`could not set promiscuous mode on "${name}": ${errText(e)}`);
+      throw wrap(`could not set promiscuous mode on "${name}": ${errorMessage(e)}`);
     }
   }
   const br = await host.link.find(name);
@@ -98,7 +95,7 @@ export async function setupVeth(
         if (attempt < 9 && !(await cont.link.find(ifName))) continue;
         throw new Error(`container veth name ("${ifName}") peer provided ("${hostName}") already exists`);
       }
-      throw new Error(`failed to make veth pair: ${errText(e)}`);
+      throw annotate(e, 'failed to make veth pair');
     }
   }
   created();
@@ -108,23 +105,23 @@ export async function setupVeth(
   try {
     await host.link.setUp(hostLink.index);
   } catch (e) {
-    throw new Error(`failed to set "${hostName}" up: ${errText(e)}`);
+    throw annotate(e, `failed to set "${hostName}" up`);
   }
   bestEffort(() => host.sysctl.set(`net/ipv6/conf/${hostName}/accept_ra`, '0'));
   try {
     await host.link.setMaster(hostLink.index, br.index);
   } catch (e) {
-    throw new Error(`failed to connect "${hostName}" to bridge ${br.name}: ${errText(e)}`);
+    throw annotate(e, `failed to connect "${hostName}" to bridge ${br.name}`);
   }
   try {
     await host.link.setBridgePort(hostLink.index, { hairpin: opts.hairpin });
   } catch (e) {
-    throw new Error(`failed to setup hairpin mode for ${hostName}: ${errText(e)}`);
+    throw annotate(e, `failed to setup hairpin mode for ${hostName}`);
   }
   try {
     await host.link.setBridgePort(hostLink.index, { isolated: opts.isolated });
   } catch (e) {
-    throw new Error(`failed to set isolated on for ${hostName}: ${errText(e)}`);
+    throw annotate(e, `failed to set isolated on for ${hostName}`);
   }
   await setupPortVlans(host, hostLink.index, hostName, opts.vlan, opts.trunk, c.preserveDefaultVlan);
   return {
@@ -147,28 +144,28 @@ async function setupPortVlans(
       for (const vlans of (await host.vlan.list(port)).values())
         for (const v of vlans) await host.vlan.delete(port, v.vid);
     } catch (e) {
-      throw new Error(`failed to remove default vlan on interface "${portName}": ${errText(e)}`);
+      throw annotate(e, `failed to remove default vlan on interface "${portName}"`);
     }
   }
   if (vlan !== 0) {
     try {
       await host.vlan.add(port, vlan, { pvid: true, untagged: true });
     } catch (e) {
-      throw new Error(`failed to setup vlan tag on interface "${portName}": ${errText(e)}`);
+      throw annotate(e, `failed to setup vlan tag on interface "${portName}"`);
     }
   }
   for (const v of trunk) {
     try {
       await host.vlan.add(port, v, { pvid: false, untagged: false });
     } catch (e) {
-      throw new Error(`failed to setup vlan tag on interface "${portName}": ${errText(e)}`);
+      throw annotate(e, `failed to setup vlan tag on interface "${portName}"`);
     }
   }
   if (vlan === 0 && trunk.length > 0) {
     try {
       await host.vlan.add(port, 1, { pvid: true, untagged: true });
     } catch (e) {
-      throw new Error(`failed to setup default native vlan tag on interface "${portName}": ${errText(e)}`);
+      throw annotate(e, `failed to setup default native vlan tag on interface "${portName}"`);
     }
   }
 }
@@ -193,12 +190,12 @@ export async function ensureVlanGateway(host: NetHandle, br: Link, c: BridgeConf
       () => undefined,
     );
   } catch (e) {
-    throw new Error(`faild to create vlan gateway "${name}": ${errText(e)}`);
+    throw annotate(e, `faild to create vlan gateway "${name}"`);
   }
   try {
     await host.link.setUp(pair.container.index);
   } catch (e) {
-    throw new Error(`failed to up "${name}": ${errText(e)}`);
+    throw annotate(e, `failed to up "${name}"`);
   }
   return host.link.get(pair.container.index);
 }
