@@ -15,3 +15,12 @@ export function errorMessage(e: unknown): string {
 export function annotate(e: unknown, context: string): Error {
   return new Error(`${context}: ${errorMessage(e)}`, { cause: e });
 }
+
+/** Runs one step; its failure comes back annotated with `context` (what a Go `if err != nil` wrap does). */
+export async function withContext<T>(context: string, step: () => Promise<T> | T): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    throw annotate(e, context);
+  }
+}

@@ -4,10 +4,10 @@
 import { annotate } from '../../errors.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
-import { NetHandle, type Link } from '../../net/index.ts';
+import { NetHandle, openNetns, type Link } from '../../net/index.ts';
 import { isErrno } from '../../net/nl/error.ts';
 import { isZero, loadBandwidthConfig, shapesEgress, shapesIngress } from './config.ts';
-import { findHostVeth, openPodNetns } from './hostveth.ts';
+import { findHostVeth } from './hostveth.ts';
 import { ifbName } from './names.ts';
 import { tbfFor } from './tbf.ts';
 
@@ -29,7 +29,7 @@ export async function add(a: CmdArgs): Promise<Result> {
   const ingress = shapesIngress(bw) ? tbfFor(bw.ingressRate, bw.ingressBurst) : undefined;
   const egress = shapesEgress(bw) ? tbfFor(bw.egressRate, bw.egressBurst) : undefined;
 
-  const pod = await openPodNetns(a.netns);
+  const pod = await openNetns(a.netns);
   let host: NetHandle | undefined;
   const undo: Undo[] = [];
   try {

@@ -1,18 +1,7 @@
 // Which host link to shape: the host-side peer of the container's veth, which must also be listed in prevResult
 // as a host interface (no sandbox) — found exactly as the reference does (plugins.md §5.3 step 4).
-import { errorMessage } from '../../errors.ts';
 import type { Interface } from '../../cni/types.ts';
 import { NetHandle, type Link } from '../../net/index.ts';
-
-/** Opens a handle in the pod's namespace; the reference's wording when the path is unusable. */
-export async function openPodNetns(netns: string): Promise<NetHandle> {
-  try {
-    return await NetHandle.open(netns);
-  } catch (e) {
-    const msg = errorMessage(e);
-    throw new Error(msg.startsWith('failed to open netns') ? msg : `failed to open netns "${netns}": ${msg}`);
-  }
-}
 
 export async function findHostVeth(
   interfaces: Interface[] | undefined,

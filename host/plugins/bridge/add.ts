@@ -1,13 +1,12 @@
 // bridge ADD (plugins.md §1.2). Unlike the reference, a failed ADD also removes the veth pair it created
 // (and the ipMasq rules), not only the IP allocation and the spoof check.
 import { annotate } from '../../errors.ts';
-import { existsSync } from 'node:fs';
 import { ipamAdd, ipamDel } from '../../cni/ipam.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
 import { CURRENT_VERSION } from '../../cni/version.ts';
 import { setupIpMasq, teardownIpMasq } from '../../firewall/ipmasq.ts';
-import { NetHandle } from '../../net/handle.ts';
+import { NetHandle, openNetns } from '../../net/handle.ts';
 import type { Link } from '../../net/link.ts';
 import { attachmentId, loadBridgeConfig, validateForAdd, type BridgeConfig } from './config.ts';
 import { applyGateways, type Gateways } from './gateway.ts';
@@ -25,16 +24,6 @@ class Rollback {
   async run(): Promise<void> {
     for (const step of this.steps.reverse()) await step().catch(() => undefined);
     this.steps = [];
-  }
-}
-
-export async function openNetns(path: string): Promise<NetHandle> {
-  if (!existsSync(path))
-    throw new Error(`failed to open netns "${path}": failed to Statfs "${path}": no such file or directory`);
-  try {
-    return await NetHandle.open(path);
-  } catch (e) {
-    throw annotate(e, `failed to open netns "${path}"`);
   }
 }
 

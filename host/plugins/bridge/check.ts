@@ -6,10 +6,9 @@ import { prevResultOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Interface, IPConfig, Route } from '../../cni/types.ts';
 import { Cidr, canonicalIP } from '../../core/index.ts';
-import { NetHandle } from '../../net/handle.ts';
+import { NetHandle, openNetns } from '../../net/handle.ts';
 import type { Link } from '../../net/link.ts';
 import { AF_INET, AF_INET6 } from '../../net/nl/constants.ts';
-import { openNetns } from './add.ts';
 import { loadBridgeConfig, type BridgeConfig } from './config.ts';
 import { isDefaultDst, isV6 } from './gateway.ts';
 

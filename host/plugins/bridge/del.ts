@@ -8,9 +8,8 @@ import { ipamDel } from '../../cni/ipam.ts';
 import { prevResultOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { teardownIpMasq } from '../../firewall/ipmasq.ts';
-import { NetHandle } from '../../net/handle.ts';
+import { NetHandle, openNetns } from '../../net/handle.ts';
 import { attachmentId, loadBridgeConfig, type BridgeConfig } from './config.ts';
-import { openNetns } from './add.ts';
 import { ownerOf, ownerTag } from './owner.ts';
 import { teardownSpoofCheck } from './spoofcheck.ts';
 

@@ -4,7 +4,7 @@ import type { Result } from '../../cni/types.ts';
 import { withNetHandle } from '../../net/handle.ts';
 import { AF_INET, AF_INET6 } from '../../net/nl/constants.ts';
 import { loadConfig } from './config.ts';
-import { checkNetnsPath } from './netns.ts';
+import { checkNetnsPath } from '../../native/netns.ts';
 
 export async function add(a: CmdArgs): Promise<Result> {
   const conf = loadConfig(a);
