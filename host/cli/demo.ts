@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cidr, parseBandwidthQuantity } from '../core/index.ts';
+import { Cidr, ipToBytes, parseBandwidthQuantity } from '../core/index.ts';
 import { addonPath, cniBinDir, coreWasmPath } from '../paths.ts';
 import { createNamedNetns, removeNamedNetns } from '../native/netns.ts';
 import { isValidLinkName } from '../net/link.ts';
@@ -233,10 +233,7 @@ export async function run(argv: string[]): Promise<number> {
     netnsPrefix: o.netnsPrefix,
     bridge: o.bridge,
     podCidr: o.podCidr,
-    podAddressPrefix: `${o.podCidr
-      .split('.')
-      .slice(0, cidr.prefix >= 24 ? 3 : 2)
-      .join('.')}.`,
+    podAddressPrefix: `${[...ipToBytes(cidr.network)].slice(0, cidr.prefix >= 24 ? 3 : 2).join('.')}.`,
     containerIds: pods.map((p) => p.sandboxId),
     stateDir: o.stateDir,
   };

@@ -3,6 +3,8 @@
 export { CoreError } from './errors.ts';
 export type { Family, IPAddress } from './ip.ts';
 export {
+  familyOf,
+  isGlobalUnicast,
   parseIP,
   tryParseIP,
   isIP,

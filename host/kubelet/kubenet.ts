@@ -4,7 +4,7 @@
 // promiscuous-bridge mode with its de-dup rules.
 import { annotate, errorMessage } from '../errors.ts';
 import { readdirSync } from 'node:fs';
-import { Cidr, pickMtu, type MtuInterface } from '../core/index.ts';
+import { Cidr, pickMtu, type MtuInterface, familyOf } from '../core/index.ts';
 import { withNetHandle } from '../net/index.ts';
 import { IFF_LOOPBACK, IFF_POINTOPOINT, IFF_UP } from '../net/nl/constants.ts';
 import { SysctlOps } from '../net/sysctl.ts';
@@ -289,8 +289,8 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     } catch (e) {
       throw annotate(e, 'error adding container to network');
     }
-    const v4 = result.ips?.find((i) => !i.address.includes(':'));
-    const v6 = result.ips?.find((i) => i.address.includes(':'));
+    const v4 = result.ips?.find((i) => familyOf(i.address) === 4);
+    const v6 = result.ips?.find((i) => familyOf(i.address) === 6);
     if (!v4 && !v6) throw new Error("cni didn't report ipv4 ipv6");
     const pairs: DedupPair[] = [];
     const ips: string[] = [];

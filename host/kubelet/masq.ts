@@ -1,6 +1,7 @@
 // kubenet's one masquerade rule (kubelet-network.md §6.3): traffic to non-local destinations outside
 // --non-masquerade-cidr is MASQUERADEd, in nat POSTROUTING, for the CIDR's family only. Through host/firewall
 // (check-then-append in one restore).
+import { familyOf } from '../core/index.ts';
 import { annotate } from '../errors.ts';
 import { ensureRules, removeRules } from '../firewall/ensure.ts';
 import { listChain, splitSaveLine, type IpFamily, type Rule } from '../firewall/iptables.ts';
@@ -10,7 +11,7 @@ export const MASQ_COMMENT = 'kubenet: SNAT for outbound traffic from cluster';
 /** null when the rule is disabled (0.0.0.0/0 or ::/0). */
 export function masqRule(nonMasqueradeCidr: string): { family: IpFamily; rule: Rule } | null {
   if (nonMasqueradeCidr === '0.0.0.0/0' || nonMasqueradeCidr === '::/0') return null;
-  const family: IpFamily = nonMasqueradeCidr.includes(':') ? 6 : 4;
+  const family: IpFamily = familyOf(nonMasqueradeCidr);
   return {
     family,
     rule: [

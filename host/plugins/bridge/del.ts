@@ -2,6 +2,7 @@
 // * the ipMasq rules and the spoof check are removed on every path (empty or vanished netns, repeated DEL),
 //   using the interface's addresses, else the cached prevResult, else the chain name alone;
 // * an interface whose host end is tagged for another attachment (wrong container ID) is left alone.
+import { isGlobalUnicast } from '../../core/index.ts';
 import { annotate } from '../../errors.ts';
 import { existsSync } from 'node:fs';
 import { ipamDel } from '../../cni/ipam.ts';
@@ -80,16 +81,4 @@ async function ownedBy(
   } finally {
     host.close();
   }
-}
-
-/** Go's net.IP.IsGlobalUnicast: not unspecified, loopback, link-local, multicast or the IPv4 broadcast. */
-export function isGlobalUnicast(ip: string): boolean {
-  if (ip.includes(':')) {
-    const l = ip.toLowerCase();
-    return !(l === '::' || l === '::1' || /^fe[89ab]/.test(l) || l.startsWith('ff'));
-  }
-  const o = ip.split('.').map(Number);
-  if (o[0] === 0 && o.every((x) => x === 0)) return false;
-  if (ip === '255.255.255.255') return false;
-  return !(o[0] === 127 || (o[0]! >= 224 && o[0]! <= 239) || (o[0] === 169 && o[1] === 254));
 }

@@ -2,10 +2,9 @@
 // ipam.ConfigureIface), and the bridge's gateway addresses (ensureAddr).
 import { annotate, errorMessage } from '../../errors.ts';
 import type { Result } from '../../cni/types.ts';
-import { Cidr } from '../../core/index.ts';
+import { Cidr, familyOf } from '../../core/index.ts';
 import type { NetHandle } from '../../net/handle.ts';
 import type { Link } from '../../net/link.ts';
-import { isV6 } from './gateway.ts';
 import { bestEffort } from './veth.ts';
 import { AF_INET, AF_INET6, IFA_F_DADFAILED, IFA_F_TENTATIVE } from '../../net/nl/constants.ts';
 
@@ -41,7 +40,7 @@ export async function configureIface(cont: NetHandle, ifName: string, res: Resul
     if (ip.interface < 0 || ip.interface >= interfaces.length || interfaces[ip.interface]!.name !== ifName) {
       throw new Error(`failed to add IP addr ${ipText(ip)} to "${ifName}": invalid interface index`);
     }
-    if (!ipv6Enabled && isV6(ip.address)) {
+    if (!ipv6Enabled && familyOf(ip.address) === 6) {
       for (const dev of ['lo', ifName]) {
         const key = `net/ipv6/conf/${dev}/disable_ipv6`;
         let value: string;
@@ -70,7 +69,7 @@ export async function configureIface(cont: NetHandle, ifName: string, res: Resul
       throw annotate(e, `failed to add IP addr ${ipText(ip)} to "${ifName}"`);
     }
     if (ip.gateway !== undefined) {
-      if (!isV6(ip.gateway)) v4gw ??= ip.gateway;
+      if (familyOf(ip.gateway) === 4) v4gw ??= ip.gateway;
       else v6gw ??= ip.gateway;
     }
   }
@@ -81,7 +80,7 @@ export async function configureIface(cont: NetHandle, ifName: string, res: Resul
   }
   if (v6gw !== undefined) await settleAddresses(cont, link, ifName);
   for (const r of res.routes ?? []) {
-    const gw = r.gw ?? (isV6(r.dst) ? v6gw : v4gw);
+    const gw = r.gw ?? (familyOf(r.dst) === 6 ? v6gw : v4gw);
     try {
       await cont.route.add({ dst: r.dst, gw, dev: link.index, priority: r.priority, table: r.table, scope: r.scope });
     } catch (e) {
