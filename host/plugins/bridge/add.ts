@@ -1,6 +1,6 @@
 // bridge ADD (plugins.md §1.2). Unlike the reference, a failed ADD also removes the veth pair it created
 // (and the ipMasq rules), not only the IP allocation and the spoof check.
-import { annotate } from '../../errors.ts';
+import { withContext } from '../../errors.ts';
 import { ipamAdd, ipamDel } from '../../cni/ipam.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
@@ -81,11 +81,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
         rollback.push(() => teardownIpMasq(masq));
       }
     } else if (!c.disableContainerInterface) {
-      try {
-        await cont.link.setUp(a.ifName);
-      } catch (e) {
-        throw annotate(e, `failed to set "${a.ifName}" up`);
-      }
+      await withContext(`failed to set "${a.ifName}" up`, () => cont.link.setUp(a.ifName));
     }
     const hostVeth = c.disableContainerInterface
       ? await host.link.get(pair.host.name)
@@ -121,33 +117,21 @@ async function configureGateways(
   ] as const) {
     for (const gw of fam.bridgeAddrs) {
       if (c.vlan !== 0) {
-        try {
-          vlanLink ??= await ensureVlanGateway(host, br, c);
-        } catch (e) {
-          throw annotate(e, 'failed to create vlan interface');
-        }
-        if (!result.interfaces!.some((i) => i.name === vlanLink!.name))
-          result.interfaces!.push({ name: vlanLink.name, mac: vlanLink.mac });
-        try {
-          await ensureAddr(host, vlanLink, gw, c.forceAddress);
-        } catch (e) {
-          throw annotate(e, 'failed to set vlan interface for bridge with addr');
-        }
+        const vlan = (vlanLink ??= await withContext('failed to create vlan interface', () =>
+          ensureVlanGateway(host, br, c),
+        ));
+        if (!result.interfaces!.some((i) => i.name === vlan.name))
+          result.interfaces!.push({ name: vlan.name, mac: vlan.mac });
+        await withContext('failed to set vlan interface for bridge with addr', () =>
+          ensureAddr(host, vlan, gw, c.forceAddress),
+        );
       } else {
-        try {
-          await ensureAddr(host, br, gw, c.forceAddress);
-        } catch (e) {
-          throw annotate(e, 'failed to set bridge addr');
-        }
+        await withContext('failed to set bridge addr', () => ensureAddr(host, br, gw, c.forceAddress));
       }
     }
     if (fam.bridgeAddrs.length > 0) {
       const key = family === 4 ? 'net/ipv4/ip_forward' : 'net/ipv6/conf/all/forwarding';
-      try {
-        host.sysctl.ensure(key, '1');
-      } catch (e) {
-        throw annotate(e, 'failed to enable forwarding');
-      }
+      await withContext('failed to enable forwarding', () => host.sysctl.ensure(key, '1'));
     }
   }
 }

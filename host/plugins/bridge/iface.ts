@@ -1,6 +1,6 @@
 // The container side of L3: per-interface sysctls, the result's addresses and routes (the reference's
 // ipam.ConfigureIface), and the bridge's gateway addresses (ensureAddr).
-import { annotate, errorMessage } from '../../errors.ts';
+import { annotate, withContext } from '../../errors.ts';
 import type { Result } from '../../cni/types.ts';
 import { Cidr, familyOf } from '../../core/index.ts';
 import type { NetHandle } from '../../net/handle.ts';
@@ -50,44 +50,31 @@ export async function configureIface(cont: NetHandle, ifName: string, res: Resul
           continue;
         }
         if (value === '0') continue;
-        try {
-          cont.sysctl.set(key, '0');
-        } catch (e) {
-          throw annotate(e, `failed to enable IPv6 for interface "${dev}" (${key}=${value})`);
-        }
+        await withContext(`failed to enable IPv6 for interface "${dev}" (${key}=${value})`, () =>
+          cont.sysctl.set(key, '0'),
+        );
       }
-      try {
-        cont.sysctl.set(`net/ipv6/conf/${ifName}/keep_addr_on_down`, '1');
-      } catch (e) {
-        throw annotate(e, `failed to enable keep_addr_on_down for interface "${ifName}"`);
-      }
+      await withContext(`failed to enable keep_addr_on_down for interface "${ifName}"`, () =>
+        cont.sysctl.set(`net/ipv6/conf/${ifName}/keep_addr_on_down`, '1'),
+      );
       ipv6Enabled = true;
     }
-    try {
-      await cont.addr.add(link.index, ip.address);
-    } catch (e) {
-      throw annotate(e, `failed to add IP addr ${ipText(ip)} to "${ifName}"`);
-    }
+    await withContext(`failed to add IP addr ${ipText(ip)} to "${ifName}"`, () =>
+      cont.addr.add(link.index, ip.address),
+    );
     if (ip.gateway !== undefined) {
       if (familyOf(ip.gateway) === 4) v4gw ??= ip.gateway;
       else v6gw ??= ip.gateway;
     }
   }
-  try {
-    await cont.link.setUp(link.index);
-  } catch (e) {
-    throw annotate(e, `failed to set "${ifName}" UP`);
-  }
+  await withContext(`failed to set "${ifName}" UP`, () => cont.link.setUp(link.index));
   if (v6gw !== undefined) await settleAddresses(cont, link, ifName);
   for (const r of res.routes ?? []) {
     const gw = r.gw ?? (familyOf(r.dst) === 6 ? v6gw : v4gw);
-    try {
-      await cont.route.add({ dst: r.dst, gw, dev: link.index, priority: r.priority, table: r.table, scope: r.scope });
-    } catch (e) {
-      throw new Error(
-        `failed to add route '${r.dst} via ${gw ?? '<nil>'} dev ${ifName} metric ${r.priority ?? 0} (Scope: ${r.scope ?? 0}, Table: ${r.table ?? 0})': ${errorMessage(e)}`,
-      );
-    }
+    await withContext(
+      `failed to add route '${r.dst} via ${gw ?? '<nil>'} dev ${ifName} metric ${r.priority ?? 0} (Scope: ${r.scope ?? 0}, Table: ${r.table ?? 0})'`,
+      () => cont.route.add({ dst: r.dst, gw, dev: link.index, priority: r.priority, table: r.table, scope: r.scope }),
+    );
   }
 }
 
@@ -128,11 +115,9 @@ export async function ensureAddr(host: NetHandle, link: Link, cidr: string, forc
     if (have.written === want.written) return;
     if (!v6 || have.contains(want.ip) || want.contains(have.ip)) {
       if (!forceAddress) throw new Error(`"${link.name}" already has an IP address different from ${want.written}`);
-      try {
-        await host.addr.delete(link.index, have.written);
-      } catch (e) {
-        throw annotate(e, `could not remove IP address from "${link.name}"`);
-      }
+      await withContext(`could not remove IP address from "${link.name}"`, () =>
+        host.addr.delete(link.index, have.written),
+      );
     }
   }
   try {
@@ -141,9 +126,5 @@ export async function ensureAddr(host: NetHandle, link: Link, cidr: string, forc
     if (!(e as { code?: string }).code?.includes('EEXIST'))
       throw annotate(e, `could not add IP address ${want.written} to "${link.name}"`);
   }
-  try {
-    await host.link.setMac(link.index, link.mac);
-  } catch (e) {
-    throw annotate(e, `could not set bridge's mac`);
-  }
+  await withContext("could not set bridge's mac", () => host.link.setMac(link.index, link.mac));
 }
