@@ -116,18 +116,6 @@ function ok(stdout = '', stderr = ''): PluginResponse {
   return { exitCode: 0, stdout, stderr };
 }
 
-/** Whether `netns` names the namespace this process runs in (the reference refuses ADD/DEL there). */
-function isOwnNetns(netns: string): boolean {
-  if (!netns) return false;
-  try {
-    const a = statSync(netns);
-    const b = statSync('/proc/self/ns/net');
-    return a.dev === b.dev && a.ino === b.ino;
-  } catch {
-    return false;
-  }
-}
-
 export function makeHandler(spec: PluginSpec): PluginHandler {
   const about = `CNI ${spec.name} plugin wasm-cni v${WASM_CNI_VERSION}\nCNI protocol versions supported: ${spec.versions.join(', ')}\n`;
 
@@ -140,7 +128,7 @@ export function makeHandler(spec: PluginSpec): PluginHandler {
   };
 }
 
-/** The protocol steps in the reference's order; each step throws a CniError the boundary prints. */
+/** The protocol steps in the reference's order; a step that fails throws, and makeHandler's boundary prints it. */
 async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Promise<PluginResponse> {
   const env = readEnv(req.env);
   if (!env) return ok('', about); // no CNI_COMMAND: the plugin says what it is, on stderr
@@ -245,6 +233,18 @@ function atLeast(v: string, min: string): boolean {
     return versionAtLeast(v, min);
   } catch (e) {
     throw new CniError(ErrCode.DecodeFailure, errorMessage(e));
+  }
+}
+
+/** Whether `netns` names the namespace this process runs in (the reference refuses ADD/DEL there). */
+function isOwnNetns(netns: string): boolean {
+  if (!netns) return false;
+  try {
+    const a = statSync(netns);
+    const b = statSync('/proc/self/ns/net');
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
   }
 }
 
