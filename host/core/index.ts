@@ -5,6 +5,7 @@ export type { Family, IPAddress } from './ip.ts';
 export {
   familyOf,
   isGlobalUnicast,
+  isLoopback,
   parseIP,
   tryParseIP,
   isIP,

@@ -66,6 +66,15 @@ export function familyOf(text: string): Family {
   return text.includes(':') ? 6 : 4;
 }
 
+/** Go's net.IP.IsLoopback: 127.0.0.0/8 (IPv4-mapped too) or ::1. False for text that is not an address. */
+export function isLoopback(text: string): boolean {
+  const a = parseAddr(text);
+  if (typeof a === 'number') return false;
+  const u = unmap(a);
+  const [w0, w1, w2, w3] = u.words;
+  return u.family === 4 ? w3 >>> 24 === 127 : w0 === 0 && w1 === 0 && w2 === 0 && w3 === 1;
+}
+
 /**
  * Go's net.IP.IsGlobalUnicast: an address that is not unspecified, loopback, link-local unicast, multicast or
  * the IPv4 broadcast (IPv4-mapped addresses judged as IPv4, like Go). False for text that is not an address.

@@ -1,9 +1,9 @@
 // The one family test (familyOf) and Go's net.IP.IsGlobalUnicast (isGlobalUnicast) of host/core.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { familyOf, isGlobalUnicast } from '../../host/core/index.ts';
+import { familyOf, isGlobalUnicast, isLoopback } from '../../host/core/index.ts';
 
-const test = suite('core: familyOf, isGlobalUnicast');
+const test = suite('core: familyOf, isGlobalUnicast, isLoopback');
 
 test('familyOf: addresses and CIDRs of both families (IPv4-mapped is written as IPv6)', () => {
   for (const t of ['10.200.150.1', '10.200.150.0/24', '0.0.0.0/0', '255.255.255.255']) assert.is(familyOf(t), 4, t);
@@ -43,6 +43,22 @@ const GLOBAL_UNICAST: Array<[string, boolean]> = [
 
 test('isGlobalUnicast: Go semantics, IPv4-mapped judged as IPv4, non-addresses false', () => {
   for (const [ip, want] of GLOBAL_UNICAST) assert.is(isGlobalUnicast(ip), want, ip);
+});
+
+test('isLoopback: Go semantics (127/8, IPv4-mapped too, ::1)', () => {
+  const cases: Array<[string, boolean]> = [
+    ['127.0.0.1', true],
+    ['127.255.255.254', true],
+    ['::ffff:127.0.0.1', true],
+    ['::1', true],
+    ['128.0.0.1', false],
+    ['10.200.150.1', false],
+    ['::', false],
+    ['::2', false],
+    ['fe80::1', false],
+    ['not an address', false],
+  ];
+  for (const [ip, want] of cases) assert.is(isLoopback(ip), want, ip);
 });
 
 test.run();
