@@ -51,7 +51,7 @@ export function checkNetnsPath(path: string): void {
 export function netnsOpenError(path: string, cause: unknown): Error & { code?: string } {
   const prefix = `failed to open netns "${path}"`;
   const why = errnoReason(cause);
-  const err = new Error(why.startsWith(prefix) ? why : `${prefix}: ${why}`, { cause }) as Error & { code?: string };
+  const err: Error & { code?: string } = new Error(why.startsWith(prefix) ? why : `${prefix}: ${why}`, { cause });
   const code = (cause as { code?: unknown } | null)?.code;
   if (typeof code === 'string') err.code = code;
   return err;
