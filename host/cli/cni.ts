@@ -5,7 +5,7 @@ import { annotate, errorMessage } from '../errors.ts';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { formatResult } from '../cni/result.ts';
-import { CniError } from '../cni/errors.ts';
+import { cniErrorText } from '../cni/errors.ts';
 import { isPlainObject, parseJson } from '../cni/decode.ts';
 import type { GCAttachment } from '../cni/types.ts';
 import { loadNetworkByName } from '../runtime/config.ts';
@@ -118,7 +118,7 @@ export function cnitoolContainerId(absNetns: string): string {
 
 /** One line, whatever went wrong (CNI errors keep their "msg; details" form). */
 function oneLine(e: unknown): string {
-  const text = e instanceof CniError ? e.toString() : e instanceof Error ? e.message : String(e);
+  const text = cniErrorText(e);
   return text.replace(/\s*\n\s*/g, '; ');
 }
 

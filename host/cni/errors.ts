@@ -49,6 +49,11 @@ export function toCniError(e: unknown): CniError {
   return new CniError(ErrCode.Internal, errorMessage(e));
 }
 
+/** A thrown value as the reference prints an error in text: a CniError as `msg; details`, anything else by its message. */
+export function cniErrorText(e: unknown): string {
+  return e instanceof CniError ? e.toString() : errorMessage(e);
+}
+
 /** Error JSON as printed by plugins: 4-space indented, no trailing newline. */
 export function formatCniError(e: CniError): string {
   return JSON.stringify(e.toJSON(), null, 4);

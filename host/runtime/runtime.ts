@@ -4,7 +4,7 @@
 // Plugins are executables found on the plugin path (ours or the reference's alike); `exec` can be
 // replaced (e.g. to run our handlers in-process).
 import { annotate, errorMessage } from '../errors.ts';
-import { CniError } from '../cni/errors.ts';
+import { CniError, cniErrorText } from '../cni/errors.ts';
 import { findInPath, readPluginResult, spawnPlugin, stdoutOrThrow, type Env } from '../cni/invoke.ts';
 import type { PluginResponse } from '../cni/handler.ts';
 import type { PluginTable } from '../cni/ipam.ts';
@@ -95,7 +95,7 @@ function describe(p: PluginConfig): string {
 
 /** libcni's `fmt.Errorf("<prefix>: %w", err)`, keeping the plugin's code for callers that want it. */
 function wrap(e: unknown, prefix: string): CniError {
-  const inner = e instanceof CniError ? e.toString() : errorMessage(e);
+  const inner = cniErrorText(e);
   return new CniError(e instanceof CniError ? e.code : 999, `${prefix}: ${inner}`);
 }
 
@@ -231,9 +231,7 @@ export class CniRuntime {
         try {
           await this.runPlugin(plugin, 'GC', { ...plugin.raw, ...inject }, undefined);
         } catch (e) {
-          errors.push(
-            `failed to GC plugin ${plugin.network.type}: ${e instanceof CniError ? e.toString() : errorMessage(e)}`,
-          );
+          errors.push(`failed to GC plugin ${plugin.network.type}: ${cniErrorText(e)}`);
         }
       }
     }
@@ -327,7 +325,7 @@ export class CniRuntime {
           errors.push(`plugin ${plugin.network.type} does not support config version "${expected}"`);
         }
       } catch (e) {
-        errors.push(e instanceof CniError ? e.toString() : errorMessage(e));
+        errors.push(cniErrorText(e));
       }
       for (const [c, on] of Object.entries(plugin.network.capabilities ?? {})) if (on) caps.add(c);
     }
