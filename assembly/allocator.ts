@@ -5,7 +5,7 @@
 // last reserved address itself last. A range's own gateway is never returned.
 import { rHi, rLo, loadSlot, storeSlot, cmp128, add128, sub128 } from './ip';
 import { memAlloc, memFree } from './mem';
-import { RANGE_BYTES } from './range';
+import { RANGE_BYTES, REC_START, REC_END, REC_GATEWAY, REC_SUBNET_FAMILY, REC_GATEWAY_FAMILY } from './range';
 
 export const WINDOW: u64 = 1 << 20;
 
@@ -32,14 +32,14 @@ const NONE: u32 = 0xFFFFFFFF;
 /** Build an allocator from n canonicalized range records (see range.ts). Returns a handle. */
 export function alloc_new(recs: usize, n: i32): usize {
   const h = memAlloc(H_BYTES + <usize>n * A_BYTES);
-  store<i32>(h, load<i32>(recs, 64), H_FAMILY);
+  store<i32>(h, load<i32>(recs, REC_SUBNET_FAMILY), H_FAMILY);
   store<i32>(h, n, H_N);
   for (let i = 0; i < n; i++) {
     const rec = recs + <usize>(i * RANGE_BYTES);
     const a = rangeAt(h, i);
-    loadSlot(rec + 16); const sHi = rHi, sLo = rLo;
-    loadSlot(rec + 32); const eHi = rHi, eLo = rLo;
-    loadSlot(rec + 48); const gHi = rHi, gLo = rLo;
+    loadSlot(rec + REC_START); const sHi = rHi, sLo = rLo;
+    loadSlot(rec + REC_END); const eHi = rHi, eLo = rLo;
+    loadSlot(rec + REC_GATEWAY); const gHi = rHi, gLo = rLo;
     store<u64>(a, sHi, A_START_HI); store<u64>(a, sLo, A_START_LO);
     store<u64>(a, eHi, A_END_HI); store<u64>(a, eLo, A_END_LO);
     store<u64>(a, gHi, A_GW_HI); store<u64>(a, gLo, A_GW_LO);
@@ -49,7 +49,7 @@ export function alloc_new(recs: usize, n: i32): usize {
     store<u32>(a, <u32>w, A_WINDOW);
     store<u32>(a, <u32>memAlloc(<usize>(((w + 63) >> 6) << 3)), A_BITMAP);
     let gwOff = NONE;
-    const gwSame = load<i32>(rec, 84) == load<i32>(rec, 64);
+    const gwSame = load<i32>(rec, REC_GATEWAY_FAMILY) == load<i32>(rec, REC_SUBNET_FAMILY);
     store<i32>(a, gwSame ? 1 : 0, A_GW_SAME);
     if (gwSame && cmp128(gHi, gLo, sHi, sLo) >= 0) {
       sub128(gHi, gLo, sHi, sLo);

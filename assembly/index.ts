@@ -5,7 +5,7 @@ export {
   cidr_parse, cidr_network, cidr_last, cidr_mask, cidr_host_bits, cidr_contains, cidr_overlaps, cidr_nth,
   contains_batch_v4,
 } from './cidr';
-export { range_canon, range_contains, range_overlaps, rangeset_check, rangesets_overlap } from './range';
+export { range_canon, range_contains, range_overlaps, rangeset_check, rangesets_overlap, range_layout } from './range';
 export {
   alloc_new, alloc_delete, alloc_count, alloc_clear, alloc_next, alloc_many, alloc_reserve, alloc_release,
   alloc_is_reserved, alloc_range_of, alloc_load, alloc_release_packed,

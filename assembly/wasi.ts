@@ -5,7 +5,7 @@
 //   quantity <text>...       the value rounded up, or "error <code>"
 //   alloc <subnet> <count>   host-local allocation order in a fresh range: one address per line
 import { ip_parse, ip_format, cidr_parse, cidr_network, cidr_last } from './cidr';
-import { range_canon } from './range';
+import { range_canon, RANGE_BYTES, REC_SUBNET, REC_SUBNET_FAMILY, REC_PREFIX } from './range';
 import { alloc_new, alloc_next, alloc_reserve, alloc_delete } from './allocator';
 import { quantity_parse } from './bandwidth';
 import { scratch } from './mem';
@@ -47,11 +47,11 @@ function quantity(arg: string): string {
 
 function alloc(subnet: string, count: i32): void {
   const rec = scratch() + 12288;
-  memory.fill(rec, 0, 96);
-  const r = cidr_parse(scratch(), put(subnet), rec);
+  memory.fill(rec, 0, RANGE_BYTES);
+  const r = cidr_parse(scratch(), put(subnet), rec + REC_SUBNET);
   if (r < 0) { console.log(`error ${r}`); return; }
-  store<i32>(rec, r >> 8, 64);
-  store<i32>(rec, r & 255, 68);
+  store<i32>(rec, r >> 8, REC_SUBNET_FAMILY);
+  store<i32>(rec, r & 255, REC_PREFIX);
   const code = range_canon(rec);
   if (code != 0) { console.log(`error range ${code}`); return; }
   const h = alloc_new(rec, 1);

@@ -1,10 +1,11 @@
 // `wasm-cni cni add|check|del|gc|status <network-name> <netns-path>`: cnitool's command line on our runtime.
 // Same environment as cnitool (CNI_PATH, NETCONFPATH, CNI_IFNAME, CNI_ARGS, CAP_ARGS), same container id
 // (cnitool- + 20 hex of sha512(absolute netns path)), same output (the result JSON for add).
+import { annotate, errorMessage } from '../errors.ts';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { formatResult } from '../cni/result.ts';
-import { CniError } from '../cni/errors.ts';
+import { cniErrorText } from '../cni/errors.ts';
 import { isPlainObject, parseJson } from '../cni/decode.ts';
 import type { GCAttachment } from '../cni/types.ts';
 import { loadNetworkByName } from '../runtime/config.ts';
@@ -101,7 +102,7 @@ function parseCapArgs(raw: string): Record<string, unknown> | undefined {
   try {
     v = parseJson(raw);
   } catch (e) {
-    throw new Error(`CAP_ARGS: ${(e as Error).message}`);
+    throw annotate(e, 'CAP_ARGS');
   }
   if (v === null) return undefined;
   if (!isPlainObject(v))
@@ -117,7 +118,7 @@ export function cnitoolContainerId(absNetns: string): string {
 
 /** One line, whatever went wrong (CNI errors keep their "msg; details" form). */
 function oneLine(e: unknown): string {
-  const text = e instanceof CniError ? e.toString() : e instanceof Error ? e.message : String(e);
+  const text = cniErrorText(e);
   return text.replace(/\s*\n\s*/g, '; ');
 }
 
@@ -126,7 +127,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   try {
     parsed = parseArgv(argv);
   } catch (e) {
-    process.stderr.write(`wasm-cni cni: ${(e as Error).message} (see 'wasm-cni cni --help')\n`);
+    process.stderr.write(`wasm-cni cni: ${errorMessage(e)} (see 'wasm-cni cni --help')\n`);
     return 2;
   }
   if (parsed === 'help') {

@@ -2,12 +2,13 @@
 // them, a hostPort, a shaped pod measured at its limit, the pod status table, and a teardown that proves
 // nothing is left. Everything it creates is its own (bridge wcdemo0, netns wcdemo-*, a temp state dir) and is
 // removed again on success, failure and Ctrl-C. Exit 0 only when every check passed.
+import { errorMessage } from '../errors.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cidr, parseBandwidthQuantity } from '../core/index.ts';
+import { Cidr, ipToBytes, parseBandwidthQuantity } from '../core/index.ts';
 import { addonPath, cniBinDir, coreWasmPath } from '../paths.ts';
 import { createNamedNetns, removeNamedNetns } from '../native/netns.ts';
 import { isValidLinkName } from '../net/link.ts';
@@ -202,7 +203,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     cidr = Cidr.parse(podCidr);
   } catch (e) {
-    process.stderr.write(`wasm-cni demo: --pod-cidr: ${(e as Error).message}\n`);
+    process.stderr.write(`wasm-cni demo: --pod-cidr: ${errorMessage(e)}\n`);
     return 2;
   }
   const o: DemoOptions = {
@@ -232,10 +233,7 @@ export async function run(argv: string[]): Promise<number> {
     netnsPrefix: o.netnsPrefix,
     bridge: o.bridge,
     podCidr: o.podCidr,
-    podAddressPrefix: `${o.podCidr
-      .split('.')
-      .slice(0, cidr.prefix >= 24 ? 3 : 2)
-      .join('.')}.`,
+    podAddressPrefix: `${[...ipToBytes(cidr.network)].slice(0, cidr.prefix >= 24 ? 3 : 2).join('.')}.`,
     containerIds: pods.map((p) => p.sandboxId),
     stateDir: o.stateDir,
   };
@@ -415,7 +413,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`\n${bold('demo passed')} in ${formatMs(performance.now() - started)}\n`);
     return 0;
   } catch (e) {
-    if (!(e instanceof DemoFailure)) fail((e as Error).message);
+    if (!(e instanceof DemoFailure)) fail(errorMessage(e));
     process.stdout.write(`\n${bold('demo FAILED')}: cleaning up\n`);
     return 1;
   } finally {

@@ -1,6 +1,7 @@
 // `wasm-cni doctor`: checks this node for pod networking the way the kubelet layer will use it — plugin
 // binaries, the default CNI config, sysctls, br_netfilter, iptables/nftables, the MTU kubenet would pick,
 // and the warm daemon. Read-only: it changes nothing. Exit 1 when a check fails.
+import { errorMessage } from '../errors.ts';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pickMtu } from '../core/index.ts';
@@ -122,7 +123,7 @@ export async function diagnose(flags: NetworkFlags): Promise<Check[]> {
     add(
       'config',
       plugin === 'cni' ? 'fail' : 'info',
-      `${(e as Error).message}${plugin === 'cni' ? ' — the node reports "cni config uninitialized"' : ''}`,
+      `${errorMessage(e)}${plugin === 'cni' ? ' — the node reports "cni config uninitialized"' : ''}`,
     );
   }
 
@@ -198,7 +199,7 @@ export async function diagnose(flags: NetworkFlags): Promise<Check[]> {
       `kubenet MTU ${c.mtu} (${c.source === 'interface' ? `smallest up interface: ${c.interface}` : c.source === 'explicit' ? '--network-plugin-mtu' : 'no suitable interface: fallback'})`,
     );
   } catch (e) {
-    add('mtu', 'warn', `cannot list interfaces: ${(e as Error).message}`);
+    add('mtu', 'warn', `cannot list interfaces: ${errorMessage(e)}`);
   }
 
   // daemon

@@ -2,6 +2,7 @@
 // A command module exports `run(argv: string[]): Promise<number>` (argv without the command name),
 // prints its own output, and returns the exit code; it never calls process.exit.
 // To add a command: one line in COMMANDS.
+import { errorMessage } from '../errors.ts';
 
 export interface CommandModule {
   run(argv: string[]): Promise<number>;
@@ -64,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await (await entry.load()).run(rest);
   } catch (e) {
-    process.stderr.write(`wasm-cni ${cmd}: ${(e as Error)?.message ?? String(e)}\n`);
+    process.stderr.write(`wasm-cni ${cmd}: ${errorMessage(e)}\n`);
     return 1;
   }
 }

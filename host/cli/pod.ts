@@ -1,5 +1,6 @@
 // `wasm-cni pod up|down|status`: one pod's network through the kubelet network-plugin layer (host/kubelet),
 // the way dockershim drives it, from the command line. What `down` needs later is recorded in a state dir.
+import { errorMessage } from '../errors.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -120,7 +121,7 @@ function parsePodArgs(argv: string[]): PodArgs {
         try {
           o.ports.push(parsePortSpec(value()));
         } catch (e) {
-          throw new UsageError((e as Error).message);
+          throw new UsageError(errorMessage(e));
         }
         break;
       case '--annotation': {
@@ -228,7 +229,7 @@ async function up(o: PodArgs, flags: NetworkFlags): Promise<number> {
           /* best effort */
         }
       }
-      process.stderr.write(`wasm-cni pod up: ${hint((e as Error).message)}\n`);
+      process.stderr.write(`wasm-cni pod up: ${hint(errorMessage(e))}\n`);
       return 1;
     }
   });
@@ -248,7 +249,7 @@ async function down(o: PodArgs, argv: string[]): Promise<number> {
       const stack = await stackFor(flags, host, o.bridge ?? r.bridge, o.ipamDir ?? r.ipamDataDir);
       await stack.manager.tearDownPod(namespace, name, r.sandboxId);
     } catch (e) {
-      process.stderr.write(`wasm-cni pod down: ${hint((e as Error).message)}\n`);
+      process.stderr.write(`wasm-cni pod down: ${hint(errorMessage(e))}\n`);
       return 1;
     }
     if (r.createdNetns) {

@@ -1,6 +1,7 @@
 // CNI_ARGS ("K1=V1;K2=V2") as the reference reads it (types.LoadArgs): keys are the plugin's Go field
 // names, matched case-sensitively; a piece that is not exactly K=V fails; unknown keys fail unless
 // IgnoreUnknown is 1/true (any case). Errors are plain Errors (code 999 through skel), worded like the reference.
+import { annotate } from '../errors.ts';
 
 /** Parses one value; throw an Error to report it (message is appended to the reference's wording). */
 export type ArgParser<T> = (value: string) => T;
@@ -41,7 +42,7 @@ export function parseCniArgs<F extends Record<string, ArgParser<unknown>>>(raw: 
     try {
       out[key] = parse(value);
     } catch (e) {
-      throw new Error(`ARGS: error parsing value of pair ${goQuote(pair)}: ${(e as Error).message}`);
+      throw annotate(e, `ARGS: error parsing value of pair ${goQuote(pair)}`);
     }
   }
   if (unknown.length > 0 && out.IgnoreUnknown !== true) {

@@ -1,4 +1,7 @@
 // CNI errors: what a plugin throws and what skel prints on stdout ({code, msg, details}, exit 1).
+// Reading and wrapping any thrown value is host/errors.ts; this module is the CNI side of failing.
+import { errorMessage } from '../errors.ts';
+import type { PluginResponse } from './handler.ts';
 
 export const ErrCode = {
   Unknown: 0,
@@ -43,13 +46,25 @@ export class CniError extends Error {
 /** Any thrown value as a CniError: CniErrors pass unchanged, everything else is code 999 with its message. */
 export function toCniError(e: unknown): CniError {
   if (e instanceof CniError) return e;
-  if (e instanceof Error) return new CniError(ErrCode.Internal, e.message);
-  return new CniError(ErrCode.Internal, String(e));
+  return new CniError(ErrCode.Internal, errorMessage(e));
+}
+
+/** A thrown value as the reference prints an error in text: a CniError as `msg; details`, anything else by its message. */
+export function cniErrorText(e: unknown): string {
+  return e instanceof CniError ? e.toString() : errorMessage(e);
 }
 
 /** Error JSON as printed by plugins: 4-space indented, no trailing newline. */
 export function formatCniError(e: CniError): string {
   return JSON.stringify(e.toJSON(), null, 4);
+}
+
+/**
+ * The error boundary: any thrown value as a plugin's answer — the CNI error JSON on stdout, exit 1, nothing
+ * on stderr. skel (a plugin's own failures) and dispatch (an unknown plugin, a failed import) both end here.
+ */
+export function errorResponse(e: unknown): PluginResponse {
+  return { exitCode: 1, stdout: formatCniError(toCniError(e)), stderr: '' };
 }
 
 /**

@@ -1,6 +1,7 @@
 // Running a plugin binary the way libcni's invoke package does: lookup on a CNI_PATH list, exec with
 // env + stdin, failures turned into CniErrors with the reference's wording. Used by delegation (delegate.ts)
 // and by the runtime (host/runtime); plugins themselves never call this directly.
+import { annotate } from '../errors.ts';
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -110,7 +111,7 @@ export function readPluginResult(
   try {
     raw = parseJson(stdout);
   } catch (e) {
-    throw new Error(`failed to unmarshal raw result: ${(e as Error).message}`);
+    throw annotate(e, 'failed to unmarshal raw result');
   }
   const obj: Record<string, unknown> =
     raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : {};

@@ -3,6 +3,7 @@
 //   0.1.0/0.2.0  {cniVersion, ip4:{ip,gateway,routes}, ip6, dns}            dns always present ({} when empty)
 //   0.3.x/0.4.0  {cniVersion, interfaces, ips:[{version,interface,address,gateway}], routes, dns}   dns always present
 //   1.0.0/1.1.0  same without ips[].version, extra interface/route fields; keys sorted; empty dns omitted
+import { annotate } from '../errors.ts';
 import {
   DecodeError,
   custom,
@@ -16,6 +17,7 @@ import {
   jsonTypeName,
   type Decoder,
 } from './decode.ts';
+import { familyOf } from '../core/index.ts';
 import { parseCIDR, parseIP } from './iptext.ts';
 import type { DNS, IPConfig02, Interface, IPConfig, Result, Result02, Result04, Route } from './types.ts';
 import { FAMILY_VERSIONS, resultFamily, type ResultFamily } from './version.ts';
@@ -185,7 +187,7 @@ export function parsePrevResult(raw: unknown, confVersion: string): Result {
   try {
     return parseResult(withDefaultVersion(raw, v), v);
   } catch (e) {
-    throw new Error(`could not parse prevResult: ${(e as Error).message}`);
+    throw annotate(e, 'could not parse prevResult');
   }
 }
 
@@ -259,8 +261,9 @@ function wire1(r: Result, version: string): Record<string, unknown> {
   return o;
 }
 
-function familyOf(cidr: string): 4 | 6 {
-  return parseCIDR(cidr)?.family ?? (cidr.includes(':') ? 6 : 4);
+/** The family Go sees (To4: an IPv4-mapped address is IPv4); text that does not parse, by its notation. */
+function goFamily(cidr: string): 4 | 6 {
+  return parseCIDR(cidr)?.family ?? familyOf(cidr);
 }
 
 function wire04(r: Result, version: string): Result04 {
@@ -275,7 +278,7 @@ function wire04(r: Result, version: string): Result04 {
   }
   if (r.ips?.length) {
     o.ips = r.ips.map((ip) => {
-      const w: Partial<NonNullable<Result04['ips']>[number]> = { version: familyOf(ip.address) === 4 ? '4' : '6' };
+      const w: Partial<NonNullable<Result04['ips']>[number]> = { version: goFamily(ip.address) === 4 ? '4' : '6' };
       if (ip.interface !== undefined) w.interface = ip.interface;
       w.address = ip.address;
       if (ip.gateway) w.gateway = ip.gateway;
@@ -293,12 +296,12 @@ function wire02(r: Result, version: string): Result02 {
   for (const ip of r.ips ?? []) {
     const cfg: IPConfig02 = { ip: ip.address };
     if (ip.gateway) cfg.gateway = ip.gateway;
-    if (familyOf(ip.address) === 4) ip4 ??= cfg;
+    if (goFamily(ip.address) === 4) ip4 ??= cfg;
     else ip6 ??= cfg;
   }
   if (!ip4 && !ip6) throw new Error('cannot convert: no valid IP addresses');
   for (const rt of r.routes ?? []) {
-    const target = familyOf(rt.dst) === 4 ? ip4 : ip6;
+    const target = goFamily(rt.dst) === 4 ? ip4 : ip6;
     if (!target) continue;
     const w: { dst: string; gw?: string } = { dst: rt.dst };
     if (rt.gw) w.gw = rt.gw;

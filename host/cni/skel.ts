@@ -5,9 +5,10 @@
 // Like the reference's skel it reads nothing else of the config: each plugin decodes its own struct from
 // `conf` (its config.ts, with netconf.ts for the shared types.NetConf fields and prevResult), so errors carry
 // the plugin's wording and fields a plugin does not have are ignored.
+import { errorMessage } from '../errors.ts';
 import { statSync } from 'node:fs';
 import type { PluginHandler, PluginLookup, PluginRequest, PluginResponse } from './handler.ts';
-import { CniError, ErrCode, formatCniError, toCniError } from './errors.ts';
+import { CniError, ErrCode, errorResponse } from './errors.ts';
 import { jsonTypeName, parseJson, typeError, type Decoder } from './decode.ts';
 import { readNetConf } from './netconf.ts';
 import { formatResult } from './result.ts';
@@ -117,22 +118,6 @@ function ok(stdout = '', stderr = ''): PluginResponse {
   return { exitCode: 0, stdout, stderr };
 }
 
-function fail(e: unknown): PluginResponse {
-  return { exitCode: 1, stdout: formatCniError(toCniError(e)), stderr: '' };
-}
-
-/** Whether `netns` names the namespace this process runs in (the reference refuses ADD/DEL there). */
-function isOwnNetns(netns: string): boolean {
-  if (!netns) return false;
-  try {
-    const a = statSync(netns);
-    const b = statSync('/proc/self/ns/net');
-    return a.dev === b.dev && a.ino === b.ino;
-  } catch {
-    return false;
-  }
-}
-
 export function makeHandler(spec: PluginSpec): PluginHandler {
   const about = `CNI ${spec.name} plugin wasm-cni v${WASM_CNI_VERSION}\nCNI protocol versions supported: ${spec.versions.join(', ')}\n`;
 
@@ -140,20 +125,47 @@ export function makeHandler(spec: PluginSpec): PluginHandler {
     try {
       return await dispatch(spec, about, req);
     } catch (e) {
-      return fail(e);
+      return errorResponse(e);
     }
   };
 }
 
+/** The protocol steps in the reference's order; a step that fails throws, and makeHandler's boundary prints it. */
 async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Promise<PluginResponse> {
-  const env = req.env;
-  const cmd = env.CNI_COMMAND ?? '';
+  const env = readEnv(req.env);
+  if (!env) return ok('', about); // no CNI_COMMAND: the plugin says what it is, on stderr
+  if (env.command === 'VERSION') {
+    return ok(`${JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: spec.versions })}\n`);
+  }
+  // The config must be JSON with a valid name before anything else (even an unknown command).
+  const { conf, name } = decodeConfig(req.stdin);
+  const command = knownCommand(env.command);
+  const cniVersion = negotiateVersion(spec, command, conf);
+  if (command === 'ADD' || command === 'DEL') refuseOwnNetns(req.env, env.values.CNI_NETNS!);
+
+  const verb = verbOf(spec, command);
+  if (!verb) return ok(); // a 1.1.0 plugin without GC/STATUS work succeeds
+  return callVerb(verb, command, cmdArgs(req, env.values, command, conf, name, cniVersion));
+}
+
+interface EnvReading {
+  command: string;
+  /** Every variable of ENV_VARS, '' when unset. */
+  values: Record<string, string>;
+}
+
+/**
+ * The CNI_* variables in the reference's order: each required one that is set is validated as it is read, then
+ * the missing ones are reported together. Undefined when CNI_COMMAND itself is missing (the "about" answer).
+ */
+function readEnv(env: PluginRequest['env']): EnvReading | undefined {
+  const command = env.CNI_COMMAND ?? '';
   const values: Record<string, string> = {};
   const missing: string[] = [];
   for (const v of ENV_VARS) {
     const value = env[v.name] ?? '';
     values[v.name] = value;
-    const required = v.name === 'CNI_COMMAND' || v.requiredFor.includes(cmd as Command);
+    const required = v.name === 'CNI_COMMAND' || v.requiredFor.includes(command as Command);
     if (value === '') {
       if (required) missing.push(v.name);
     } else if (required && v.validate) {
@@ -161,43 +173,45 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
     }
   }
   if (missing.length > 0) {
-    if (cmd === '') return ok('', about);
+    if (command === '') return undefined;
     throw new CniError(ErrCode.InvalidEnv, `required env variables [${missing.join(',')}] missing`);
   }
+  return { command, values };
+}
 
-  if (cmd === 'VERSION') {
-    return ok(`${JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: spec.versions })}\n`);
-  }
-
-  // The config must be JSON with a valid name before anything else (even an unknown command).
+/** stdin as JSON with a present, valid network name. */
+function decodeConfig(stdin: Uint8Array): { conf: unknown; name: string } {
   let conf: unknown;
   let name: string;
   try {
-    conf = parseJson(req.stdin);
+    conf = parseJson(stdin);
     name = readTopString(conf, 'name');
   } catch (e) {
-    throw new CniError(ErrCode.DecodeFailure, `error unmarshall network config: ${(e as Error).message}`);
+    throw new CniError(ErrCode.DecodeFailure, `error unmarshall network config: ${errorMessage(e)}`);
   }
   if (name === '') throw new CniError(ErrCode.InvalidNetworkConfig, 'missing network name');
   validateNetworkName(name);
+  return { conf, name };
+}
 
-  const handlers: Record<Command, ((a: CmdArgs) => Promise<unknown>) | undefined> = {
-    ADD: spec.add.bind(spec),
-    DEL: spec.del.bind(spec),
-    CHECK: spec.check.bind(spec),
-    GC: spec.gc?.bind(spec),
-    STATUS: spec.status?.bind(spec),
-  };
-  if (!Object.hasOwn(handlers, cmd)) throw new CniError(ErrCode.InvalidEnv, `unknown CNI_COMMAND: ${cmd}`);
-  const command = cmd as Command;
+const COMMANDS: readonly Command[] = ['ADD', 'DEL', 'CHECK', 'GC', 'STATUS'];
 
+function knownCommand(cmd: string): Command {
+  if (!COMMANDS.includes(cmd as Command)) throw new CniError(ErrCode.InvalidEnv, `unknown CNI_COMMAND: ${cmd}`);
+  return cmd as Command;
+}
+
+/**
+ * The config's cniVersion ('0.1.0' when absent), checked against what the command needs (CHECK ≥ 0.4.0,
+ * GC/STATUS ≥ 1.1.0) and what the plugin supports. Returns the version to print the result in.
+ */
+function negotiateVersion(spec: PluginSpec, command: Command, conf: unknown): string {
   let confVersion: string;
   try {
     confVersion = readTopString(conf, 'cniVersion') || '0.1.0';
   } catch (e) {
-    throw new CniError(ErrCode.DecodeFailure, `decoding version from network config: ${(e as Error).message}`);
+    throw new CniError(ErrCode.DecodeFailure, `decoding version from network config: ${errorMessage(e)}`);
   }
-
   const minimum = command === 'CHECK' ? '0.4.0' : command === 'GC' || command === 'STATUS' ? '1.1.0' : undefined;
   if (minimum) {
     if (!atLeast(confVersion, minimum))
@@ -213,19 +227,65 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
       `config is "${confVersion}", plugin supports [${spec.versions.map((v) => `"${v}"`).join(' ')}]`,
     );
   }
+  return confVersion;
+}
 
-  if (command === 'ADD' || command === 'DEL') {
-    const override = (env.CNI_NETNS_OVERRIDE ?? '').toLowerCase();
-    if (override !== '1' && override !== 'true' && isOwnNetns(values.CNI_NETNS!)) {
-      throw new CniError(ErrCode.InvalidNetNS, "plugin's netns and netns from CNI_NETNS should not be the same");
-    }
+function atLeast(v: string, min: string): boolean {
+  try {
+    return versionAtLeast(v, min);
+  } catch (e) {
+    throw new CniError(ErrCode.DecodeFailure, errorMessage(e));
   }
+}
 
-  const handler = handlers[command];
-  if (!handler) return ok(); // a 1.1.0 plugin without GC/STATUS work succeeds
+/** Whether `netns` names the namespace this process runs in (the reference refuses ADD/DEL there). */
+function isOwnNetns(netns: string): boolean {
+  if (!netns) return false;
+  try {
+    const a = statSync(netns);
+    const b = statSync('/proc/self/ns/net');
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
+}
 
+/** ADD and DEL refuse the plugin's own namespace unless CNI_NETNS_OVERRIDE is 1/true. */
+function refuseOwnNetns(env: PluginRequest['env'], netns: string): void {
+  const override = (env.CNI_NETNS_OVERRIDE ?? '').toLowerCase();
+  if (override !== '1' && override !== 'true' && isOwnNetns(netns)) {
+    throw new CniError(ErrCode.InvalidNetNS, "plugin's netns and netns from CNI_NETNS should not be the same");
+  }
+}
+
+type Verb = (a: CmdArgs) => Promise<unknown>;
+
+/** The plugin's function for `command`; undefined for a GC/STATUS the plugin does not implement. */
+function verbOf(spec: PluginSpec, command: Command): Verb | undefined {
+  switch (command) {
+    case 'ADD':
+      return spec.add.bind(spec);
+    case 'DEL':
+      return spec.del.bind(spec);
+    case 'CHECK':
+      return spec.check.bind(spec);
+    case 'GC':
+      return spec.gc?.bind(spec);
+    case 'STATUS':
+      return spec.status?.bind(spec);
+  }
+}
+
+function cmdArgs(
+  req: PluginRequest,
+  values: Record<string, string>,
+  command: Command,
+  conf: unknown,
+  name: string,
+  cniVersion: string,
+): CmdArgs {
   let netconf: NetConf | undefined;
-  const args: CmdArgs = {
+  return {
     command,
     containerId: values.CNI_CONTAINERID!,
     netns: values.CNI_NETNS!,
@@ -234,28 +294,19 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
     path: values.CNI_PATH!.split(':').filter((p) => p !== ''),
     stdin: req.stdin,
     conf: conf as Record<string, unknown>,
-    cniVersion: confVersion,
+    cniVersion,
     name,
     get netconf() {
       netconf ??= readNetConf(this);
       return netconf;
     },
-    env,
+    env: req.env,
     plugins: req.plugins,
   };
-
-  if (command === 'ADD') {
-    const result = (await handler(args)) as Result;
-    return ok(formatResult(result, confVersion));
-  }
-  await handler(args);
-  return ok();
 }
 
-function atLeast(v: string, min: string): boolean {
-  try {
-    return versionAtLeast(v, min);
-  } catch (e) {
-    throw new CniError(ErrCode.DecodeFailure, (e as Error).message);
-  }
+/** Runs the verb; ADD prints its result in the config's version, the others print nothing. */
+async function callVerb(verb: Verb, command: Command, args: CmdArgs): Promise<PluginResponse> {
+  const out = await verb(args);
+  return command === 'ADD' ? ok(formatResult(out as Result, args.cniVersion)) : ok();
 }

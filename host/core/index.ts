@@ -3,6 +3,9 @@
 export { CoreError } from './errors.ts';
 export type { Family, IPAddress } from './ip.ts';
 export {
+  familyOf,
+  isGlobalUnicast,
+  isLoopback,
   parseIP,
   tryParseIP,
   isIP,

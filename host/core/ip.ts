@@ -57,6 +57,43 @@ function parseText(text: string): IPAddress | number {
   return r === 4 ? { family: 4, text } : { family: 6, text: slotText(0, 6) };
 }
 
+/**
+ * The family of an address or CIDR text: 6 when written in IPv6 notation (IPv4-mapped included, as the core
+ * parses it), else 4. Valid text has a ':' exactly when it is IPv6, so this does not parse: validate text that
+ * may be invalid first (parseIP, Cidr.parse). The one family test of the tree.
+ */
+export function familyOf(text: string): Family {
+  return text.includes(':') ? 6 : 4;
+}
+
+/** Go's net.IP.IsLoopback: 127.0.0.0/8 (IPv4-mapped too) or ::1. False for text that is not an address. */
+export function isLoopback(text: string): boolean {
+  const a = parseAddr(text);
+  if (typeof a === 'number') return false;
+  const u = unmap(a);
+  const [w0, w1, w2, w3] = u.words;
+  return u.family === 4 ? w3 >>> 24 === 127 : w0 === 0 && w1 === 0 && w2 === 0 && w3 === 1;
+}
+
+/**
+ * Go's net.IP.IsGlobalUnicast: an address that is not unspecified, loopback, link-local unicast, multicast or
+ * the IPv4 broadcast (IPv4-mapped addresses judged as IPv4, like Go). False for text that is not an address.
+ */
+export function isGlobalUnicast(text: string): boolean {
+  const a = parseAddr(text);
+  if (typeof a === 'number') return false;
+  const u = unmap(a);
+  const [w0, w1, w2, w3] = u.words;
+  if (u.family === 4) {
+    const o0 = w3 >>> 24;
+    const o1 = (w3 >>> 16) & 255;
+    return !(w3 === 0 || w3 === 0xffffffff || o0 === 127 || (o0 & 0xf0) === 0xe0 || (o0 === 169 && o1 === 254));
+  }
+  if (w0 === 0 && w1 === 0 && w2 === 0 && (w3 === 0 || w3 === 1)) return false; // :: and ::1
+  const top = w0 >>> 16;
+  return !((top & 0xffc0) === 0xfe80 || top >>> 8 === 0xff); // fe80::/10, ff00::/8
+}
+
 export function parseIP(text: string): IPAddress {
   const a = parseText(text);
   if (typeof a === 'number') throw new CoreError(`invalid IP address: ${text}`, parseReason(a));

@@ -2,7 +2,17 @@
 // range_set.go and config.go): defaults, validation messages, containment and overlap.
 import { CoreError, parseReason } from './errors.ts';
 import { Cidr, parseAddr, addrText, unmap, type Addr, type Family } from './ip.ts';
-import { core, u32, recordArea, slot, writeWords, readWords, RANGE_BYTES, MAX_RECORDS } from './wasm.ts';
+import {
+  core,
+  u32,
+  recordArea,
+  slot,
+  writeWords,
+  readWords,
+  RANGE_BYTES,
+  RANGE_RECORD as R,
+  MAX_RECORDS,
+} from './wasm.ts';
 
 export interface RangeConfig {
   subnet: string;
@@ -22,9 +32,6 @@ export interface Range {
 }
 
 const WORDS_PER_RECORD = RANGE_BYTES / 4;
-const F_START = 1,
-  F_END = 2,
-  F_GW = 4;
 
 interface DecodedRange {
   subnet: Cidr;
@@ -50,22 +57,23 @@ function decodeRange(c: RangeConfig): DecodedRange {
 
 function writeRecord(at: number, d: DecodedRange): void {
   const w = u32();
-  const i = at >>> 2;
-  w.fill(0, i, i + WORDS_PER_RECORD);
-  writeWords(at, d.subnet.words);
-  if (d.start) writeWords(at + 16, d.start.words);
-  if (d.end) writeWords(at + 32, d.end.words);
-  if (d.gateway) writeWords(at + 48, d.gateway.words);
-  w[i + 16] = d.subnet.family;
-  w[i + 17] = d.subnet.prefix;
-  w[i + 18] = (d.start ? F_START : 0) | (d.end ? F_END : 0) | (d.gateway ? F_GW : 0);
-  w[i + 19] = d.start?.family ?? 0;
-  w[i + 20] = d.end?.family ?? 0;
-  w[i + 21] = d.gateway?.family ?? 0;
+  const word = (off: number) => (at + off) >>> 2;
+  w.fill(0, word(0), word(RANGE_BYTES));
+  writeWords(at + R.subnet, d.subnet.words);
+  if (d.start) writeWords(at + R.start, d.start.words);
+  if (d.end) writeWords(at + R.end, d.end.words);
+  if (d.gateway) writeWords(at + R.gateway, d.gateway.words);
+  w[word(R.subnetFamily)] = d.subnet.family;
+  w[word(R.prefix)] = d.subnet.prefix;
+  w[word(R.flags)] = (d.start ? R.fStart : 0) | (d.end ? R.fEnd : 0) | (d.gateway ? R.fGateway : 0);
+  w[word(R.startFamily)] = d.start?.family ?? 0;
+  w[word(R.endFamily)] = d.end?.family ?? 0;
+  w[word(R.gatewayFamily)] = d.gateway?.family ?? 0;
 }
 
-function recordAddr(at: number, off: number, famIndex: number): Addr {
-  return { family: u32()[(at >>> 2) + famIndex] as Family, words: readWords(at + off) };
+/** The address at slot offset `off` of the record at `at`, with its family from byte offset `famOff`. */
+function recordAddr(at: number, off: number, famOff: number): Addr {
+  return { family: u32()[(at + famOff) >>> 2] as Family, words: readWords(at + off) };
 }
 
 function canonMessage(code: number, d: DecodedRange): string {
@@ -116,17 +124,17 @@ export class RangeSet {
       writeRecord(at, d);
       const code = c.range_canon(at);
       if (code !== 0) throw new CoreError(canonMessage(code, d), 'invalid range');
-      const start = recordAddr(at, 16, 19);
+      const start = recordAddr(at, R.start, R.startFamily);
       if (i === 0) family = start.family;
       else if (start.family !== family) throw new CoreError('mixed address families', 'mixed families');
       const rangeStart = addrText(start);
-      const rangeEnd = addrText(recordAddr(at, 32, 20));
+      const rangeEnd = addrText(recordAddr(at, R.end, R.endFamily));
       ranges.push({
         family: d.subnet.family,
         subnet: d.subnet,
         rangeStart,
         rangeEnd,
-        gateway: addrText(recordAddr(at, 48, 21)),
+        gateway: addrText(recordAddr(at, R.gateway, R.gatewayFamily)),
         text: `${rangeStart}-${rangeEnd}`,
       });
     });

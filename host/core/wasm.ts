@@ -28,6 +28,7 @@ export interface CoreExports {
   range_overlaps(a: number, b: number): number;
   rangeset_check(recs: number, n: number): number;
   rangesets_overlap(a: number, na: number, b: number, nb: number): number;
+  range_layout(out: number): number;
   alloc_new(recs: number, n: number): number;
   alloc_delete(h: number): void;
   alloc_count(h: number): number;
@@ -76,8 +77,10 @@ export function core(): CoreExports {
         },
       },
     });
-    exportsCache = instance.exports as unknown as CoreExports;
-    base = exportsCache.scratch();
+    const x = instance.exports as unknown as CoreExports;
+    checkRangeLayout(x, x.scratch() + 8448);
+    exportsCache = x;
+    base = x.scratch();
   }
   return exportsCache;
 }
@@ -102,7 +105,43 @@ export function f64Area(): number {
   core();
   return base + 8448;
 }
-export const RANGE_BYTES = 96;
+/**
+ * The range record's layout: byte offsets of its fields, its size and its flag bits. assembly/range.ts defines
+ * it (REC_*); this mirror, in range_layout()'s order, is checked against the module when it loads.
+ */
+export const RANGE_RECORD = {
+  bytes: 96,
+  subnet: 0,
+  start: 16,
+  end: 32,
+  gateway: 48,
+  subnetFamily: 64,
+  prefix: 68,
+  flags: 72,
+  startFamily: 76,
+  endFamily: 80,
+  gatewayFamily: 84,
+  fStart: 1,
+  fEnd: 2,
+  fGateway: 4,
+} as const;
+export const RANGE_BYTES = RANGE_RECORD.bytes;
+
+/** What the module says the layout is (range_layout's i32s, written at `at`). */
+export function moduleRangeLayout(x: CoreExports, at: number): number[] {
+  const n = x.range_layout(at);
+  return [...new Int32Array(x.memory.buffer, at, n)];
+}
+
+function checkRangeLayout(x: CoreExports, at: number): void {
+  const theirs = moduleRangeLayout(x, at);
+  const ours = Object.values(RANGE_RECORD);
+  if (theirs.join() !== ours.join()) {
+    throw new Error(
+      `core.wasm's range record layout [${theirs}] is not host/core's [${ours}]: rebuild (build.sh) or update RANGE_RECORD`,
+    );
+  }
+}
 export const MAX_RECORDS = 512;
 /** Room for MAX_RECORDS range records (two sets side by side use halves). */
 export function recordArea(): number {

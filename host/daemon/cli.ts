@@ -1,4 +1,5 @@
 // `wasm-cni daemon [--socket PATH] [--allow-uid UID]... [--replace]` and `wasm-cni daemon status [--socket PATH] [--json]`.
+import { errorMessage } from '../errors.ts';
 import { parseArgs } from 'node:util';
 import { requestStatus } from './client.ts';
 import { stderrLog } from './log.ts';
@@ -24,7 +25,7 @@ export async function run(argv: string[]): Promise<number> {
       },
     }));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${usage}\n`);
+    process.stderr.write(`${errorMessage(e)}\n${usage}\n`);
     return 2;
   }
   if (values.help) {
@@ -65,7 +66,7 @@ async function statusCommand(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({ args: argv, options: { socket: { type: 'string' }, json: { type: 'boolean' } } }));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${usage}\n`);
+    process.stderr.write(`${errorMessage(e)}\n${usage}\n`);
     return 2;
   }
   const socket = values.socket ?? socketPathFromEnv();
@@ -73,7 +74,7 @@ async function statusCommand(argv: string[]): Promise<number> {
   try {
     status = await requestStatus(socket);
   } catch (e) {
-    process.stderr.write(`wasm-cni daemon: not running at ${socket} (${(e as Error).message})\n`);
+    process.stderr.write(`wasm-cni daemon: not running at ${socket} (${errorMessage(e)})\n`);
     return 1;
   }
   process.stdout.write(values.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));

@@ -3,6 +3,7 @@
 // a marker package.json (so the bundles find their root), the two bundles, core.wasm and the addon.
 // Each file is written beside its target and renamed into place, so a runtime exec'ing a plugin meanwhile
 // sees the old or the new file, never half of one.
+import { errorMessage } from '../errors.ts';
 import {
   chmodSync,
   copyFileSync,
@@ -71,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
       options: { 'bin-dir': { type: 'string' }, plugins: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${usage}\n`);
+    process.stderr.write(`${errorMessage(e)}\n${usage}\n`);
     return 2;
   }
   if (values.help) {

@@ -1,4 +1,5 @@
 // Who may drive the daemon: root, or a configured uid, told by SO_PEERCRED on the accepted socket.
+import { errorMessage } from '../errors.ts';
 import { statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { addon } from '../native/addon.ts';
@@ -21,7 +22,7 @@ export function peerCheckerFromAddon(): PeerChecker {
   } catch (e) {
     return {
       available: false,
-      describe: `socket mode only (${(e as Error).message})`,
+      describe: `socket mode only (${errorMessage(e)})`,
       check: () => ({ ok: true }),
     };
   }
@@ -33,7 +34,7 @@ export function peerCheckerFromAddon(): PeerChecker {
       try {
         cred = peerCredOfSocket(sock);
       } catch (e) {
-        return { ok: false, reason: `cannot read peer credentials: ${(e as Error).message}` };
+        return { ok: false, reason: `cannot read peer credentials: ${errorMessage(e)}` };
       }
       if (allowUids.has(cred.uid)) return { ok: true, uid: cred.uid, pid: cred.pid };
       return {
@@ -65,7 +66,7 @@ export function namespaceMismatch(pid: number | undefined): string | null {
     try {
       theirs = namespaceId(pid, kind);
     } catch (e) {
-      return `cannot read the ${kind} namespace of pid ${pid}: ${(e as Error).message}`;
+      return `cannot read the ${kind} namespace of pid ${pid}: ${errorMessage(e)}`;
     }
     if (theirs !== namespaceId('self', kind)) return `caller (pid ${pid}) is in another ${kind} namespace`;
   }

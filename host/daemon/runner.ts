@@ -1,5 +1,6 @@
 // Where the daemon runs a call: on the main thread (the default), or on a pool of worker threads, so that a
 // handler blocking its thread (a synchronous syscall, a long computation) stalls one worker, not every call.
+import { errorMessage } from '../errors.ts';
 import { Worker } from 'node:worker_threads';
 import type { PluginRequest, PluginResponse } from '../cni/handler.ts';
 import { CniError, ErrCode } from '../cni/errors.ts';
@@ -19,7 +20,7 @@ export async function inProcessRunner(table: PluginTable, log: LogSink): Promise
     try {
       await loadPlugin(name, table);
     } catch (e) {
-      log('warn', 'plugin-load-failed', { plugin: name, error: (e as Error).message });
+      log('warn', 'plugin-load-failed', { plugin: name, error: errorMessage(e) });
     }
   }
   return { workers: 0, run: (plugin, req) => callPlugin(plugin, req, table), close: async () => {} };

@@ -1,5 +1,6 @@
 // The warm host behind the native executables: one unix socket, one call per connection, the same handlers
 // as the cold path (host/plugins/dispatch.ts). Calls for one container are serialized; others run concurrently.
+import { errorMessage } from '../errors.ts';
 import { chmodSync, lstatSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
@@ -214,7 +215,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       try {
         call = decodeCall(collector.payload());
       } catch (e) {
-        return reject(sock, RejectReason.BadFrame, (e as Error).message, { peerPid: peer.pid });
+        return reject(sock, RejectReason.BadFrame, errorMessage(e), { peerPid: peer.pid });
       }
       void serveCall(sock, call, peer.pid);
     });
@@ -241,7 +242,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     try {
       process.kill(predecessor, 'SIGTERM');
     } catch (e) {
-      log('warn', 'replace-signal-failed', { pid: predecessor, error: (e as Error).message });
+      log('warn', 'replace-signal-failed', { pid: predecessor, error: errorMessage(e) });
     }
   }
 

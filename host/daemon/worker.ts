@@ -1,4 +1,5 @@
 // One daemon worker thread: loads the plugin table, then runs each call it is sent (runner.ts).
+import { errorMessage } from '../errors.ts';
 import { parentPort, workerData } from 'node:worker_threads';
 import { callPlugin, loadPlugin, type PluginTable } from '../plugins/dispatch.ts';
 import type { FromWorker, ToWorker } from './runner.ts';
@@ -13,7 +14,7 @@ for (const name of Object.keys(table)) {
   try {
     await loadPlugin(name, table);
   } catch (e) {
-    failed.push({ plugin: name, error: (e as Error).message });
+    failed.push({ plugin: name, error: errorMessage(e) });
   }
 }
 

@@ -1,5 +1,7 @@
 // The demo's narration: numbered sections, one line per check (✓ / ✗ with the elapsed time), plain tables.
 // Colour only on a terminal (and never with NO_COLOR).
+import { errorMessage } from '../errors.ts';
+
 const tty = process.stdout.isTTY === true && !process.env.NO_COLOR;
 const paint = (code: string) => (s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
 export const bold = paint('1');
@@ -65,8 +67,8 @@ export async function step<T>(label: string | ((v: T) => string), fn: () => Prom
     ok(typeof label === 'string' ? label : label(v), performance.now() - t0);
     return v;
   } catch (e) {
-    fail(typeof label === 'string' ? `${label}: ${(e as Error).message}` : (e as Error).message);
-    throw new DemoFailure((e as Error).message);
+    fail(typeof label === 'string' ? `${label}: ${errorMessage(e)}` : errorMessage(e));
+    throw new DemoFailure(errorMessage(e));
   }
 }
 

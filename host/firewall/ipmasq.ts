@@ -7,6 +7,7 @@
 //   -A POSTROUTING -s <ip> -j CNI-<hash> -m comment --comment <c>
 // nftables: table inet cni_plugins_masquerade, chain masq_checks (one rule per address, hashed comment),
 //   base chain postrouting (flushed and refilled with the multicast returns and `goto masq_checks`).
+import { errorMessage } from '../errors.ts';
 import { ipNetText, networkText, parseIpNet, type IpNet } from './addr.ts';
 import { backendAvailable, defaultBackend } from './backend.ts';
 import { ensureRules, removeRules, type PlannedRule } from './ensure.ts';
@@ -69,14 +70,14 @@ export async function teardownIpMasq(a: IpMasqTeardownArgs): Promise<void> {
     try {
       await removeRules(iptablesTeardownPlan(family, mine, a.network, a.containerId));
     } catch (e) {
-      errors.push((e as Error).message);
+      errors.push(errorMessage(e));
     }
   }
   if (backendAvailable('nftables')) {
     try {
       await teardownNft(a.network, a.ifName, a.containerId);
     } catch (e) {
-      errors.push((e as Error).message);
+      errors.push(errorMessage(e));
     }
   }
   if (errors.length) throw new Error(errors.join('\n'));
@@ -175,7 +176,7 @@ export async function gcIpMasq(a: IpMasqGcArgs): Promise<void> {
       if (stale.size)
         await removeRules({ family, table: 'nat', chains: [...stale], entryRules: [], scanForJumps: ['POSTROUTING'] });
     } catch (e) {
-      errors.push((e as Error).message);
+      errors.push(errorMessage(e));
     }
   }
   if (backendAvailable('nftables')) {
@@ -185,7 +186,7 @@ export async function gcIpMasq(a: IpMasqGcArgs): Promise<void> {
       const rules = (await listNftChain('inet', NFT_MASQ_TABLE, NFT_MASQ_CHAIN)) ?? [];
       await applyNft(deleteRuleCommands(rules.filter((r) => r.comment?.startsWith(prefix) && !valid.has(r.comment))));
     } catch (e) {
-      errors.push((e as Error).message);
+      errors.push(errorMessage(e));
     }
   }
   if (errors.length) throw new Error(errors.join('\n'));

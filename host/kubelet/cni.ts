@@ -1,6 +1,7 @@
 // The `cni` network plugin (kubernetes v1.23 pkg/kubelet/dockershim/network/cni/cni.go): the default network = the
 // first valid config file in --cni-conf-dir (re-read at most every 5 s), a loopback network, CNI_ARGS with the pod's
 // identity, and runtimeConfig (portMappings, bandwidth, ipRanges) built from the pod. Plugins run through host/runtime.
+import { annotate, errorMessage } from '../errors.ts';
 import { CniRuntime, type PluginExecutor, type RuntimeConf } from '../runtime/runtime.ts';
 import { confFiles, loadConfFile, parseConfList, type NetworkConfigList } from '../runtime/config.ts';
 import { findInPath, type Env } from '../cni/invoke.ts';
@@ -13,7 +14,6 @@ import {
   bareContainerId,
   POD_CIDR_CHANGE,
   POD_CIDR_KEY,
-  errorText,
   type HairpinMode,
   type NetworkHost,
   type NetworkPlugin,
@@ -68,7 +68,7 @@ export async function getDefaultCniNetwork(
     try {
       list = loadConfFile(file);
     } catch (e) {
-      log(`error loading CNI config file ${file}: ${errorText(e)}`);
+      log(`error loading CNI config file ${file}: ${errorMessage(e)}`);
       continue;
     }
     if (list.plugins.length === 0) {
@@ -79,7 +79,7 @@ export async function getDefaultCniNetwork(
       const capabilities = await runtime.validateNetworkList(list);
       return { name: list.name, list, capabilities, file };
     } catch (e) {
-      log(`error validating CNI config list ${file}: ${errorText(e)}`);
+      log(`error validating CNI config list ${file}: ${errorMessage(e)}`);
     }
   }
   throw new Error(`no valid networks found in ${confDir}`);
@@ -138,7 +138,7 @@ export class CniNetworkPlugin implements NetworkPlugin {
     try {
       this.defaultNetwork = await getDefaultCniNetwork(this.opts.confDir, this.runtime, this.log);
     } catch (e) {
-      this.log(`unable to update cni config: ${errorText(e)}`);
+      this.log(`unable to update cni config: ${errorMessage(e)}`);
       throw e;
     }
   }
@@ -175,7 +175,7 @@ export class CniNetworkPlugin implements NetworkPlugin {
         try {
           findInPath(p.network.type, this.runtime.path);
         } catch (e) {
-          throw new Error(`cni loopback plugin missing: ${errorText(e)}`);
+          throw annotate(e, 'cni loopback plugin missing');
         }
       }
     }
@@ -194,7 +194,7 @@ export class CniNetworkPlugin implements NetworkPlugin {
     try {
       netns = await this.requireHost().getNetNS(sandboxId);
     } catch (e) {
-      throw new Error(`CNI failed to retrieve network namespace path: ${errorText(e)}`);
+      throw annotate(e, 'CNI failed to retrieve network namespace path');
     }
     const rt = await this.runtimeConf(namespace, name, sandboxId, netns, annotations, options);
     await withTimeout(
@@ -214,7 +214,7 @@ export class CniNetworkPlugin implements NetworkPlugin {
     try {
       netns = await this.requireHost().getNetNS(sandboxId);
     } catch (e) {
-      this.log(`CNI failed to retrieve network namespace path: ${errorText(e)}`);
+      this.log(`CNI failed to retrieve network namespace path: ${errorMessage(e)}`);
     }
     const rt = await this.runtimeConf(namespace, name, sandboxId, netns, undefined, undefined);
     await withTimeout(
@@ -222,12 +222,12 @@ export class CniNetworkPlugin implements NetworkPlugin {
         try {
           await this.runtime.delNetworkList(this.loopbackNetwork.list, rt);
         } catch (e) {
-          this.log(`error deleting loopback network: ${errorText(e)}`);
+          this.log(`error deleting loopback network: ${errorMessage(e)}`);
         }
         try {
           await this.runtime.delNetworkList(network.list, rt);
         } catch (e) {
-          if (!errorText(e).includes('no such file or directory')) throw e;
+          if (!errorMessage(e).includes('no such file or directory')) throw e;
         }
       })(),
       CNI_TIMEOUT_MS,
@@ -240,7 +240,7 @@ export class CniNetworkPlugin implements NetworkPlugin {
     try {
       netns = await this.requireHost().getNetNS(sandboxId);
     } catch (e) {
-      throw new Error(`CNI failed to retrieve network namespace path: ${errorText(e)}`);
+      throw annotate(e, 'CNI failed to retrieve network namespace path');
     }
     if (netns === '')
       throw new Error(`cannot find the network namespace, skipping pod network status for container "${sandboxId}"`);
@@ -249,7 +249,7 @@ export class CniNetworkPlugin implements NetworkPlugin {
       ips = await getPodIPs(netns);
     } catch (e) {
       throw new Error(
-        `cannot find pod IPs in the network namespace, skipping pod network status for container "${sandboxId}": ${errorText(e)}`,
+        `cannot find pod IPs in the network namespace, skipping pod network status for container "${sandboxId}": ${errorMessage(e)}`,
       );
     }
     return { ip: ips[0]!, ips };
@@ -275,7 +275,7 @@ export class CniNetworkPlugin implements NetworkPlugin {
     try {
       mappings = await this.requireHost().getPodPortMappings(sandboxId);
     } catch (e) {
-      throw new Error(`could not retrieve port mappings: ${errorText(e)}`);
+      throw annotate(e, 'could not retrieve port mappings');
     }
     const capabilityArgs: Record<string, unknown> = {
       portMappings: portMappingsCapability(mappings),
@@ -285,7 +285,7 @@ export class CniNetworkPlugin implements NetworkPlugin {
     try {
       bw = extractPodBandwidth(annotations);
     } catch (e) {
-      throw new Error(`failed to get pod bandwidth from annotations: ${errorText(e)}`);
+      throw annotate(e, 'failed to get pod bandwidth from annotations');
     }
     const bandwidth = bandwidthCapability(bw);
     if (bandwidth) capabilityArgs.bandwidth = bandwidth;
@@ -295,7 +295,7 @@ export class CniNetworkPlugin implements NetworkPlugin {
         if (dns === null || typeof dns !== 'object' || Array.isArray(dns))
           throw new Error('json: cannot unmarshal into Go value of type runtime.DNSConfig');
       } catch (e) {
-        throw new Error(`failed to unmarshal dns config "${options[DNS_OPTION]}": ${errorText(e)}`);
+        throw annotate(e, `failed to unmarshal dns config "${options[DNS_OPTION]}"`);
       }
       // On Linux the kubelet builds no `dns` capability argument (it is Windows-only).
     }

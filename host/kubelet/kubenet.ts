@@ -2,8 +2,9 @@
 // bridge network generated from the node's pod CIDR(s), run through the CNI bridge + host-local plugins (and, unlike
 // dockershim, portmap for hostPorts and bandwidth for shaping, chained after the bridge), the MTU picked by the Wasm
 // core, one masquerade rule, promiscuous-bridge mode with its de-dup rules.
+import { annotate, errorMessage } from '../errors.ts';
 import { readdirSync } from 'node:fs';
-import { Cidr, pickMtu, type MtuInterface } from '../core/index.ts';
+import { Cidr, pickMtu, type MtuInterface, familyOf } from '../core/index.ts';
 import { withNetHandle } from '../net/index.ts';
 import { SysctlOps } from '../net/sysctl.ts';
 import { findInPath, type Env } from '../cni/invoke.ts';
@@ -29,7 +30,6 @@ import {
   bareContainerId,
   POD_CIDR_KEY,
   aggregate,
-  errorText,
   type HairpinMode,
   type NetworkHost,
   type NetworkPlugin,
@@ -131,7 +131,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
       try {
         itfs = await (this.opts.listInterfaces ?? hostInterfaces)();
       } catch (e) {
-        this.log(`failed to list host interfaces: ${errorText(e)}`);
+        this.log(`failed to list host interfaces: ${errorMessage(e)}`);
       }
       const choice = pickMtu(itfs);
       if (choice.source === 'fallback')
@@ -159,7 +159,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     try {
       cidrs = parsePodCidrs(value, !this.opts.singleStack);
     } catch (e) {
-      this.log(`failed to parse pod CIDR ${value}: ${errorText(e)}`);
+      this.log(`failed to parse pod CIDR ${value}: ${errorMessage(e)}`);
       return;
     }
     const o = {
@@ -177,7 +177,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     } catch (e) {
       this.netConfigText = undefined;
       this.netConfig = undefined;
-      this.log(`failed to generate the kubenet network config: ${errorText(e)}`);
+      this.log(`failed to generate the kubenet network config: ${errorMessage(e)}`);
     }
   }
 
@@ -227,7 +227,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     try {
       await this.status();
     } catch (e) {
-      throw new Error(`kubenet cannot SetUpPod: ${errorText(e)}`);
+      throw annotate(e, 'kubenet cannot SetUpPod');
     }
     try {
       await this.setup(sandboxId, annotations);
@@ -235,11 +235,11 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
       try {
         await this.teardown(namespace, name, sandboxId);
       } catch (t) {
-        this.log(`failed to tear down after failed setup: ${errorText(t)}`);
+        this.log(`failed to tear down after failed setup: ${errorMessage(t)}`);
       }
       throw e;
     }
-    await ensureMasqRule(this.nonMasqueradeCidr).catch((e) => this.log(errorText(e)));
+    await ensureMasqRule(this.nonMasqueradeCidr).catch((e) => this.log(errorMessage(e)));
   }
 
   private async setup(sandboxId: string, annotations: Record<string, string>): Promise<void> {
@@ -248,13 +248,13 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     try {
       bw = extractPodBandwidth(annotations);
     } catch (e) {
-      throw new Error(`error reading pod bandwidth annotations: ${errorText(e)}`);
+      throw annotate(e, 'error reading pod bandwidth annotations');
     }
     let netns = '';
     try {
       netns = await host.getNetNS(sandboxId);
     } catch (e) {
-      this.log(`kubenet failed to retrieve network namespace path: ${errorText(e)}`);
+      this.log(`kubenet failed to retrieve network namespace path: ${errorMessage(e)}`);
     }
     if (netns) this.disableDad(netns);
     await this.runtime.addNetworkList(this.loConfig, { containerId: bareContainerId(sandboxId), netns, ifName: 'lo' });
@@ -267,10 +267,10 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     try {
       result = (await this.runtime.addNetworkList(this.netConfig!, rt)).result;
     } catch (e) {
-      throw new Error(`error adding container to network: ${errorText(e)}`);
+      throw annotate(e, 'error adding container to network');
     }
-    const v4 = result.ips?.find((i) => !i.address.includes(':'));
-    const v6 = result.ips?.find((i) => i.address.includes(':'));
+    const v4 = result.ips?.find((i) => familyOf(i.address) === 4);
+    const v6 = result.ips?.find((i) => familyOf(i.address) === 6);
     if (!v4 && !v6) throw new Error("cni didn't report ipv4 ipv6");
     const pairs: DedupPair[] = [];
     const ips: string[] = [];
@@ -291,13 +291,13 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
       try {
         link = await h.link.get(this.bridge);
       } catch (e) {
-        throw new Error(`failed to lookup "${this.bridge}": ${errorText(e)}`);
+        throw annotate(e, `failed to lookup "${this.bridge}"`);
       }
       if (!link.promisc) {
         try {
           await h.link.setPromisc(this.bridge, true);
         } catch (e) {
-          throw new Error(`Error setting promiscuous mode on ${this.bridge}: ${errorText(e)}`);
+          throw annotate(e, `Error setting promiscuous mode on ${this.bridge}`);
         }
       }
       return link.mac;
@@ -305,7 +305,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     try {
       await syncDedupRules(mac, pairs, this.opts.dedupChain ?? DEDUP_CHAIN);
     } catch (e) {
-      this.log(`failed to ensure the de-dup rules: ${errorText(e)}`);
+      this.log(`failed to ensure the de-dup rules: ${errorMessage(e)}`);
     }
   }
 
@@ -320,14 +320,14 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     try {
       new SysctlOps(netns).set('net/ipv6/conf/default/dad_transmits', 0);
     } catch (e) {
-      this.log(`failed to disable DAD in the pod: ${errorText(e)}`);
+      this.log(`failed to disable DAD in the pod: ${errorMessage(e)}`);
     }
   }
 
   async tearDownPod(namespace: string, name: string, sandboxId: string): Promise<void> {
     if (!this.netConfig) throw new Error('kubenet needs a PodCIDR to tear down pods');
     await this.teardown(namespace, name, sandboxId);
-    await ensureMasqRule(this.nonMasqueradeCidr).catch((e) => this.log(errorText(e)));
+    await ensureMasqRule(this.nonMasqueradeCidr).catch((e) => this.log(errorMessage(e)));
   }
 
   /**
@@ -343,7 +343,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
       /* DEL without a netns still releases the IP */
     }
     const ignoreMissing = (e: unknown) => {
-      if (!errorText(e).includes('no such file or directory')) errors.push(e);
+      if (!errorMessage(e).includes('no such file or directory')) errors.push(e);
     };
     await this.runtime
       .delNetworkList(this.loConfig, { containerId: bareContainerId(sandboxId), netns, ifName: 'lo' })
@@ -371,7 +371,7 @@ export class KubenetNetworkPlugin implements NetworkPlugin {
     try {
       netns = await this.requireHost().getNetNS(sandboxId);
     } catch (e) {
-      throw new Error(`kubenet failed to retrieve network namespace path: ${errorText(e)}`);
+      throw annotate(e, 'kubenet failed to retrieve network namespace path');
     }
     if (netns === '')
       throw new Error(`cannot find the network namespace, skipping pod network status for container "${sandboxId}"`);

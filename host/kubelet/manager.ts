@@ -2,8 +2,9 @@
 // pkg/kubelet/dockershim/network/plugins.go, PluginManager). Operations on one pod (`<name>_<namespace>`) are
 // serialised; different pods run in parallel; errors are wrapped with the plugin name and pod; every operation is
 // counted and timed.
+import { errorMessage } from '../errors.ts';
 import { NetworkPluginMetrics } from './metrics.ts';
-import { errorText, podFullName, type NetworkPlugin, type PodNetworkStatus } from './types.ts';
+import { podFullName, type NetworkPlugin, type PodNetworkStatus } from './types.ts';
 
 interface PodLock {
   refcount: number;
@@ -40,9 +41,12 @@ export class PluginManager {
       try {
         await this.plugin.setUpPod(namespace, name, sandboxId, annotations, options);
       } catch (e) {
-        throw new Error(`networkPlugin ${this.plugin.name()} failed to set up pod "${full}" network: ${errorText(e)}`, {
-          cause: e,
-        });
+        throw new Error(
+          `networkPlugin ${this.plugin.name()} failed to set up pod "${full}" network: ${errorMessage(e)}`,
+          {
+            cause: e,
+          },
+        );
       }
     });
   }
@@ -54,7 +58,7 @@ export class PluginManager {
         await this.plugin.tearDownPod(namespace, name, sandboxId);
       } catch (e) {
         throw new Error(
-          `networkPlugin ${this.plugin.name()} failed to teardown pod "${full}" network: ${errorText(e)}`,
+          `networkPlugin ${this.plugin.name()} failed to teardown pod "${full}" network: ${errorMessage(e)}`,
           { cause: e },
         );
       }
@@ -68,7 +72,7 @@ export class PluginManager {
         return await this.plugin.getPodNetworkStatus(namespace, name, sandboxId);
       } catch (e) {
         throw new Error(
-          `networkPlugin ${this.plugin.name()} failed on the status hook for pod "${full}": ${errorText(e)}`,
+          `networkPlugin ${this.plugin.name()} failed on the status hook for pod "${full}": ${errorMessage(e)}`,
           { cause: e },
         );
       }

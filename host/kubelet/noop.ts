@@ -1,5 +1,6 @@
 // The noop plugin (`--network-plugin` empty): makes bridged traffic visible to iptables and does nothing
 // else; its Init never fails (kubernetes v1.23 pkg/kubelet/dockershim/network/plugins.go, NoopNetworkPlugin).
+import { errorMessage } from '../errors.ts';
 import { SysctlOps } from '../net/sysctl.ts';
 import type { HairpinMode, NetworkHost, NetworkPlugin, PodNetworkStatus, SysctlAccess } from './types.ts';
 
@@ -31,7 +32,7 @@ export function enableBridgeNetfilter(sysctl: SysctlAccess, log: Logger, ip6 = t
   try {
     sysctl.set(BRIDGE_NF_CALL_IPTABLES, 1);
   } catch (e) {
-    log(`can't set sysctl bridge-nf-call-iptables: ${(e as Error).message}`);
+    log(`can't set sysctl bridge-nf-call-iptables: ${errorMessage(e)}`);
   }
   if (!ip6) return;
   let v: number;
@@ -44,7 +45,7 @@ export function enableBridgeNetfilter(sysctl: SysctlAccess, log: Logger, ip6 = t
     try {
       sysctl.set(BRIDGE_NF_CALL_IP6TABLES, 1);
     } catch (e) {
-      log(`can't set sysctl bridge-nf-call-ip6tables: ${(e as Error).message}`);
+      log(`can't set sysctl bridge-nf-call-ip6tables: ${errorMessage(e)}`);
     }
   }
 }

@@ -1,6 +1,7 @@
 // Choosing and initialising the network plugin as dockershim does (kubernetes v1.23
 // pkg/kubelet/dockershim/network/plugins.go, InitNetworkPlugin), and one call that builds the whole stack from the
 // kubelet's flags.
+import { errorMessage } from '../errors.ts';
 import type { PluginExecutor } from '../runtime/runtime.ts';
 import type { Env } from '../cni/invoke.ts';
 import { CniNetworkPlugin, probeCniPlugins } from './cni.ts';
@@ -12,7 +13,6 @@ import {
   POD_CIDR_CHANGE,
   POD_CIDR_KEY,
   aggregate,
-  errorText,
   type HairpinMode,
   type MtuLister,
   type NetworkHost,
@@ -94,7 +94,7 @@ export async function initNetworkPlugin(
     try {
       await chosen.init(host, hairpinMode, nonMasqueradeCidr, mtu);
     } catch (e) {
-      errors.push(`network plugin "${name}" failed init: ${errorText(e)}`);
+      errors.push(`network plugin "${name}" failed init: ${errorMessage(e)}`);
     }
   } else {
     errors.push(`network plugin "${name}" not found`);

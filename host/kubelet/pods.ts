@@ -1,6 +1,8 @@
 // Pods brought up from the command line (`wasm-cni pod up|down|status`): what a pod needs to be torn down
 // later by another process (its node flags, sandbox ID, netns, ports, annotations), kept as one JSON file per
 // pod under a state dir, and a pod's status read from the machine (addresses, interfaces, shaping qdiscs).
+import { familyOf } from '../core/index.ts';
+import { errorMessage } from '../errors.ts';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withNetHandle, type Filter, type Link } from '../net/index.ts';
@@ -128,13 +130,13 @@ export async function podStatus(r: PodRecord): Promise<PodStatus> {
       if (eth0) {
         const all = await h.addr.list(eth0.index);
         const global = all.filter((a) => a.scope === 0);
-        s.ips = [...global.filter((a) => !a.ip.includes(':')), ...global.filter((a) => a.ip.includes(':'))].map(
+        s.ips = [...global.filter((a) => familyOf(a.ip) === 4), ...global.filter((a) => familyOf(a.ip) === 6)].map(
           (a) => a.ip,
         );
       }
     });
   } catch (e) {
-    s.error = (e as Error).message;
+    s.error = errorMessage(e);
     return s;
   }
   if (eth0?.parentIndex !== undefined) {
@@ -168,7 +170,7 @@ function rate(bits: number | undefined): string {
 }
 
 function portText(p: PortMapping): string {
-  return `${p.hostIP ? (p.hostIP.includes(':') ? `[${p.hostIP}]:` : `${p.hostIP}:`) : ''}${p.hostPort}->${p.containerPort}/${p.protocol.toLowerCase()}`;
+  return `${p.hostIP ? (familyOf(p.hostIP) === 6 ? `[${p.hostIP}]:` : `${p.hostIP}:`) : ''}${p.hostPort}->${p.containerPort}/${p.protocol.toLowerCase()}`;
 }
 
 /** The `pod status` table. */

@@ -2,6 +2,7 @@
 // runtime side (the "host") gives it. Names and semantics follow
 // kubernetes v1.23 pkg/kubelet/dockershim/network/plugins.go (NetworkPlugin, Host).
 import type { HairpinMode } from '../node/kubenet-config.ts';
+import { errorMessage } from '../errors.ts';
 
 /** A host port of a pod, as the sandbox checkpoint lists it (protocol upper-case; hostPort 0 = none). */
 export interface PortMapping {
@@ -85,11 +86,7 @@ export type MtuLister = () => Promise<
 
 /** Several errors as one, printed like Go's utilerrors aggregate: one → its text, more → `[a, b]`. */
 export function aggregate(errors: readonly unknown[]): Error | null {
-  const msgs = errors.map((e) => (e instanceof Error ? e.message : String(e)));
+  const msgs = errors.map(errorMessage);
   if (msgs.length === 0) return null;
   return new Error(msgs.length === 1 ? msgs[0] : `[${msgs.join(', ')}]`);
-}
-
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -1,5 +1,6 @@
 // Typed loader of the native addon (shims/addon → build/native/wasm_cni.node). Loaded on first use so that
 // importing a module that may need it costs nothing until it does.
+import { annotate } from '../errors.ts';
 import { createRequire } from 'node:module';
 import { addonPath } from '../paths.ts';
 
@@ -61,7 +62,7 @@ export function addon(): WasmCniAddon {
     try {
       loaded = createRequire(import.meta.url)(addonPath) as WasmCniAddon;
     } catch (e) {
-      throw new Error(`wasm-cni: cannot load the native addon ${addonPath} (run build.sh): ${(e as Error).message}`);
+      throw annotate(e, `wasm-cni: cannot load the native addon ${addonPath} (run build.sh)`);
     }
   }
   return loaded;

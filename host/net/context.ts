@@ -1,6 +1,6 @@
 // What every object-kind module works with: the namespace's netlink socket, and how to name namespaces.
 import { closeSync, openSync } from 'node:fs';
-import { currentNetnsPath } from '../native/netns.ts';
+import { currentNetnsPath, netnsOpenError } from '../native/netns.ts';
 import type { NetlinkSocket } from './nl/socket.ts';
 
 export interface NetContext {
@@ -24,11 +24,7 @@ export async function withNetnsFd<T>(ref: NetnsRef, fn: (fd: number) => Promise<
   try {
     fd = openSync(path, 'r');
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw Object.assign(
-      new Error(`failed to open netns "${path}": ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`),
-      { code: err.code },
-    );
+    throw netnsOpenError(path, e);
   }
   try {
     return await fn(fd);

@@ -1,5 +1,6 @@
 // A handle bound to one network namespace: its own netlink socket, opened inside that namespace, and the
 // object-kind operations on top of it (h.link, h.addr, h.route, h.neigh, h.vlan, h.qdisc, h.filter, h.sysctl).
+import { checkNetnsPath, netnsOpenError } from '../native/netns.ts';
 import { AddrOps } from './addr.ts';
 import type { NetContext } from './context.ts';
 import { FilterOps } from './filter.ts';
@@ -63,5 +64,19 @@ export async function withNetHandle<T>(
     return await fn(h);
   } finally {
     h.close();
+  }
+}
+
+/**
+ * A handle in a pod's namespace, opened the way the reference's plugins open CNI_NETNS: ns.GetNS's check first
+ * (checkNetnsPath), and any failure as `failed to open netns "<path>": <why>`. Unlike NetHandle.open, an empty
+ * path is an error, never this process's namespace.
+ */
+export async function openNetns(path: string): Promise<NetHandle> {
+  try {
+    checkNetnsPath(path);
+    return await NetHandle.open(path);
+  } catch (e) {
+    throw netnsOpenError(path, e);
   }
 }

@@ -1,5 +1,5 @@
 // host/net: rtnetlink in TypeScript. Open a handle bound to a namespace and use its object-kind operations.
-export { NetHandle, withNetHandle, type NetHandleOptions } from './handle.ts';
+export { NetHandle, openNetns, withNetHandle, type NetHandleOptions } from './handle.ts';
 export type { NetnsRef } from './context.ts';
 export {
   checkLinkName,

@@ -21,7 +21,7 @@ import {
   RTM_GETNEIGH,
   RTM_NEWNEIGH,
 } from './nl/constants.ts';
-import { bytesToIp, bytesToMac, familyOf, ipToBytes, macToBytes } from './nl/ip.ts';
+import { bytesToIp, bytesToMac, addressFamily, ipToBytes, macToBytes } from './nl/ip.ts';
 import type { NlMessage } from './nl/message.ts';
 import { NDMSG_LEN, ndMsg, readNdMsg } from './nl/structs.ts';
 
@@ -84,7 +84,7 @@ export class NeighOps {
 
   async delete(dev: LinkRef, ip: string): Promise<void> {
     const index = await this.links.index(dev);
-    const w = new PayloadWriter().raw(ndMsg({ family: familyOf(ip), index })).attr(NDA_DST, ipToBytes(ip));
+    const w = new PayloadWriter().raw(ndMsg({ family: addressFamily(ip), index })).attr(NDA_DST, ipToBytes(ip));
     await this.ctx.sock.request({ type: RTM_DELNEIGH, payload: w.bytes(), name: 'RTM_DELNEIGH' });
   }
 
@@ -105,7 +105,7 @@ export class NeighOps {
   private async send(type: number, flags: number, spec: NeighSpec): Promise<void> {
     const index = await this.links.index(spec.dev);
     const w = new PayloadWriter()
-      .raw(ndMsg({ family: familyOf(spec.ip), index, state: spec.state ?? NUD_PERMANENT }))
+      .raw(ndMsg({ family: addressFamily(spec.ip), index, state: spec.state ?? NUD_PERMANENT }))
       .attr(NDA_DST, ipToBytes(spec.ip))
       .attr(NDA_LLADDR, macToBytes(spec.mac));
     await this.ctx.sock.request({ type, flags, payload: w.bytes(), name: 'RTM_NEWNEIGH' });

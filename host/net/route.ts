@@ -30,7 +30,7 @@ import {
   RTNH_F_ONLINK,
   RTPROT_BOOT,
 } from './nl/constants.ts';
-import { bytesToIp, familyOf, ipToBytes, maskPrefix, parsePrefix } from './nl/ip.ts';
+import { bytesToIp, addressFamily, ipToBytes, maskPrefix, parsePrefix } from './nl/ip.ts';
 import type { NlMessage } from './nl/message.ts';
 import { readRtMsg, RTMSG_LEN, rtMsg } from './nl/structs.ts';
 
@@ -158,7 +158,7 @@ export class RouteOps {
 
   private async send(type: number, flags: number, spec: RouteSpec): Promise<void> {
     const isDelete = type === RTM_DELROUTE;
-    let family = spec.family ?? (spec.gw ? familyOf(spec.gw) : AF_INET);
+    let family = spec.family ?? (spec.gw ? addressFamily(spec.gw) : AF_INET);
     let dstIp: Buffer | undefined;
     let dstLen = 0;
     if (!isDefaultDst(spec.dst)) {
@@ -167,9 +167,9 @@ export class RouteOps {
       dstIp = p.ip;
       dstLen = p.prefixLen;
     } else if (spec.dst !== 'default') {
-      family = familyOf(spec.dst.slice(0, -2));
+      family = addressFamily(spec.dst.slice(0, -2));
     }
-    if (spec.gw && familyOf(spec.gw) !== family)
+    if (spec.gw && addressFamily(spec.gw) !== family)
       throw new Error(`gateway ${spec.gw} is not in the family of ${spec.dst}`);
     const oif = spec.dev === undefined ? undefined : await this.links.index(spec.dev);
     const table = spec.table ?? RT_TABLE_MAIN;

@@ -4,6 +4,7 @@
 // own traffic may leave towards the veths. The kubelet runs `ebtables`; we write the same rules in ebtables-nft's
 // layout (`bridge filter`, chain KUBE-DEDUP jumped to from OUTPUT) with one `nft` batch through host/firewall, and skip
 // everything when ebtables is not installed, as the kubelet does.
+import { familyOf } from '../core/index.ts';
 import { accessSync, constants } from 'node:fs';
 import { applyNft, listNftChain, listNftTable, nftInstalled } from '../firewall/nft.ts';
 import { runTool } from '../firewall/tools.ts';
@@ -29,7 +30,7 @@ export interface DedupPair {
 
 /** The ebtables argument text of each rule (kept as the nft rule comment, which is how a rule is found again). */
 export function dedupRuleArgs(mac: string, p: DedupPair): { accept: string; drop: string } {
-  const v6 = p.gateway.includes(':');
+  const v6 = familyOf(p.gateway) === 6;
   const fam = v6 ? 'IPv6' : 'IPv4';
   const src = v6 ? '--ip6-src' : '--ip-src';
   return {
@@ -39,7 +40,7 @@ export function dedupRuleArgs(mac: string, p: DedupPair): { accept: string; drop
 }
 
 function nftMatch(mac: string, addr: string): string {
-  const v6 = addr.includes(':');
+  const v6 = familyOf(addr) === 6;
   return `ether type ${v6 ? 'ip6' : 'ip'} ether saddr ${mac} oifname "veth*" ${v6 ? 'ip6' : 'ip'} saddr ${addr}`;
 }
 

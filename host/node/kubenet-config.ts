@@ -3,7 +3,7 @@
 // in the kubelet's exact text, and the list we actually run, which chains `portmap` and `bandwidth` after it (hostPorts
 // and shaping the way today's runtimes do them, instead of dockershim's hostport manager and tc shaper). Shared by the
 // kubenet network plugin and the `kubenet` CNI meta-plugin.
-import { Cidr } from '../core/index.ts';
+import { Cidr, familyOf } from '../core/index.ts';
 import { parseConfList, type NetworkConfigList } from '../runtime/config.ts';
 
 /** The kubelet's --hairpin-mode values (kubenet: promiscuous-bridge or hairpin-veth on cbr0). */
@@ -41,8 +41,6 @@ export function parsePodCidrs(value: string, dualStack = true): string[] {
   });
 }
 
-const isV6 = (cidr: string) => cidr.includes(':');
-
 /** The `ranges` body: one range set per CIDR, each with just a subnet (kubelet's exact text). */
 export function rangesText(cidrs: readonly string[]): string {
   return cidrs.map((c) => `\n[{\n"subnet": "${c}"\n}]`).join(',');
@@ -51,8 +49,8 @@ export function rangesText(cidrs: readonly string[]): string {
 /** The `routes` body: a default route per family present, IPv4 first (kubelet's exact text). */
 export function routesText(cidrs: readonly string[]): string {
   const routes: string[] = [];
-  if (cidrs.some((c) => !isV6(c))) routes.push('{"dst": "0.0.0.0/0"}');
-  if (cidrs.some(isV6)) routes.push('{"dst": "::/0"}');
+  if (cidrs.some((c) => familyOf(c) === 4)) routes.push('{"dst": "0.0.0.0/0"}');
+  if (cidrs.some((c) => familyOf(c) === 6)) routes.push('{"dst": "::/0"}');
   return routes.join(',');
 }
 

@@ -1,6 +1,8 @@
 // kubenet's one masquerade rule (kubernetes v1.23 pkg/kubelet/dockershim/network/kubenet/kubenet_linux.go,
 // ensureMasqRule): traffic to non-local destinations outside --non-masquerade-cidr is MASQUERADEd, in nat POSTROUTING,
 // for the CIDR's family only. Through host/firewall (check-then-append in one restore).
+import { familyOf } from '../core/index.ts';
+import { annotate } from '../errors.ts';
 import { ensureRules, removeRules } from '../firewall/ensure.ts';
 import { listChain, splitSaveLine, type IpFamily, type Rule } from '../firewall/iptables.ts';
 
@@ -9,7 +11,7 @@ export const MASQ_COMMENT = 'kubenet: SNAT for outbound traffic from cluster';
 /** null when the rule is disabled (0.0.0.0/0 or ::/0). */
 export function masqRule(nonMasqueradeCidr: string): { family: IpFamily; rule: Rule } | null {
   if (nonMasqueradeCidr === '0.0.0.0/0' || nonMasqueradeCidr === '::/0') return null;
-  const family: IpFamily = nonMasqueradeCidr.includes(':') ? 6 : 4;
+  const family: IpFamily = familyOf(nonMasqueradeCidr);
   return {
     family,
     rule: [
@@ -42,7 +44,7 @@ export async function ensureMasqRule(nonMasqueradeCidr: string): Promise<void> {
       rules: [{ chain: 'POSTROUTING', rule: r.rule, own: false }],
     });
   } catch (e) {
-    throw new Error(`failed to ensure that nat chain POSTROUTING jumps to MASQUERADE: ${(e as Error).message}`);
+    throw annotate(e, 'failed to ensure that nat chain POSTROUTING jumps to MASQUERADE');
   }
 }
 

@@ -1,17 +1,15 @@
 // Run one plugin call by plugin name: the one entry both the cold path (standalone.ts) and the daemon use.
 // Never throws: an unknown name or a handler that throws becomes a CNI error result (stdout, exit 1).
 import type { PluginHandler, PluginLookup, PluginRequest, PluginResponse } from '../cni/handler.ts';
-import { CniError, ErrCode, formatCniError, toCniError } from '../cni/errors.ts';
+import { CniError, ErrCode, errorResponse } from '../cni/errors.ts';
 import { execExecutor, type PluginExecutor } from '../runtime/runtime.ts';
 import { plugins as registered } from './registry.ts';
 
 /** Plugins by name, each a lazy import of its handler (the shape of registry.ts; tests pass their own). */
 export type PluginTable = Readonly<Record<string, () => Promise<PluginHandler>>>;
 
-/** A thrown value as the plugin's answer: the CNI error JSON on stdout, exit 1. */
-export function errorResponse(e: unknown): PluginResponse {
-  return { exitCode: 1, stdout: formatCniError(toCniError(e)), stderr: '' };
-}
+/** The error boundary, re-exported for the daemon (its lost-call and bad-frame answers). */
+export { errorResponse };
 
 const loaded = new WeakMap<PluginTable, Map<string, Promise<PluginHandler>>>();
 

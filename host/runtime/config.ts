@@ -1,6 +1,7 @@
 // Network configuration files as libcni reads them: .conflist lists, legacy single-plugin .conf/.json files
 // (wrapped as a one-plugin list), the per-network plugin directory, cniVersions selection, and the
 // directory searches (by name like cnitool, or the default network like container runtimes).
+import { annotate, errorMessage } from '../errors.ts';
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { DecodeError, isPlainObject, parseJson } from '../cni/decode.ts';
@@ -63,7 +64,7 @@ export function parseConfList(bytes: Uint8Array): NetworkConfigList {
   try {
     raw = parseJson(bytes);
   } catch (e) {
-    return fail((e as Error).message);
+    return fail(errorMessage(e));
   }
   if (raw === null) raw = {};
   if (!isPlainObject(raw))
@@ -91,7 +92,7 @@ export function parseConfList(bytes: Uint8Array): NetworkConfigList {
       try {
         newer = compareVersions(rv, CURRENT_VERSION) > 0;
       } catch (e) {
-        return fail(`invalid cniVersions entry ${rv} at index ${i}: ${(e as Error).message}`);
+        return fail(`invalid cniVersions entry ${rv} at index ${i}: ${errorMessage(e)}`);
       }
       if (!newer) pool.push(rv);
     }
@@ -100,7 +101,7 @@ export function parseConfList(bytes: Uint8Array): NetworkConfigList {
       try {
         newer = compareVersions(cniVersion, CURRENT_VERSION) > 0;
       } catch (e) {
-        return fail(`invalid cniVersion ${cniVersion}: ${(e as Error).message}`);
+        return fail(`invalid cniVersion ${cniVersion}: ${errorMessage(e)}`);
       }
       if (!newer) pool.push(cniVersion);
     }
@@ -139,7 +140,7 @@ export function parseConfList(bytes: Uint8Array): NetworkConfigList {
     try {
       list.plugins.push(parsePluginConf(p));
     } catch (e) {
-      throw new Error(`failed to parse plugin config ${i}: ${(e as Error).message}`);
+      throw annotate(e, `failed to parse plugin config ${i}`);
     }
   });
   return list;
@@ -151,7 +152,7 @@ export function parseConfAsList(bytes: Uint8Array): NetworkConfigList {
   try {
     raw = parseJson(bytes);
   } catch (e) {
-    throw new Error(`error parsing configuration: ${(e as Error).message}`);
+    throw annotate(e, 'error parsing configuration');
   }
   const plugin = parsePluginConf(raw);
   const wrapped = { name: plugin.network.name ?? '', cniVersion: plugin.network.cniVersion ?? '', plugins: [raw] };
@@ -177,7 +178,7 @@ function readConf(file: string): Uint8Array {
   try {
     return readFileSync(file);
   } catch (e) {
-    throw new Error(`error reading ${file}: ${(e as Error).message}`);
+    throw annotate(e, `error reading ${file}`);
   }
 }
 
@@ -191,7 +192,7 @@ export function loadConfListFile(file: string): NetworkConfigList {
       try {
         raw = parseJson(readConf(f));
       } catch (e) {
-        throw new Error(`error parsing configuration: ${(e as Error).message}`);
+        throw annotate(e, 'error parsing configuration');
       }
       list.plugins.push(parsePluginConf(raw));
     }
@@ -246,8 +247,8 @@ export function loadDefaultNetwork(
     try {
       return { list: loadConfFile(file), file };
     } catch (e) {
-      if (!opts.skipInvalid) throw new Error(`${basename(file)}: ${(e as Error).message}`);
-      errors.push(`${basename(file)}: ${(e as Error).message}`);
+      if (!opts.skipInvalid) throw annotate(e, basename(file));
+      errors.push(`${basename(file)}: ${errorMessage(e)}`);
     }
   }
   if (errors.length > 0) throw new Error(`no valid network configuration in ${dir} (${errors.join('; ')})`);

@@ -3,7 +3,8 @@
 // inject runtimeConfig for declared capabilities, probe plugin versions, and keep the result cache.
 // Plugins are executables found on the plugin path (ours or the reference's alike); `exec` can be
 // replaced (e.g. to run our handlers in-process).
-import { CniError } from '../cni/errors.ts';
+import { annotate, errorMessage } from '../errors.ts';
+import { CniError, cniErrorText } from '../cni/errors.ts';
 import { findInPath, readPluginResult, spawnPlugin, stdoutOrThrow, type Env } from '../cni/invoke.ts';
 import type { PluginResponse } from '../cni/handler.ts';
 import { parseJson, isPlainObject } from '../cni/decode.ts';
@@ -72,7 +73,7 @@ function describe(p: PluginConfig): string {
 
 /** libcni's `fmt.Errorf("<prefix>: %w", err)`, keeping the plugin's code for callers that want it. */
 function wrap(e: unknown, prefix: string): CniError {
-  const inner = e instanceof CniError ? e.toString() : ((e as Error)?.message ?? String(e));
+  const inner = cniErrorText(e);
   return new CniError(e instanceof CniError ? e.code : 999, `${prefix}: ${inner}`);
 }
 
@@ -128,7 +129,7 @@ export class CniRuntime {
         result: resultToWire(prev.result, prev.result.cniVersion) as Record<string, unknown>,
       });
     } catch (e) {
-      throw new Error(`failed to set network "${list.name}" cached result: ${(e as Error).message}`);
+      throw annotate(e, `failed to set network "${list.name}" cached result`);
     }
     return prev;
   }
@@ -144,7 +145,7 @@ export class CniRuntime {
     try {
       cached = this.cachedResult(list, rt);
     } catch (e) {
-      throw new Error(`failed to get network "${list.name}" cached result: ${(e as Error).message}`);
+      throw annotate(e, `failed to get network "${list.name}" cached result`);
     }
     const prev = cached ? resultToWire(cached, list.cniVersion) : undefined;
     for (const plugin of list.plugins) {
@@ -195,7 +196,7 @@ export class CniRuntime {
       try {
         await this.delNetworkList(list, rt);
       } catch (e) {
-        errors.push(`failed to delete stale attachment ${rt.containerId} ${rt.ifName}: ${(e as Error).message}`);
+        errors.push(`failed to delete stale attachment ${rt.containerId} ${rt.ifName}: ${errorMessage(e)}`);
       }
     }
     if (versionAtLeast(list.cniVersion, '1.1.0')) {
@@ -208,9 +209,7 @@ export class CniRuntime {
         try {
           await this.runPlugin(plugin, 'GC', { ...plugin.raw, ...inject }, undefined);
         } catch (e) {
-          errors.push(
-            `failed to GC plugin ${plugin.network.type}: ${e instanceof CniError ? e.toString() : (e as Error).message}`,
-          );
+          errors.push(`failed to GC plugin ${plugin.network.type}: ${cniErrorText(e)}`);
         }
       }
     }
@@ -244,9 +243,7 @@ export class CniRuntime {
     try {
       resultToWire(result, list.cniVersion);
     } catch (e) {
-      throw new Error(
-        `failed to convert cached result to config version "${list.cniVersion}": ${(e as Error).message}`,
-      );
+      throw new Error(`failed to convert cached result to config version "${list.cniVersion}": ${errorMessage(e)}`);
     }
     return result;
   }
@@ -279,7 +276,7 @@ export class CniRuntime {
     try {
       info = parseJson(stdout);
     } catch (e) {
-      throw new Error(`decoding version info: ${(e as Error).message}`);
+      throw annotate(e, 'decoding version info');
     }
     const o = isPlainObject(info) ? info : {};
     const cniVersion = typeof o.cniVersion === 'string' ? o.cniVersion : '';
@@ -306,7 +303,7 @@ export class CniRuntime {
           errors.push(`plugin ${plugin.network.type} does not support config version "${expected}"`);
         }
       } catch (e) {
-        errors.push(e instanceof CniError ? e.toString() : (e as Error).message);
+        errors.push(cniErrorText(e));
       }
       for (const [c, on] of Object.entries(plugin.network.capabilities ?? {})) if (on) caps.add(c);
     }

@@ -26,6 +26,14 @@ const TEXT = base,
 const mem = () => new Uint8Array(x.memory.buffer);
 const words = () => new Uint32Array(x.memory.buffer);
 
+// The range record's layout, as the module states it (range_layout: size, slot offsets, i32 field offsets, flags).
+const REC = (() => {
+  const n = x.range_layout(F64);
+  const [bytes, subnet, start, end, gateway, family, prefix, flags, startFam, endFam, gwFam, fStart, fEnd, fGw] =
+    new Int32Array(x.memory.buffer, F64, n);
+  return { bytes, subnet, start, end, gateway, family, prefix, flags, startFam, endFam, gwFam, fStart, fEnd, fGw };
+})();
+
 function put(text, at = TEXT) {
   const m = mem();
   for (let i = 0; i < text.length; i++) m[at + i] = text.charCodeAt(i) & 0xff;
@@ -70,31 +78,31 @@ function contains(c, ip) {
 function buildRanges(ranges) {
   const w = words();
   for (let i = 0; i < ranges.length; i++) {
-    const at = RECS + 96 * i,
+    const at = RECS + REC.bytes * i,
       k = at >>> 2,
       r = ranges[i];
-    w.fill(0, k, k + 24);
+    w.fill(0, k, k + REC.bytes / 4);
     const c = x.cidr_parse(TEXT, put(r.subnet), SLOT(0));
     if (c < 0) return { error: `cidr ${c}` };
-    copySlot(SLOT(0), at);
+    copySlot(SLOT(0), at + REC.subnet);
     let flags = 0;
     const fields = [
-      ['rangeStart', 16, 1, 19],
-      ['rangeEnd', 32, 2, 20],
-      ['gateway', 48, 4, 21],
+      ['rangeStart', REC.start, REC.fStart, REC.startFam],
+      ['rangeEnd', REC.end, REC.fEnd, REC.endFam],
+      ['gateway', REC.gateway, REC.fGw, REC.gwFam],
     ];
-    for (const [name, off, flag, famIdx] of fields) {
+    for (const [name, off, flag, famOff] of fields) {
       if (r[name] === undefined) continue;
       const f = parseIp(r[name], 0);
       if (f < 0) return { error: `ip ${f}` };
       copySlot(SLOT(0), at + off);
-      words()[k + famIdx] = f;
+      words()[(at + famOff) >>> 2] = f;
       flags |= flag;
     }
     const ww = words();
-    ww[k + 16] = c >> 8;
-    ww[k + 17] = c & 255;
-    ww[k + 18] = flags;
+    ww[(at + REC.family) >>> 2] = c >> 8;
+    ww[(at + REC.prefix) >>> 2] = c & 255;
+    ww[(at + REC.flags) >>> 2] = flags;
     const code = x.range_canon(at);
     if (code !== 0) return { error: `range ${i}: ${code}` };
   }
@@ -103,16 +111,16 @@ function buildRanges(ranges) {
   return { ok: true };
 }
 function rangeText(i) {
-  const at = RECS + 96 * i,
-    fam = words()[(at >>> 2) + 16];
+  const at = RECS + REC.bytes * i,
+    fam = words()[(at + REC.family) >>> 2];
   const t = (off) => get(OUT, x.ip_format(at + off, fam, OUT));
-  return { start: t(16), end: t(32), gateway: t(48) };
+  return { start: t(REC.start), end: t(REC.end), gateway: t(REC.gateway) };
 }
 
 function alloc(v) {
   const built = buildRanges(v.ranges);
   if (built.error) return built;
-  const family = words()[(RECS >>> 2) + 16];
+  const family = words()[(RECS + REC.family) >>> 2];
   const h = x.alloc_new(RECS, v.ranges.length);
   try {
     for (const ip of v.reserved ?? []) {

@@ -1,6 +1,6 @@
 // IP addresses and prefixes to and from their wire bytes (network order) and canonical text
 // (host/core does the parsing and RFC 5952 printing).
-import { formatIP, ipToBytes as coreIpToBytes, tryParseIP } from '../../core/index.ts';
+import { familyOf, formatIP, ipToBytes as coreIpToBytes, tryParseIP } from '../../core/index.ts';
 import { AF_INET, AF_INET6 } from './constants.ts';
 
 export interface IpPrefix {
@@ -9,10 +9,10 @@ export interface IpPrefix {
   family: number;
 }
 
-export function familyOf(ip: string): number {
-  const parsed = tryParseIP(ip);
-  if (!parsed) throw new Error(`invalid IP address "${ip}"`);
-  return parsed.family === 4 ? AF_INET : AF_INET6;
+/** AF_INET or AF_INET6 for an address; text that is not one is an error. */
+export function addressFamily(ip: string): number {
+  if (!tryParseIP(ip)) throw new Error(`invalid IP address "${ip}"`);
+  return familyOf(ip) === 4 ? AF_INET : AF_INET6;
 }
 
 /** Wire bytes of an address (4 for IPv4, 16 for IPv6) — the one parser is host/core. */
@@ -30,7 +30,7 @@ export function bytesToIp(b: Buffer): string {
 export function parsePrefix(cidr: string): IpPrefix {
   const slash = cidr.indexOf('/');
   const addr = slash < 0 ? cidr : cidr.slice(0, slash);
-  const family = familyOf(addr);
+  const family = addressFamily(addr);
   const max = family === AF_INET ? 32 : 128;
   const prefixLen = slash < 0 ? max : Number(cidr.slice(slash + 1));
   if (

@@ -2,12 +2,13 @@
 // `bwp<hash>`, with the tbf there (containernetworking/plugins v1.9.1 plugins/meta/bandwidth/main.go, cmdAdd). Unlike
 // the reference, an ADD repeated on the same veth re-applies the limits instead of failing with "file exists", and a
 // failed ADD removes what it created.
+import { annotate } from '../../errors.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
-import { NetHandle, type Link } from '../../net/index.ts';
+import { NetHandle, openNetns, type Link } from '../../net/index.ts';
 import { isErrno } from '../../net/nl/error.ts';
 import { isZero, loadBandwidthConfig, shapesEgress, shapesIngress } from './config.ts';
-import { findHostVeth, openPodNetns } from './hostveth.ts';
+import { findHostVeth } from './hostveth.ts';
 import { ifbName } from './names.ts';
 import { tbfFor } from './tbf.ts';
 
@@ -29,7 +30,7 @@ export async function add(a: CmdArgs): Promise<Result> {
   const ingress = shapesIngress(bw) ? tbfFor(bw.ingressRate, bw.ingressBurst) : undefined;
   const egress = shapesEgress(bw) ? tbfFor(bw.egressRate, bw.egressBurst) : undefined;
 
-  const pod = await openPodNetns(a.netns);
+  const pod = await openNetns(a.netns);
   let host: NetHandle | undefined;
   const undo: Undo[] = [];
   try {
@@ -68,7 +69,7 @@ async function wrap<T>(what: string, p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (e) {
-    throw new Error(`${what}: ${(e as Error).message}`);
+    throw annotate(e, what);
   }
 }
 

@@ -2,9 +2,9 @@
 // for (containernetworking/plugins v1.9.1 plugins/meta/bandwidth/main.go, cmdCheck). Without limits it succeeds (the
 // Debian 1.1.1 plugin panics there, #1221).
 import type { CmdArgs } from '../../cni/skel.ts';
-import { NetHandle, type Qdisc, type TbfParams } from '../../net/index.ts';
+import { NetHandle, openNetns, type Qdisc, type TbfParams } from '../../net/index.ts';
 import { isZero, loadBandwidthConfig, shapesEgress, shapesIngress } from './config.ts';
-import { findHostVeth, openPodNetns } from './hostveth.ts';
+import { findHostVeth } from './hostveth.ts';
 import { ifbName } from './names.ts';
 import { tbfFor } from './tbf.ts';
 
@@ -13,7 +13,7 @@ export async function check(a: CmdArgs): Promise<void> {
   const prev = cfg.prevResult;
   if (!prev) throw new Error('must be called as a chained plugin');
 
-  const pod = await openPodNetns(a.netns);
+  const pod = await openNetns(a.netns);
   let host: NetHandle | undefined;
   try {
     host = await NetHandle.open();

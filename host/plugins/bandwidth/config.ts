@@ -1,5 +1,6 @@
 // bandwidth's configuration: the four limits (static or runtimeConfig.bandwidth), Go-json-like decoding and the
 // reference's validation (containernetworking/plugins v1.9.1 plugins/meta/bandwidth/main.go, parseConfig).
+import { annotate } from '../../errors.ts';
 import type { Result } from '../../cni/types.ts';
 import { netConfFields, prevResultOf } from '../../cni/netconf.ts';
 import {
@@ -115,7 +116,7 @@ export function loadBandwidthConfig(
     prevResult = prevResultOf({ conf, cniVersion });
   } catch (e) {
     // the reference wraps the library's own "could not parse prevResult" once more
-    throw new Error(`could not parse prevResult: ${(e as Error).message}`);
+    throw annotate(e, 'could not parse prevResult');
   }
   return { network, bandwidth, prevResult };
 }

@@ -1,5 +1,6 @@
 // DEL: removes the ifb (a missing one is fine). As in the reference, a config that no longer validates fails,
 // and the host veth's qdiscs are left to vanish with the veth (the chained bridge deletes it right after).
+import { annotate } from '../../errors.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { withNetHandle } from '../../net/index.ts';
 import { loadBandwidthConfig } from './config.ts';
@@ -12,7 +13,7 @@ export async function del(a: CmdArgs): Promise<void> {
     try {
       await host.link.deleteIfExists(ifb);
     } catch (e) {
-      throw new Error(`failed to delete "${ifb}": ${(e as Error).message}`);
+      throw annotate(e, `failed to delete "${ifb}"`);
     }
   });
 }

@@ -4,16 +4,6 @@
 import type { Interface } from '../../cni/types.ts';
 import { NetHandle, type Link } from '../../net/index.ts';
 
-/** Opens a handle in the pod's namespace; the reference's wording when the path is unusable. */
-export async function openPodNetns(netns: string): Promise<NetHandle> {
-  try {
-    return await NetHandle.open(netns);
-  } catch (e) {
-    const msg = (e as Error).message;
-    throw new Error(msg.startsWith('failed to open netns') ? msg : `failed to open netns "${netns}": ${msg}`);
-  }
-}
-
 export async function findHostVeth(
   interfaces: Interface[] | undefined,
   containerIfName: string,

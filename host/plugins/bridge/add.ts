@@ -2,11 +2,12 @@
 // ADD also removes the veth pair it created (and the ipMasq rules), not only the IP allocation and the spoof check.
 import { existsSync } from 'node:fs';
 import { delegateAdd, delegateDel } from '../../cni/delegate.ts';
+import { withContext } from '../../errors.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
 import { CURRENT_VERSION } from '../../cni/version.ts';
 import { setupIpMasq, teardownIpMasq } from '../../firewall/ipmasq.ts';
-import { NetHandle } from '../../net/handle.ts';
+import { NetHandle, openNetns } from '../../net/handle.ts';
 import type { Link } from '../../net/link.ts';
 import { attachmentId, loadBridgeConfig, validateForAdd, type BridgeConfig } from './config.ts';
 import { applyGateways, type Gateways } from './gateway.ts';
@@ -24,16 +25,6 @@ class Rollback {
   async run(): Promise<void> {
     for (const step of this.steps.reverse()) await step().catch(() => undefined);
     this.steps = [];
-  }
-}
-
-export async function openNetns(path: string): Promise<NetHandle> {
-  if (!existsSync(path))
-    throw new Error(`failed to open netns "${path}": failed to Statfs "${path}": no such file or directory`);
-  try {
-    return await NetHandle.open(path);
-  } catch (e) {
-    throw new Error(`failed to open netns "${path}": ${(e as Error).message}`);
   }
 }
 
@@ -91,11 +82,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
         rollback.push(() => teardownIpMasq(masq));
       }
     } else if (!c.disableContainerInterface) {
-      try {
-        await cont.link.setUp(a.ifName);
-      } catch (e) {
-        throw new Error(`failed to set "${a.ifName}" up: ${(e as Error).message}`);
-      }
+      await withContext(`failed to set "${a.ifName}" up`, () => cont.link.setUp(a.ifName));
     }
     const hostVeth = c.disableContainerInterface
       ? await host.link.get(pair.host.name)
@@ -131,33 +118,21 @@ async function configureGateways(
   ] as const) {
     for (const gw of fam.bridgeAddrs) {
       if (c.vlan !== 0) {
-        try {
-          vlanLink ??= await ensureVlanGateway(host, br, c);
-        } catch (e) {
-          throw new Error(`failed to create vlan interface: ${(e as Error).message}`);
-        }
-        if (!result.interfaces!.some((i) => i.name === vlanLink!.name))
-          result.interfaces!.push({ name: vlanLink.name, mac: vlanLink.mac });
-        try {
-          await ensureAddr(host, vlanLink, gw, c.forceAddress);
-        } catch (e) {
-          throw new Error(`failed to set vlan interface for bridge with addr: ${(e as Error).message}`);
-        }
+        const vlan = (vlanLink ??= await withContext('failed to create vlan interface', () =>
+          ensureVlanGateway(host, br, c),
+        ));
+        if (!result.interfaces!.some((i) => i.name === vlan.name))
+          result.interfaces!.push({ name: vlan.name, mac: vlan.mac });
+        await withContext('failed to set vlan interface for bridge with addr', () =>
+          ensureAddr(host, vlan, gw, c.forceAddress),
+        );
       } else {
-        try {
-          await ensureAddr(host, br, gw, c.forceAddress);
-        } catch (e) {
-          throw new Error(`failed to set bridge addr: ${(e as Error).message}`);
-        }
+        await withContext('failed to set bridge addr', () => ensureAddr(host, br, gw, c.forceAddress));
       }
     }
     if (fam.bridgeAddrs.length > 0) {
       const key = family === 4 ? 'net/ipv4/ip_forward' : 'net/ipv6/conf/all/forwarding';
-      try {
-        host.sysctl.ensure(key, '1');
-      } catch (e) {
-        throw new Error(`failed to enable forwarding: ${(e as Error).message}`);
-      }
+      await withContext('failed to enable forwarding', () => host.sysctl.ensure(key, '1'));
     }
   }
 }

@@ -5,13 +5,12 @@ import { delegateCheck } from '../../cni/delegate.ts';
 import { prevResultOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Interface, IPConfig, Route } from '../../cni/types.ts';
-import { Cidr, canonicalIP } from '../../core/index.ts';
-import { NetHandle } from '../../net/handle.ts';
+import { Cidr, canonicalIP, familyOf } from '../../core/index.ts';
+import { NetHandle, openNetns } from '../../net/handle.ts';
 import type { Link } from '../../net/link.ts';
 import { AF_INET, AF_INET6 } from '../../net/nl/constants.ts';
-import { openNetns } from './add.ts';
 import { loadBridgeConfig, type BridgeConfig } from './config.ts';
-import { isDefaultDst, isV6 } from './gateway.ts';
+import { isDefaultDst } from './gateway.ts';
 
 interface Found {
   found: boolean;
@@ -114,7 +113,7 @@ async function validateIps(cont: NetHandle, ifName: string, ips: IPConfig[]): Pr
     if (!addrs.some((x) => canonicalCidr(x.cidr) === want))
       throw new Error(`Failed to match addr ${want} on interface ${ifName}`);
     const net = Cidr.parse(ip.address).toString();
-    const routes = await cont.route.list({ family: isV6(ip.address) ? AF_INET6 : AF_INET });
+    const routes = await cont.route.list({ family: familyOf(ip.address) === 6 ? AF_INET6 : AF_INET });
     if (!routes.some((r) => canonicalCidr(r.dst) === canonicalCidr(net))) {
       throw new Error(`Failed to find Gateway ${ip.gateway ?? '<nil>'} for interface ${ifName}`);
     }
@@ -124,7 +123,7 @@ async function validateIps(cont: NetHandle, ifName: string, ips: IPConfig[]): Pr
 /** Every prevResult route exists (dst, and gw when set; a default route is matched on being default only). */
 async function validateRoutes(cont: NetHandle, routes: Route[]): Promise<void> {
   for (const r of routes) {
-    const v6 = isV6(r.dst);
+    const v6 = familyOf(r.dst) === 6;
     const table = await cont.route.list({ family: v6 ? AF_INET6 : AF_INET });
     const isDefault = isDefaultDst(r.dst, v6);
     const found = table.some((t) => {

@@ -1,4 +1,5 @@
 // The bridge plugin's configuration: types, decoding (Go-json-like), defaults and the reference's validation.
+import { errorMessage } from '../../errors.ts';
 import { CniError, ErrCode } from '../../cni/errors.ts';
 import type { DNS } from '../../cni/types.ts';
 import { argString, parseCniArgs } from '../../cni/args.ts';
@@ -80,7 +81,7 @@ function decodeBridge(conf: Record<string, unknown>) {
   try {
     return decode(BridgeSchema, conf) ?? {};
   } catch (e) {
-    return fail(`failed to load netconf: ${(e as Error).message}`);
+    return fail(`failed to load netconf: ${errorMessage(e)}`);
   }
 }
 

@@ -3,14 +3,15 @@
 // * the ipMasq rules and the spoof check are removed on every path (empty or vanished netns, repeated DEL),
 //   using the interface's addresses, else the cached prevResult, else the chain name alone;
 // * an interface whose host end is tagged for another attachment (wrong container ID) is left alone.
+import { isGlobalUnicast } from '../../core/index.ts';
+import { annotate } from '../../errors.ts';
 import { existsSync } from 'node:fs';
 import { delegateDel } from '../../cni/delegate.ts';
 import { prevResultOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { teardownIpMasq } from '../../firewall/ipmasq.ts';
-import { NetHandle } from '../../net/handle.ts';
+import { NetHandle, openNetns } from '../../net/handle.ts';
 import { attachmentId, loadBridgeConfig, type BridgeConfig } from './config.ts';
-import { openNetns } from './add.ts';
 import { ownerOf, ownerTag } from './owner.ts';
 import { teardownSpoofCheck } from './spoofcheck.ts';
 
@@ -56,7 +57,7 @@ async function deleteContainerIface(a: CmdArgs, c: BridgeConfig): Promise<string
     try {
       await cont.link.delete(link.index);
     } catch (e) {
-      throw new Error(`failed to delete "${a.ifName}": ${(e as Error).message}`);
+      throw annotate(e, `failed to delete "${a.ifName}"`);
     }
     return addrs;
   } finally {
@@ -81,16 +82,4 @@ async function ownedBy(
   } finally {
     host.close();
   }
-}
-
-/** Go's net.IP.IsGlobalUnicast: not unspecified, loopback, link-local, multicast or the IPv4 broadcast. */
-export function isGlobalUnicast(ip: string): boolean {
-  if (ip.includes(':')) {
-    const l = ip.toLowerCase();
-    return !(l === '::' || l === '::1' || /^fe[89ab]/.test(l) || l.startsWith('ff'));
-  }
-  const o = ip.split('.').map(Number);
-  if (o[0] === 0 && o.every((x) => x === 0)) return false;
-  if (ip === '255.255.255.255') return false;
-  return !(o[0] === 127 || (o[0]! >= 224 && o[0]! <= 239) || (o[0] === 169 && o[1] === 254));
 }

@@ -2,7 +2,7 @@
 // gateway becomes network+1 when the bridge is the gateway, a default route per family is added for
 // isDefaultGateway, and the bridge gets `gateway/<container prefix>` per IP.
 import type { IPConfig, Result, Route } from '../../cni/types.ts';
-import { Cidr, ipToBytes } from '../../core/index.ts';
+import { Cidr, ipToBytes, familyOf } from '../../core/index.ts';
 
 export interface FamilyGateways {
   /** `gateway/prefix` addresses for the bridge (or its VLAN helper), in result order. */
@@ -12,10 +12,6 @@ export interface FamilyGateways {
 export interface Gateways {
   v4: FamilyGateways;
   v6: FamilyGateways;
-}
-
-export function isV6(address: string): boolean {
-  return address.includes(':');
 }
 
 /** `dst` is the family's default route the way the reference compares it (`0.0.0.0/0`, `::/0`, any spelling). */
@@ -38,7 +34,7 @@ export function applyGateways(result: Result, isGateway: boolean, isDefaultGatew
   const defaultFound = { v4: false, v6: false };
   const routes: Route[] = result.routes ?? [];
   for (const ip of result.ips ?? []) {
-    const v6 = isV6(ip.address);
+    const v6 = familyOf(ip.address) === 6;
     const fam = v6 ? 'v6' : 'v4';
     ip.interface = 2;
     if (ip.gateway === undefined && isGateway) ip.gateway = defaultGatewayFor(ip.address);

@@ -3,6 +3,7 @@
 // DEL would have removed, for attachments whose DEL never came. Every part runs even when an earlier one
 // fails; the errors are reported together. The veth pairs are left alone (GC is no substitute for DEL).
 import { delegateGc } from '../../cni/delegate.ts';
+import { errorMessage } from '../../errors.ts';
 import { validAttachmentsOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { gcIpMasq } from '../../firewall/ipmasq.ts';
@@ -18,7 +19,7 @@ export async function cmdGc(a: CmdArgs): Promise<void> {
     try {
       await fn();
     } catch (e) {
-      errors.push((e as Error).message);
+      errors.push(errorMessage(e));
     }
   };
   if (c.ipamType !== '') await step(() => delegateGc(a, c.ipamType));

@@ -1,18 +1,14 @@
 // The container side of L3: per-interface sysctls, the result's addresses and routes (the reference's
 // ipam.ConfigureIface), and the bridge's gateway addresses (ensureAddr).
+import { annotate, withContext } from '../../errors.ts';
 import type { Result } from '../../cni/types.ts';
-import { Cidr } from '../../core/index.ts';
+import { Cidr, familyOf } from '../../core/index.ts';
 import type { NetHandle } from '../../net/handle.ts';
 import type { Link } from '../../net/link.ts';
-import { isV6 } from './gateway.ts';
 import { bestEffort } from './veth.ts';
 import { AF_INET, AF_INET6, IFA_F_DADFAILED, IFA_F_TENTATIVE } from '../../net/nl/constants.ts';
 
 const DAD_SETTLE_MS = 5000;
-
-function errText(e: unknown): string {
-  return (e as Error)?.message ?? String(e);
-}
 
 /** accept_dad/enhanced_dad per `enabledad`, arp_notify=1; best-effort like the reference. */
 export function containerSysctls(cont: NetHandle, ifName: string, enableDad: boolean): void {
@@ -44,7 +40,7 @@ export async function configureIface(cont: NetHandle, ifName: string, res: Resul
     if (ip.interface < 0 || ip.interface >= interfaces.length || interfaces[ip.interface]!.name !== ifName) {
       throw new Error(`failed to add IP addr ${ipText(ip)} to "${ifName}": invalid interface index`);
     }
-    if (!ipv6Enabled && isV6(ip.address)) {
+    if (!ipv6Enabled && familyOf(ip.address) === 6) {
       for (const dev of ['lo', ifName]) {
         const key = `net/ipv6/conf/${dev}/disable_ipv6`;
         let value: string;
@@ -54,44 +50,31 @@ export async function configureIface(cont: NetHandle, ifName: string, res: Resul
           continue;
         }
         if (value === '0') continue;
-        try {
-          cont.sysctl.set(key, '0');
-        } catch (e) {
-          throw new Error(`failed to enable IPv6 for interface "${dev}" (${key}=${value}): ${errText(e)}`);
-        }
+        await withContext(`failed to enable IPv6 for interface "${dev}" (${key}=${value})`, () =>
+          cont.sysctl.set(key, '0'),
+        );
       }
-      try {
-        cont.sysctl.set(`net/ipv6/conf/${ifName}/keep_addr_on_down`, '1');
-      } catch (e) {
-        throw new Error(`failed to enable keep_addr_on_down for interface "${ifName}": ${errText(e)}`);
-      }
+      await withContext(`failed to enable keep_addr_on_down for interface "${ifName}"`, () =>
+        cont.sysctl.set(`net/ipv6/conf/${ifName}/keep_addr_on_down`, '1'),
+      );
       ipv6Enabled = true;
     }
-    try {
-      await cont.addr.add(link.index, ip.address);
-    } catch (e) {
-      throw new Error(`failed to add IP addr ${ipText(ip)} to "${ifName}": ${errText(e)}`);
-    }
+    await withContext(`failed to add IP addr ${ipText(ip)} to "${ifName}"`, () =>
+      cont.addr.add(link.index, ip.address),
+    );
     if (ip.gateway !== undefined) {
-      if (!isV6(ip.gateway)) v4gw ??= ip.gateway;
+      if (familyOf(ip.gateway) === 4) v4gw ??= ip.gateway;
       else v6gw ??= ip.gateway;
     }
   }
-  try {
-    await cont.link.setUp(link.index);
-  } catch (e) {
-    throw new Error(`failed to set "${ifName}" UP: ${errText(e)}`);
-  }
+  await withContext(`failed to set "${ifName}" UP`, () => cont.link.setUp(link.index));
   if (v6gw !== undefined) await settleAddresses(cont, link, ifName);
   for (const r of res.routes ?? []) {
-    const gw = r.gw ?? (isV6(r.dst) ? v6gw : v4gw);
-    try {
-      await cont.route.add({ dst: r.dst, gw, dev: link.index, priority: r.priority, table: r.table, scope: r.scope });
-    } catch (e) {
-      throw new Error(
-        `failed to add route '${r.dst} via ${gw ?? '<nil>'} dev ${ifName} metric ${r.priority ?? 0} (Scope: ${r.scope ?? 0}, Table: ${r.table ?? 0})': ${errText(e)}`,
-      );
-    }
+    const gw = r.gw ?? (familyOf(r.dst) === 6 ? v6gw : v4gw);
+    await withContext(
+      `failed to add route '${r.dst} via ${gw ?? '<nil>'} dev ${ifName} metric ${r.priority ?? 0} (Scope: ${r.scope ?? 0}, Table: ${r.table ?? 0})'`,
+      () => cont.route.add({ dst: r.dst, gw, dev: link.index, priority: r.priority, table: r.table, scope: r.scope }),
+    );
   }
 }
 
@@ -132,22 +115,16 @@ export async function ensureAddr(host: NetHandle, link: Link, cidr: string, forc
     if (have.written === want.written) return;
     if (!v6 || have.contains(want.ip) || want.contains(have.ip)) {
       if (!forceAddress) throw new Error(`"${link.name}" already has an IP address different from ${want.written}`);
-      try {
-        await host.addr.delete(link.index, have.written);
-      } catch (e) {
-        throw new Error(`could not remove IP address from "${link.name}": ${errText(e)}`);
-      }
+      await withContext(`could not remove IP address from "${link.name}"`, () =>
+        host.addr.delete(link.index, have.written),
+      );
     }
   }
   try {
     await host.addr.add(link.index, want.written);
   } catch (e) {
     if (!(e as { code?: string }).code?.includes('EEXIST'))
-      throw new Error(`could not add IP address ${want.written} to "${link.name}": ${errText(e)}`);
+      throw annotate(e, `could not add IP address ${want.written} to "${link.name}"`);
   }
-  try {
-    await host.link.setMac(link.index, link.mac);
-  } catch (e) {
-    throw new Error(`could not set bridge's mac: ${errText(e)}`);
-  }
+  await withContext("could not set bridge's mac", () => host.link.setMac(link.index, link.mac));
 }

@@ -5,6 +5,7 @@
 //   cni-br-iface-<id>:          jump cni-br-iface-<id>-mac
 //   cni-br-iface-<id>-mac:      ether saddr <mac> return; drop
 // every rule commented `macspoofchk-<id>`, id = `<containerID>-<ifname>`.
+import { annotate } from '../../errors.ts';
 import { applyNft, listNftTable, nftString, type NftRule } from '../../firewall/nft.ts';
 import type { Link } from '../../net/link.ts';
 import { attachmentId } from './config.ts';
@@ -36,7 +37,7 @@ export async function setupSpoofCheck(hostVeth: string, mac: string, attachment:
       `add rule bridge ${TABLE} ${macChain} drop ${comment}`,
     ]);
   } catch (e) {
-    throw new Error(`failed to setup spoof-check: ${(e as Error).message}`);
+    throw annotate(e, 'failed to setup spoof-check');
   }
 }
 
@@ -51,7 +52,7 @@ export async function teardownSpoofCheck(attachment: string): Promise<void> {
   try {
     await applyNft(cmds);
   } catch (e) {
-    throw new Error(`failed to teardown spoof-check: ${(e as Error).message}`);
+    throw annotate(e, 'failed to teardown spoof-check');
   }
   for (const c of unlisted) await applyNft([`delete chain bridge ${TABLE} ${c}`]).catch(() => undefined);
 }

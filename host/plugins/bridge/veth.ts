@@ -1,5 +1,6 @@
 // The bridge and its ports: ensure the bridge, create the veth pair (container end made inside the container
 // namespace, host end straight into the host namespace), attach and configure the host port.
+import { annotate, withContext } from '../../errors.ts';
 import { randomBytes } from 'node:crypto';
 import type { Interface } from '../../cni/types.ts';
 import type { NetHandle } from '../../net/handle.ts';
@@ -10,10 +11,6 @@ import type { BridgeConfig } from './config.ts';
 /** Host-side veth names: `veth` + 8 random hex characters, as the reference (random, not derived). */
 export function randomVethName(): string {
   return `veth${randomBytes(4).toString('hex')}`;
-}
-
-function errText(e: unknown): string {
-  return (e as Error)?.message ?? String(e);
 }
 
 /** Runs a write whose failure the reference ignores (sysctls that may not exist). */
@@ -44,14 +41,12 @@ export async function ensureBridge(host: NetHandle, c: BridgeConfig): Promise<Li
       vlanFiltering: vlanFiltering ? true : undefined,
     });
   } catch (e) {
-    if (!isErrno(e, 'EEXIST')) throw wrap(`could not add "${name}": ${errText(e)}`);
+    if (!isErrno(e, 'EEXIST')) throw annotate(e, `failed to create bridge "${name}": could not add "${name}"`);
   }
   if (c.promiscMode) {
-    try {
-      await host.link.setPromisc(name, true);
-    } catch (e) {
-      throw wrap(`could not set promiscuous mode on "${name}": ${errText(e)}`);
-    }
+    await withContext(`failed to create bridge "${name}": could not set promiscuous mode on "${name}"`, () =>
+      host.link.setPromisc(name, true),
+    );
   }
   const br = await host.link.find(name);
   if (!br) throw wrap(`could not lookup "${name}": Link not found`);
@@ -98,34 +93,23 @@ export async function setupVeth(
         if (attempt < 9 && !(await cont.link.find(ifName))) continue;
         throw new Error(`container veth name ("${ifName}") peer provided ("${hostName}") already exists`);
       }
-      throw new Error(`failed to make veth pair: ${errText(e)}`);
+      throw annotate(e, 'failed to make veth pair');
     }
   }
   created();
   const contLink = await cont.link.get(ifName);
   const hostLink = await host.link.find(hostName);
   if (!hostLink) throw new Error(`failed to lookup "${hostName}": Link not found`);
-  try {
-    await host.link.setUp(hostLink.index);
-  } catch (e) {
-    throw new Error(`failed to set "${hostName}" up: ${errText(e)}`);
-  }
+  const port = hostLink.index;
+  await withContext(`failed to set "${hostName}" up`, () => host.link.setUp(port));
   bestEffort(() => host.sysctl.set(`net/ipv6/conf/${hostName}/accept_ra`, '0'));
-  try {
-    await host.link.setMaster(hostLink.index, br.index);
-  } catch (e) {
-    throw new Error(`failed to connect "${hostName}" to bridge ${br.name}: ${errText(e)}`);
-  }
-  try {
-    await host.link.setBridgePort(hostLink.index, { hairpin: opts.hairpin });
-  } catch (e) {
-    throw new Error(`failed to setup hairpin mode for ${hostName}: ${errText(e)}`);
-  }
-  try {
-    await host.link.setBridgePort(hostLink.index, { isolated: opts.isolated });
-  } catch (e) {
-    throw new Error(`failed to set isolated on for ${hostName}: ${errText(e)}`);
-  }
+  await withContext(`failed to connect "${hostName}" to bridge ${br.name}`, () => host.link.setMaster(port, br.index));
+  await withContext(`failed to setup hairpin mode for ${hostName}`, () =>
+    host.link.setBridgePort(port, { hairpin: opts.hairpin }),
+  );
+  await withContext(`failed to set isolated on for ${hostName}`, () =>
+    host.link.setBridgePort(port, { isolated: opts.isolated }),
+  );
   await setupPortVlans(host, hostLink.index, hostName, opts.vlan, opts.trunk, c.preserveDefaultVlan);
   return {
     host: { name: hostName, mac: hostLink.mac, index: hostLink.index },
@@ -143,33 +127,18 @@ async function setupPortVlans(
   preserveDefault: boolean,
 ): Promise<void> {
   if ((vlan !== 0 || trunk.length > 0) && !preserveDefault) {
-    try {
+    await withContext(`failed to remove default vlan on interface "${portName}"`, async () => {
       for (const vlans of (await host.vlan.list(port)).values())
         for (const v of vlans) await host.vlan.delete(port, v.vid);
-    } catch (e) {
-      throw new Error(`failed to remove default vlan on interface "${portName}": ${errText(e)}`);
-    }
+    });
   }
-  if (vlan !== 0) {
-    try {
-      await host.vlan.add(port, vlan, { pvid: true, untagged: true });
-    } catch (e) {
-      throw new Error(`failed to setup vlan tag on interface "${portName}": ${errText(e)}`);
-    }
-  }
-  for (const v of trunk) {
-    try {
-      await host.vlan.add(port, v, { pvid: false, untagged: false });
-    } catch (e) {
-      throw new Error(`failed to setup vlan tag on interface "${portName}": ${errText(e)}`);
-    }
-  }
+  const tagged = `failed to setup vlan tag on interface "${portName}"`;
+  if (vlan !== 0) await withContext(tagged, () => host.vlan.add(port, vlan, { pvid: true, untagged: true }));
+  for (const v of trunk) await withContext(tagged, () => host.vlan.add(port, v, { pvid: false, untagged: false }));
   if (vlan === 0 && trunk.length > 0) {
-    try {
-      await host.vlan.add(port, 1, { pvid: true, untagged: true });
-    } catch (e) {
-      throw new Error(`failed to setup default native vlan tag on interface "${portName}": ${errText(e)}`);
-    }
+    await withContext(`failed to setup default native vlan tag on interface "${portName}"`, () =>
+      host.vlan.add(port, 1, { pvid: true, untagged: true }),
+    );
   }
 }
 
@@ -181,9 +150,8 @@ export async function ensureVlanGateway(host: NetHandle, br: Link, c: BridgeConf
   const name = `${br.name}.${c.vlan}`;
   const existing = await host.link.find(name);
   if (existing) return existing;
-  let pair: VethPair;
-  try {
-    pair = await setupVeth(
+  const pair = await withContext(`faild to create vlan gateway "${name}"`, () =>
+    setupVeth(
       host,
       host,
       br,
@@ -191,15 +159,9 @@ export async function ensureVlanGateway(host: NetHandle, br: Link, c: BridgeConf
       c,
       { mtu: br.mtu, hairpin: false, isolated: false, vlan: c.vlan, trunk: [] },
       () => undefined,
-    );
-  } catch (e) {
-    throw new Error(`faild to create vlan gateway "${name}": ${errText(e)}`);
-  }
-  try {
-    await host.link.setUp(pair.container.index);
-  } catch (e) {
-    throw new Error(`failed to up "${name}": ${errText(e)}`);
-  }
+    ),
+  );
+  await withContext(`failed to up "${name}"`, () => host.link.setUp(pair.container.index));
   return host.link.get(pair.container.index);
 }
 

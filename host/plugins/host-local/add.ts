@@ -1,5 +1,6 @@
 // host-local ADD: one address per range set, under the directory lock, in the reference's order
 // (requested IP if one falls in the set, else round robin after last_reserved_ip.<set>).
+import { annotate } from '../../errors.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { parseIP } from '../../cni/iptext.ts';
 import type { IPConfig, Result } from '../../cni/types.ts';
@@ -54,7 +55,7 @@ function allocateAll(
       );
     } catch (e) {
       rollback();
-      throw new Error(`failed to allocate for range ${idx}: ${(e as Error).message}`);
+      throw annotate(e, `failed to allocate for range ${idx}`);
     }
   });
   if (requested.size > 0) {

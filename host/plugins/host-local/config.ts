@@ -3,6 +3,7 @@
 //
 // The range sets are: runtimeConfig.ipRanges ++ [legacy ipam.subnet range] ++ ipam.ranges; a set's index in
 // that list is its range id (last_reserved_ip.<id>), so runtime ranges shift the configured ones.
+import { annotate } from '../../errors.ts';
 import {
   DecodeError,
   custom,
@@ -210,7 +211,7 @@ function validateRangeSets(sets: RangeConfig[][], cniVersion: string): RangeSet[
   try {
     for (const r of set.slice(0, bad)) RangeSet.parse([r]);
   } catch (e) {
-    throw new Error(`invalid range set ${at}: ${(e as Error).message}`);
+    throw annotate(e, `invalid range set ${at}`);
   }
   throw new Error(`invalid range set ${at}: IP <nil> not v4 nor v6`);
 }

@@ -1,5 +1,6 @@
 // host-local GC (spec 1.1): remove the reservations whose attachment is not in cni.dev/valid-attachments.
 // (The reference has no GC.) A legacy id-only record stays while any valid attachment has its container id.
+import { errorMessage } from '../../errors.ts';
 import { validAttachmentsOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { loadConfig } from './config.ts';
@@ -25,7 +26,7 @@ export async function gc(a: CmdArgs): Promise<void> {
         try {
           store.releaseOwnedBy(owner);
         } catch (e) {
-          errors.push((e as Error).message);
+          errors.push(errorMessage(e));
         }
       }
       if (errors.length > 0) throw new Error(errors.join(';'));

@@ -1,5 +1,6 @@
 // The kubenet meta-plugin's config: kubenet's knobs as CNI config fields, the pod CIDR from the config or the
 // `ipRanges` capability (a comma list inside one subnet — what the kubelet's cni plugin sends — is split).
+import { errorMessage } from '../../errors.ts';
 import { Cidr } from '../../core/index.ts';
 import { DecodeError, dict, getField, int, list, str, struct, any } from '../../cni/decode.ts';
 import { CniError, ErrCode } from '../../cni/errors.ts';
@@ -62,7 +63,7 @@ export function loadConfig(a: CmdArgs, needCidr: boolean): KubenetConfig {
     try {
       prevResult = prevResultOf(a);
     } catch (e) {
-      throw new CniError(ErrCode.DecodeFailure, `failed to parse prevResult: ${(e as Error).message}`);
+      throw new CniError(ErrCode.DecodeFailure, `failed to parse prevResult: ${errorMessage(e)}`);
     }
   }
 
@@ -78,7 +79,7 @@ export function loadConfig(a: CmdArgs, needCidr: boolean): KubenetConfig {
     try {
       podCidrs = parsePodCidrs(text);
     } catch (e) {
-      throw invalid(`kubenet: ${(e as Error).message}`);
+      throw invalid(`kubenet: ${errorMessage(e)}`);
     }
   } else if (!needCidr && prevResult?.ips?.length) {
     podCidrs = prevResult.ips.map((ip) => {

@@ -1,10 +1,11 @@
 // loopback ADD: set `lo` up in the pod's namespace (CNI_IFNAME is ignored) and report its loopback addresses.
 import type { CmdArgs } from '../../cni/skel.ts';
+import { isLoopback } from '../../core/index.ts';
 import type { Result } from '../../cni/types.ts';
 import { withNetHandle } from '../../net/handle.ts';
 import { AF_INET, AF_INET6 } from '../../net/nl/constants.ts';
 import { loadConfig } from './config.ts';
-import { checkNetnsPath } from './netns.ts';
+import { checkNetnsPath } from '../../native/netns.ts';
 
 export async function add(a: CmdArgs): Promise<Result> {
   const conf = loadConfig(a);
@@ -29,13 +30,7 @@ type Handle = Parameters<Parameters<typeof withNetHandle>[1]>[0];
 async function loopbackAddress(h: Handle, family: number): Promise<string | undefined> {
   const addrs = await h.addr.list('lo', family);
   for (const x of addrs) {
-    if (!isLoopbackIP(x.ip)) throw new Error(`loopback interface found with non-loopback address "${x.ip}"`);
+    if (!isLoopback(x.ip)) throw new Error(`loopback interface found with non-loopback address "${x.ip}"`);
   }
   return addrs[0]?.cidr;
-}
-
-/** Go's IP.IsLoopback: 127.0.0.0/8 (also IPv4-mapped) or ::1. */
-function isLoopbackIP(ip: string): boolean {
-  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-  return /^127\.\d+\.\d+\.\d+$/.test(v4) || ip === '::1';
 }

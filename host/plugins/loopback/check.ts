@@ -1,7 +1,7 @@
 // loopback CHECK: `lo` must be up (prevResult is not needed).
 import type { CmdArgs } from '../../cni/skel.ts';
 import { withNetHandle } from '../../net/handle.ts';
-import { checkNetnsPath } from './netns.ts';
+import { checkNetnsPath } from '../../native/netns.ts';
 
 export async function check(a: CmdArgs): Promise<void> {
   checkNetnsPath(a.netns);

@@ -1,5 +1,6 @@
 // loopback has no fields of its own: its config is plain types.NetConf, whose prevResult — when a runtime chains
 // loopback after another plugin — is passed through unchanged. Only ADD reads the config (as the reference).
+import { annotate } from '../../errors.ts';
 import { DecodeError } from '../../cni/decode.ts';
 import { prevResultOf, readNetConf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
@@ -23,7 +24,7 @@ export function loadConfig(a: CmdArgs): LoopbackConfig {
   try {
     prevResult = prevResultOf(a);
   } catch (e) {
-    throw new Error(`failed to parse prevResult: ${(e as Error).message}`);
+    throw annotate(e, 'failed to parse prevResult');
   }
   if (prevResult) c.prevResult = prevResult;
   return c;

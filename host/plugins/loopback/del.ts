@@ -1,7 +1,7 @@
 // loopback DEL: set `lo` down. An empty CNI_NETNS or a namespace that is already gone is success.
 import type { CmdArgs } from '../../cni/skel.ts';
 import { withNetHandle } from '../../net/handle.ts';
-import { NetnsNotFoundError, checkNetnsPath } from './netns.ts';
+import { NetnsNotFoundError, checkNetnsPath } from '../../native/netns.ts';
 
 export async function del(a: CmdArgs): Promise<void> {
   if (a.netns === '') return;

@@ -1,4 +1,5 @@
 // ADD: forward the host ports to the pod (v4 then v6), flush stale UDP conntrack entries, set route_localnet.
+import { annotate } from '../../errors.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
 import { deleteConntrackForDstPorts } from '../../firewall/conntrack.ts';
@@ -12,7 +13,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
   try {
     conf = loadPortMapConfig(a.conf, a.cniVersion, a.ifName);
   } catch (e) {
-    throw new Error(`failed to parse config: ${(e as Error).message}`);
+    throw annotate(e, 'failed to parse config');
   }
   const prev = conf.prevResult;
   if (!prev) throw new Error('must be called as chained plugin');
@@ -46,7 +47,7 @@ async function forward(conf: PortMapConfig, containerId: string): Promise<void> 
         try {
           enableLocalnetRouting(dev);
         } catch (e) {
-          throw new Error(`unable to enable route_localnet: ${(e as Error).message}`);
+          throw annotate(e, 'unable to enable route_localnet');
         }
       }
     }

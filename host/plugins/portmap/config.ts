@@ -1,4 +1,5 @@
 // portmap's configuration: types, Go-json-like decoding, defaults and the reference's validation (v1.9.1).
+import { annotate } from '../../errors.ts';
 import {
   bool,
   custom,
@@ -94,7 +95,7 @@ export function loadPortMapConfig(conf: Record<string, unknown>, cniVersion: str
   try {
     prevResult = prevResultOf({ conf, cniVersion });
   } catch (e) {
-    throw new Error(`could not parse prevResult: ${(e as Error).message}`);
+    throw annotate(e, 'could not parse prevResult');
   }
   const snat = raw.snat ?? true;
   if (raw.markMasqBit !== undefined && raw.externalSetMarkChain !== undefined) {

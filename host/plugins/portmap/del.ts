@@ -1,5 +1,6 @@
 // DEL: a silent no-op without runtimeConfig.portMappings (as the reference); else remove this pod's rules in
 // both families. Needs neither the netns nor prevResult, so it also works after the pod's namespace is gone.
+import { annotate } from '../../errors.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { loadPortMapConfig, type PortMapConfig } from './config.ts';
 import * as ipt from './iptables.ts';
@@ -10,7 +11,7 @@ export async function cmdDel(a: CmdArgs): Promise<void> {
   try {
     conf = loadPortMapConfig(a.conf, a.cniVersion, a.ifName);
   } catch (e) {
-    throw new Error(`failed to parse config: ${(e as Error).message}`);
+    throw annotate(e, 'failed to parse config');
   }
   if (conf.portMappings.length === 0) return;
   if (conf.backend === 'nftables') await nft.unforwardPorts(a.containerId);

@@ -1,5 +1,6 @@
 // The iptables backend: ADD = one restore per family, DEL = one restore per family (fast path), CHECK = reads
 // only this pod's chain. See host/firewall/ensure.ts for the fast/slow path.
+import { annotate } from '../../errors.ts';
 import type { IpNet } from '../../firewall/addr.ts';
 import {
   ensureRules,
@@ -45,7 +46,7 @@ export async function forwardPorts(conf: PortMapConfig, containerId: string, con
   try {
     await ensureRules(setupPlan(conf, containerId, cont));
   } catch (e) {
-    throw new Error(`unable to setup DNAT: ${(e as Error).message}`);
+    throw annotate(e, 'unable to setup DNAT');
   }
 }
 
@@ -129,7 +130,7 @@ export async function checkPorts(conf: PortMapConfig, containerId: string, cont:
       if (!(await tryIptables(one))) throw new Error(k.report);
     }
   } catch (e) {
-    throw new Error(`could not check ipv${family} dnat: ${(e as Error).message}`);
+    throw annotate(e, `could not check ipv${family} dnat`);
   }
 }
 

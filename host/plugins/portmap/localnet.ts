@@ -2,6 +2,7 @@
 // a routing boundary. The device is found by longest-prefix match over the main table (/proc/net/route), which
 // answers what `ip route get <pod ip>` answers for a pod on a local bridge; no process, no socket.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { ipToBytes } from '../../core/index.ts';
 import { parseIpNet } from '../../firewall/addr.ts';
 
 /** The device of the most specific main-table IPv4 route covering `ip`, or "" when none does. */
@@ -44,7 +45,7 @@ export function enableLocalnetRouting(dev: string): void {
 }
 
 function v4Number(ip: string): number {
-  return ip.split('.').reduce((a, o) => ((a << 8) | Number(o)) >>> 0, 0);
+  return ipToBytes(ip).reduce((a, o) => ((a << 8) | o) >>> 0, 0);
 }
 
 /** /proc/net/route prints addresses as host-order (little-endian) hex. */

@@ -1,6 +1,7 @@
 // The nftables backend: tables `ip cni_hostport` / `ip6 cni_hostport`, rules tagged with the container ID as
 // comment, laid out as the reference (v1.9.1). ADD is one `nft -f -` batch for both families; DEL lists the
 // table (nft deletes rules by handle) and deletes this pod's rules in one batch.
+import { annotate } from '../../errors.ts';
 import type { IpNet } from '../../firewall/addr.ts';
 import { applyNft, deleteRuleCommands, listNftChain, listNftTable, nftString } from '../../firewall/nft.ts';
 import { mappingDestination, type PortMapConfig } from './config.ts';
@@ -58,7 +59,7 @@ export async function forwardPorts(conf: PortMapConfig, containerId: string, con
   try {
     await applyNft(conts.flatMap((c) => forwardCommands(conf, containerId, c)));
   } catch (e) {
-    throw new Error(`unable to set up nftables rules for port mappings: ${(e as Error).message}`);
+    throw annotate(e, 'unable to set up nftables rules for port mappings');
   }
 }
 
@@ -69,7 +70,7 @@ export async function unforwardPorts(containerId: string): Promise<void> {
       try {
         return await listNftTable(fam, NFT_TABLE);
       } catch (e) {
-        throw new Error(`could not list rules in table ${NFT_TABLE}: ${(e as Error).message}`);
+        throw annotate(e, `could not list rules in table ${NFT_TABLE}`);
       }
     }),
   );
@@ -81,7 +82,7 @@ export async function unforwardPorts(containerId: string): Promise<void> {
   try {
     await applyNft(deleteRuleCommands(mine));
   } catch (e) {
-    throw new Error(`error deleting nftables rules: ${(e as Error).message}`);
+    throw annotate(e, 'error deleting nftables rules');
   }
 }
 
