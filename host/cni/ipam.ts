@@ -9,6 +9,7 @@ import type { PluginTable } from '../plugins/dispatch.ts';
 import type { CmdArgs } from './skel.ts';
 import type { Result } from './types.ts';
 import { findInPath, readPluginResult, spawnPlugin, stdoutOrThrow } from './invoke.ts';
+import { ownCaller, type CallerContext, type CallerData } from './caller.ts';
 
 type DelegateCommand = 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS';
 
@@ -33,13 +34,19 @@ export async function delegate(
 ): Promise<PluginResponse> {
   const env = { ...a.env, CNI_COMMAND: command };
   const forceExec = ['1', 'true'].includes((a.env.WASM_CNI_IPAM_EXEC ?? '').toLowerCase());
+  const caller = a.caller ?? ownCaller;
   const handler = forceExec ? undefined : await ourHandler(type, table);
-  if (handler) return handler({ env, stdin: a.stdin });
+  if (handler) return handler({ env, stdin: a.stdin, caller: callerDataOf(caller) });
   const path = findInPath(
     type,
     (a.env.CNI_PATH ?? '').split(':').filter((p) => p !== ''),
+    caller,
   );
-  return spawnPlugin(path, a.stdin, env);
+  return spawnPlugin(path, a.stdin, env, caller);
+}
+
+function callerDataOf(c: CallerContext): CallerData {
+  return { ...(c.pid !== undefined ? { pid: c.pid } : {}), root: c.root, netns: c.netns, mntns: c.mntns };
 }
 
 /** IPAM ADD: the delegate's result in the 1.x model (its cniVersion is the one it printed). */

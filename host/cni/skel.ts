@@ -7,6 +7,7 @@
 // the plugin's wording and fields a plugin does not have are ignored.
 import { statSync } from 'node:fs';
 import type { PluginHandler, PluginRequest, PluginResponse } from './handler.ts';
+import { callerContext, runAsCaller, type CallerContext } from './caller.ts';
 import { CniError, ErrCode, formatCniError, toCniError } from './errors.ts';
 import { jsonTypeName, parseJson, typeError, type Decoder } from './decode.ts';
 import { readNetConf } from './netconf.ts';
@@ -38,6 +39,9 @@ export interface CmdArgs {
   readonly netconf: NetConf;
   /** The caller's whole environment (delegation passes it on). */
   env: Readonly<Record<string, string | undefined>>;
+  /** Whose world the call acts in: every path named above goes through `caller.resolve`, and the host side
+   * is `caller.netns` (caller.ts). The identity context on the cold path. */
+  caller: CallerContext;
 }
 
 export interface PluginSpec {
@@ -119,12 +123,12 @@ function fail(e: unknown): PluginResponse {
   return { exitCode: 1, stdout: formatCniError(toCniError(e)), stderr: '' };
 }
 
-/** Whether `netns` names the namespace this process runs in (the reference refuses ADD/DEL there). */
-function isOwnNetns(netns: string): boolean {
+/** Whether `netns` names the namespace the caller runs in (the reference refuses ADD/DEL there). */
+function isOwnNetns(netns: string, caller: CallerContext): boolean {
   if (!netns) return false;
   try {
-    const a = statSync(netns);
-    const b = statSync('/proc/self/ns/net');
+    const a = statSync(caller.resolve(netns));
+    const b = statSync(caller.netns ?? '/proc/self/ns/net');
     return a.dev === b.dev && a.ino === b.ino;
   } catch {
     return false;
@@ -145,6 +149,7 @@ export function makeHandler(spec: PluginSpec): PluginHandler {
 
 async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Promise<PluginResponse> {
   const env = req.env;
+  const caller = callerContext(req.caller);
   const cmd = env.CNI_COMMAND ?? '';
   const values: Record<string, string> = {};
   const missing: string[] = [];
@@ -214,7 +219,7 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
 
   if (command === 'ADD' || command === 'DEL') {
     const override = (env.CNI_NETNS_OVERRIDE ?? '').toLowerCase();
-    if (override !== '1' && override !== 'true' && isOwnNetns(values.CNI_NETNS!)) {
+    if (override !== '1' && override !== 'true' && isOwnNetns(values.CNI_NETNS!, caller)) {
       throw new CniError(ErrCode.InvalidNetNS, "plugin's netns and netns from CNI_NETNS should not be the same");
     }
   }
@@ -238,13 +243,14 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
       return (netconf ??= readNetConf(this));
     },
     env,
+    caller,
   };
 
   if (command === 'ADD') {
-    const result = (await handler(args)) as Result;
+    const result = (await runAsCaller(caller, () => handler(args))) as Result;
     return ok(formatResult(result, confVersion));
   }
-  await handler(args);
+  await runAsCaller(caller, () => handler(args));
   return ok();
 }
 

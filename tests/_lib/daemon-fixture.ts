@@ -17,13 +17,19 @@ export interface FixtureDaemon {
   kill(): Promise<void>;
 }
 
-/** Starts the fixture daemon as a child process and waits until it listens. */
-export function spawnFixtureDaemon(socket: string, allowUids: number[] = []): Promise<FixtureDaemon> {
-  const proc = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), socket, ...allowUids.map(String)],
-    { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] },
-  ); // stdin: closes when the test process dies
+/**
+ * Starts the fixture daemon as a child process and waits until it listens. `wrap` runs it under another
+ * command (e.g. `unshare --mount ...`, which must end by exec'ing its arguments); a wrapped daemon is
+ * stopped by closing its stdin, which reaches it through any wrapper.
+ */
+export function spawnFixtureDaemon(
+  socket: string,
+  allowUids: number[] = [],
+  wrap: string[] = [],
+): Promise<FixtureDaemon> {
+  const argv = [process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), socket, ...allowUids.map(String)];
+  const [file, ...args] = [...wrap, ...argv] as [string, ...string[]];
+  const proc = spawn(file, args, { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] }); // stdin: closes when the test process dies
   let err = '';
   proc.stderr!.on('data', (b) => {
     err += b;
@@ -46,7 +52,13 @@ export function spawnFixtureDaemon(socket: string, allowUids: number[] = []): Pr
         proc,
         pid: Number(m[1]),
         stderr: () => err,
-        stop: () => signal('SIGTERM'),
+        stop: async () => {
+          if (wrap.length === 0) return signal('SIGTERM');
+          proc.stdin!.end();
+          const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+          await exited;
+          clearTimeout(timer);
+        },
         kill: () => signal('SIGKILL'),
       });
     });

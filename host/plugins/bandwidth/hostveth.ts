@@ -1,14 +1,15 @@
 // Which host link to shape: the host-side peer of the container's veth, which must also be listed in prevResult
 // as a host interface (no sandbox) — found exactly as the reference does (plugins.md §5.3 step 4).
+import { ownCaller, type CallerContext } from '../../cni/caller.ts';
 import type { Interface } from '../../cni/types.ts';
 import { NetHandle, type Link } from '../../net/index.ts';
 
 /** Opens a handle in the pod's namespace; the reference's wording when the path is unusable. */
-export async function openPodNetns(netns: string): Promise<NetHandle> {
+export async function openPodNetns(netns: string, caller: CallerContext = ownCaller): Promise<NetHandle> {
   try {
-    return await NetHandle.open(netns);
+    return await NetHandle.open(caller.resolve(netns));
   } catch (e) {
-    const msg = (e as Error).message;
+    const msg = caller.inCallerTerms((e as Error).message);
     throw new Error(msg.startsWith('failed to open netns') ? msg : `failed to open netns "${netns}": ${msg}`);
   }
 }

@@ -1,6 +1,7 @@
 // bridge ADD (plugins.md §1.2). Unlike the reference, a failed ADD also removes the veth pair it created
 // (and the ipMasq rules), not only the IP allocation and the spoof check.
 import { existsSync } from 'node:fs';
+import { ownCaller, type CallerContext } from '../../cni/caller.ts';
 import { ipamAdd, ipamDel } from '../../cni/ipam.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
@@ -27,13 +28,15 @@ class Rollback {
   }
 }
 
-export async function openNetns(path: string): Promise<NetHandle> {
-  if (!existsSync(path))
+/** The container's namespace, named by the caller (CNI_NETNS) and looked up in its filesystem view. */
+export async function openNetns(path: string, caller: CallerContext = ownCaller): Promise<NetHandle> {
+  const real = caller.resolve(path);
+  if (!existsSync(real))
     throw new Error(`failed to open netns "${path}": failed to Statfs "${path}": no such file or directory`);
   try {
-    return await NetHandle.open(path);
+    return await NetHandle.open(real);
   } catch (e) {
-    throw new Error(`failed to open netns "${path}": ${(e as Error).message}`);
+    throw new Error(`failed to open netns "${path}": ${caller.inCallerTerms((e as Error).message)}`);
   }
 }
 
@@ -41,8 +44,8 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
   const c = loadBridgeConfig(a.conf, a.cniVersion, a.args);
   validateForAdd(c);
   const isL3 = c.ipamType !== '';
-  const cont = await openNetns(a.netns);
-  const host = await NetHandle.open();
+  const cont = await openNetns(a.netns, a.caller);
+  const host = await NetHandle.open(a.caller.netns);
   const rollback = new Rollback();
   try {
     const br = await ensureBridge(host, c);

@@ -3,6 +3,7 @@
 // answers what `ip route get <pod ip>` answers for a pod on a local bridge; no process, no socket.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseIpNet } from '../../firewall/addr.ts';
+import { addon } from '../../native/addon.ts';
 
 /** The device of the most specific main-table IPv4 route covering `ip`, or "" when none does. */
 export function routeDeviceFor(ip: string, routeTable = '/proc/net/route'): string {
@@ -38,8 +39,9 @@ export function routeDeviceFor(ip: string, routeTable = '/proc/net/route'): stri
   return best;
 }
 
-/** Sets net.ipv4.conf.<dev>.route_localnet=1 in the current (host) namespace. */
-export function enableLocalnetRouting(dev: string): void {
+/** Sets net.ipv4.conf.<dev>.route_localnet=1 in the host namespace (netns: the caller's, null: this process's). */
+export function enableLocalnetRouting(dev: string, netns: string | null = null): void {
+  if (netns !== null) return addon().sysctlWrite(netns, `net/ipv4/conf/${dev}/route_localnet`, '1');
   writeFileSync(`/proc/sys/net/ipv4/conf/${dev}/route_localnet`, '1');
 }
 
