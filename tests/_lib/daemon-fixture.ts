@@ -26,10 +26,14 @@ export function spawnFixtureDaemon(
   socket: string,
   allowUids: number[] = [],
   wrap: string[] = [],
+  limits: { requestTimeoutMs?: number; maxConnections?: number; maxBufferedBytes?: number } = {},
 ): Promise<FixtureDaemon> {
   const argv = [process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), socket, ...allowUids.map(String)];
   const [file, ...args] = [...wrap, ...argv] as [string, ...string[]];
-  const proc = spawn(file, args, { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] }); // stdin: closes when the test process dies
+  const proc = spawn(file, args, {
+    env: cleanEnv({ WASM_CNI_FIXTURE_LIMITS: JSON.stringify(limits) }),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  }); // stdin: closes when the test process dies
   let err = '';
   proc.stderr!.on('data', (b) => {
     err += b;
@@ -77,6 +81,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     workers: 2,
     allowUids: uids.map(Number),
     drainTimeoutMs: 10_000,
+    ...JSON.parse(process.env.WASM_CNI_FIXTURE_LIMITS || '{}'),
   });
   process.stdout.write(`ready ${process.pid}\n`);
   const stop = () => void daemon.close().then(() => process.exit(0));
