@@ -17,6 +17,10 @@ export interface CallerData {
   netns: string | null;
   /** The caller's mount namespace as a path this process can open; null when it is ours. */
   mntns: string | null;
+  /** The caller's uid and gid when it is not root (an --allow-uid grant): executables the call names run
+   * with them, never with the daemon's. */
+  uid?: number;
+  gid?: number;
 }
 
 export interface CallerContext extends Readonly<CallerData> {
@@ -116,14 +120,17 @@ const NSENTER_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin'];
  * How to run `file` (a path in the caller's view) with `args` in the caller's mount and network namespaces
  * and root: through util-linux nsenter, which opens the namespace files this process holds and setns()es in
  * the child only (a Node process cannot safely move its own threads into another mount namespace).
- * The command as given in the own world.
+ * With asCaller (an executable the call itself names, e.g. an IPAM delegate from CNI_PATH), a caller that is
+ * not root runs it with its own uid and gid. The command as given in the own world of a root caller.
  */
 export function commandInCallerWorld(
   caller: CallerContext,
   file: string,
   args: string[],
+  opts: { asCaller?: boolean } = {},
 ): { file: string; args: string[] } {
-  if (caller.own) return { file, args };
+  const asUser = opts.asCaller && caller.uid !== undefined && caller.uid !== 0;
+  if (caller.own && !asUser) return { file, args };
   const nsenter = NSENTER_DIRS.map((d) => `${d}/nsenter`).find((p) => {
     try {
       return lstatSync(p).isFile() || lstatSync(p).isSymbolicLink();
@@ -137,5 +144,6 @@ export function commandInCallerWorld(
   if (caller.mntns) enter.push(`--mount=${caller.mntns}`);
   if (caller.netns) enter.push(`--net=${caller.netns}`);
   if (caller.root !== '/') enter.push(`--root=${caller.root}`, `--wd=${caller.root}`);
+  if (asUser) enter.push(`--setgid=${caller.gid ?? caller.uid}`, `--setuid=${caller.uid}`);
   return { file: nsenter, args: [...enter, '--', file, ...args] };
 }

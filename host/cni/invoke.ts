@@ -55,7 +55,7 @@ function spawnOnce(path: string, stdin: Uint8Array, env: Env, caller: CallerCont
   return new Promise((resolve, reject) => {
     const clean: Record<string, string> = {};
     for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
-    const cmd = commandInCallerWorld(caller, path, []);
+    const cmd = commandInCallerWorld(caller, path, [], { asCaller: true });
     const child = spawn(cmd.file, cmd.args, { env: clean, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -46,7 +46,8 @@ export async function delegate(
 }
 
 function callerDataOf(c: CallerContext): CallerData {
-  return { ...(c.pid !== undefined ? { pid: c.pid } : {}), root: c.root, netns: c.netns, mntns: c.mntns };
+  const { pid, root, netns, mntns, uid, gid } = c;
+  return { pid, root, netns, mntns, uid, gid };
 }
 
 /** IPAM ADD: the delegate's result in the 1.x model (its cniVersion is the one it printed). */

@@ -17,15 +17,20 @@ const REQUIRED = [
 
 /** Null when the daemon may act for the caller; else what the caller lacks, in words for the CNI error. */
 export function lackOfAuthority(
-  caller: Pick<PinnedCaller, 'uid' | 'capEff' | 'sameUserns' | 'pid'>,
+  caller: Pick<PinnedCaller, 'uid' | 'capEff' | 'sameUserns' | 'pid' | 'data'>,
   allowUids: ReadonlySet<number>,
 ): string | null {
   const who = `caller pid ${caller.pid} (uid ${caller.uid})`;
   if (!caller.sameUserns)
     return `${who} runs in another user namespace, so it has no authority over this host's network namespaces`;
   if (caller.uid !== 0) {
-    // --allow-uid: the operator granted this uid the daemon's network-admin authority explicitly
-    return allowUids.has(caller.uid) ? null : `${who} may not use this daemon`;
+    // --allow-uid: the operator granted this uid the daemon's network-admin authority explicitly, in the
+    // daemon's own filesystem view only (elsewhere the firewall tools the daemon would run as root are the
+    // caller's, e.g. a container image's)
+    if (!allowUids.has(caller.uid)) return `${who} may not use this daemon`;
+    if (caller.data.root !== '/' || caller.data.mntns !== null)
+      return `${who} is granted by --allow-uid only in the daemon's own mount namespace and root, and runs elsewhere`;
+    return null;
   }
   const missing = REQUIRED.filter(([bit]) => (caller.capEff & (1n << BigInt(bit))) === 0n).map(([, name]) => name);
   if (missing.length === 0) return null;

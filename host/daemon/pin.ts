@@ -81,8 +81,10 @@ export function pinCaller(sockFd: number, pid: number | undefined, uid: number):
     const sameUserns = same(user, '/proc/self/ns/user');
     // /proc/<daemon pid>/fd/<n> rather than /proc/self/...: the same path works in a spawned nsenter
     const viaFd = (fd: number) => `/proc/${process.pid}/fd/${fd}`;
+    const gid = Number(/^Gid:\s*\d+\s+(\d+)/m.exec(status)?.[1] ?? uid);
     const data: CallerData = {
       pid,
+      ...(uid !== 0 ? { uid, gid } : {}),
       root: sameRoot ? '/' : viaFd(root),
       netns: sameNet ? null : viaFd(net),
       mntns: sameMnt ? null : viaFd(mnt),

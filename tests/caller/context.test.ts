@@ -4,7 +4,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { callerContext, ownCaller, resolveInRoot } from '../../host/cni/caller.ts';
+import { callerContext, commandInCallerWorld, ownCaller, resolveInRoot } from '../../host/cni/caller.ts';
+import { lackOfAuthority } from '../../host/daemon/authority.ts';
 import { Sandbox } from '../_lib/sandbox.ts';
 
 const box = new Sandbox();
@@ -76,6 +77,54 @@ test('the context: identity in our own world, rooted otherwise; errors read in t
   assert.not.ok(c.own);
   assert.is(c.resolve('/var/run/netns/pod'), `${root}/run/netns/pod`);
   assert.is(c.inCallerTerms(`open ${root}/run/netns/pod: gone`), 'open /run/netns/pod: gone');
+});
+
+test("commands: our own world runs them as they are; another world through nsenter; a granted uid's own", () => {
+  assert.equal(commandInCallerWorld(ownCaller, '/usr/sbin/iptables', ['-S']), {
+    file: '/usr/sbin/iptables',
+    args: ['-S'],
+  });
+  const other = callerContext({ pid: 7, root: '/proc/1/fd/5', netns: '/proc/1/fd/6', mntns: '/proc/1/fd/7' });
+  const cmd = commandInCallerWorld(other, '/usr/sbin/iptables-restore', ['--noflush']);
+  assert.match(cmd.file, /nsenter$/);
+  assert.equal(cmd.args, [
+    '--mount=/proc/1/fd/7',
+    '--net=/proc/1/fd/6',
+    '--root=/proc/1/fd/5',
+    '--wd=/proc/1/fd/5',
+    '--',
+    '/usr/sbin/iptables-restore',
+    '--noflush',
+  ]);
+  const granted = callerContext({ pid: 8, root: '/', netns: null, mntns: null, uid: 1000, gid: 100 });
+  assert.equal(commandInCallerWorld(granted, '/usr/sbin/iptables', []).file, '/usr/sbin/iptables'); // a host tool
+  const delegate = commandInCallerWorld(granted, '/opt/cni/bin/x', [], { asCaller: true });
+  assert.equal(delegate.args, ['--setgid=100', '--setuid=1000', '--', '/opt/cni/bin/x']); // never as the daemon
+});
+
+test("authority: capabilities, user namespace, and the --allow-uid grant (only in the daemon's own view)", () => {
+  const all = (1n << 41n) - 1n;
+  const own = { root: '/', netns: null, mntns: null };
+  const allow = new Set([0, 1000]);
+  assert.is(lackOfAuthority({ pid: 1, uid: 0, capEff: all, sameUserns: true, data: own }, allow), null);
+  assert.match(
+    String(lackOfAuthority({ pid: 1, uid: 0, capEff: 0n, sameUserns: true, data: own }, allow)),
+    /CAP_NET_ADMIN and CAP_SYS_ADMIN/,
+  );
+  assert.match(
+    String(lackOfAuthority({ pid: 1, uid: 0, capEff: all, sameUserns: false, data: own }, allow)),
+    /another user namespace/,
+  );
+  assert.is(lackOfAuthority({ pid: 1, uid: 1000, capEff: 0n, sameUserns: true, data: own }, allow), null);
+  assert.match(
+    String(lackOfAuthority({ pid: 1, uid: 1001, capEff: all, sameUserns: true, data: own }, allow)),
+    /may not use/,
+  );
+  const elsewhere = { root: '/proc/1/fd/5', netns: null, mntns: '/proc/1/fd/6' };
+  assert.match(
+    String(lackOfAuthority({ pid: 1, uid: 1000, capEff: 0n, sameUserns: true, data: elsewhere }, allow)),
+    /only in the daemon's own mount namespace/,
+  );
 });
 
 test.run();
