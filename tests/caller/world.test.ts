@@ -100,7 +100,7 @@ test.before(async () => {
   world = box.dir('world');
   socket = join(box.dir('sock'), 'd.sock');
   pod = await box.netns('pod');
-  // the daemon's own mount namespace: the caller's directory is an empty tmpfs there
+  // the daemon's own mount namespace: the caller's directory is an empty tmpfs there, /usr/sbin too
   daemon = await spawnFixtureDaemon(
     socket,
     [],
@@ -111,7 +111,8 @@ test.before(async () => {
       'private',
       'sh',
       '-c',
-      'mount -t tmpfs daemon-world "$0" && exec "$@"',
+      // and no firewall tools of its own: the ones that run must be the caller's (the host's)
+      'mount -t tmpfs daemon-world "$0" && mount -t tmpfs daemon-sbin /usr/sbin && exec "$@"',
       world,
     ],
   );
