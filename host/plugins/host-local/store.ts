@@ -78,6 +78,7 @@ export class NetworkStore {
   async locked<T>(fn: () => T | Promise<T>): Promise<T> {
     await this.lock.acquire();
     this.holding = true;
+    this.view.dir = this.dir; // this call's path to the directory (the lock keeps other calls off the view)
     let inDoubt = false;
     try {
       this.view.refresh();
