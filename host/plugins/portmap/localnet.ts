@@ -41,8 +41,8 @@ export function routeDeviceFor(ip: string, routeTable = '/proc/net/route'): stri
 
 /** Sets net.ipv4.conf.<dev>.route_localnet=1 in the host namespace (netns: the caller's, null: this process's). */
 export function enableLocalnetRouting(dev: string, netns: string | null = null): void {
-  if (netns !== null) return addon().sysctlWrite(netns, `net/ipv4/conf/${dev}/route_localnet`, '1');
-  writeFileSync(`/proc/sys/net/ipv4/conf/${dev}/route_localnet`, '1');
+  if (netns !== null) addon().sysctlWrite(netns, `net/ipv4/conf/${dev}/route_localnet`, '1');
+  else writeFileSync(`/proc/sys/net/ipv4/conf/${dev}/route_localnet`, '1');
 }
 
 function v4Number(ip: string): number {
