@@ -83,7 +83,7 @@ async function statusCommand(argv: string[]): Promise<number> {
 export function formatStatus(s: DaemonStatus): string {
   const lines = [
     `wasm-cni daemon pid ${s.pid} on ${s.socket} (protocol ${s.protocolVersion}), up ${(s.uptimeMs / 1000).toFixed(0)} s${s.draining ? ', draining' : ''}`,
-    `in flight ${s.inFlight} (${s.busyContainers} containers), served ${s.served}, rejected ${s.rejected}; callers checked by ${s.peerCheck}`,
+    `in flight ${s.inFlight} (${s.busyContainers} containers), connections ${s.connections ?? 0}/${s.maxConnections ?? '?'}, served ${s.served}, rejected ${s.rejected}; callers checked by ${s.peerCheck}`,
     ...(s.rejections ?? []).map((r) => `  rejected ${r.count} × ${r.reason}; latest: ${r.lastMessage}`),
     `plugins: ${s.plugins.join(', ') || '(none)'}`,
   ];
