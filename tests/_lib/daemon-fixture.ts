@@ -47,7 +47,7 @@ export function spawnFixtureDaemon(
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
       reject(new Error(`fixture daemon did not start: ${err}`));
-    }, 15_000);
+    }, 60_000); // tsx compiles the daemon and its workers: slow on a loaded machine
     proc.stdout!.on('data', (b: Buffer) => {
       const m = /ready (\d+)/.exec(b.toString());
       if (!m) return;
