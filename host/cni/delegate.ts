@@ -8,19 +8,27 @@ import type { PluginResponse } from './handler.ts';
 import type { CmdArgs } from './skel.ts';
 import type { Result } from './types.ts';
 import { findInPath, readPluginResult, spawnPlugin, stdoutOrThrow } from './invoke.ts';
+import { ownCaller, type CallerContext, type CallerData } from './caller.ts';
 
 export type DelegateCommand = 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS';
 
 /** Run the plugin `type` for `command` with the caller's stdin and env; returns its raw response. */
 export async function delegate(a: CmdArgs, type: string, command: DelegateCommand): Promise<PluginResponse> {
   const env = { ...a.env, CNI_COMMAND: command };
+  const caller = a.caller ?? ownCaller;
   const handler = await a.plugins?.(type);
-  if (handler) return handler({ env, stdin: a.stdin, plugins: a.plugins });
+  if (handler) return handler({ env, stdin: a.stdin, plugins: a.plugins, caller: callerDataOf(caller) });
   const path = findInPath(
     type,
     (a.env.CNI_PATH ?? '').split(':').filter((p) => p !== ''),
+    caller,
   );
-  return spawnPlugin(path, a.stdin, env);
+  return spawnPlugin(path, a.stdin, env, caller);
+}
+
+function callerDataOf(c: CallerContext): CallerData {
+  const { pid, root, netns, mntns, uid, gid } = c;
+  return { pid, root, netns, mntns, uid, gid };
 }
 
 /** Delegated ADD: the delegate's result in the 1.x model (its cniVersion is the one it printed). */

@@ -10,18 +10,20 @@ import { DecodeError, parseJson, str, struct, uint } from './decode.ts';
 import { parseResult } from './result.ts';
 import type { PluginResponse } from './handler.ts';
 import type { Result } from './types.ts';
+import { commandInCallerWorld, ownCaller, type CallerContext } from './caller.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** `<dir>/<plugin>` for the first dir holding a regular file of that name (libcni FindInPath). */
-export function findInPath(plugin: string, paths: readonly string[]): string {
+/** `<dir>/<plugin>` for the first dir holding a regular file of that name (libcni FindInPath), looked up in
+ * the caller's filesystem view; the path returned is the caller's. */
+export function findInPath(plugin: string, paths: readonly string[], caller: CallerContext = ownCaller): string {
   if (plugin === '') throw new Error('no plugin name provided');
   if (plugin.includes('/')) throw new Error(`invalid plugin name: ${plugin}`);
   if (paths.length === 0) throw new Error('no paths provided');
   for (const dir of paths) {
     const full = join(dir, plugin);
     try {
-      if (statSync(full).isFile()) return full;
+      if (statSync(caller.resolve(full)).isFile()) return full;
     } catch {
       /* not here */
     }
@@ -29,11 +31,17 @@ export function findInPath(plugin: string, paths: readonly string[]): string {
   throw new Error(`failed to find plugin "${plugin}" in path [${paths.join(' ')}]`);
 }
 
-/** Run an executable with stdin and exactly `env`; collects stdout/stderr. Retries while the binary is busy being written. */
-export async function spawnPlugin(path: string, stdin: Uint8Array, env: Env): Promise<PluginResponse> {
+/** Run an executable (a path in the caller's view) with stdin and exactly `env`, in the caller's mount and
+ * network namespaces; collects stdout/stderr. Retries while the binary is busy being written. */
+export async function spawnPlugin(
+  path: string,
+  stdin: Uint8Array,
+  env: Env,
+  caller: CallerContext = ownCaller,
+): Promise<PluginResponse> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await spawnOnce(path, stdin, env);
+      return await spawnOnce(path, stdin, env, caller);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ETXTBSY' && attempt < 5) {
         await new Promise((r) => setTimeout(r, 1000));
@@ -44,11 +52,12 @@ export async function spawnPlugin(path: string, stdin: Uint8Array, env: Env): Pr
   }
 }
 
-function spawnOnce(path: string, stdin: Uint8Array, env: Env): Promise<PluginResponse> {
+function spawnOnce(path: string, stdin: Uint8Array, env: Env, caller: CallerContext): Promise<PluginResponse> {
   return new Promise((resolve, reject) => {
     const clean: Record<string, string> = {};
     for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
-    const child = spawn(path, [], { env: clean, stdio: ['pipe', 'pipe', 'pipe'] });
+    const cmd = commandInCallerWorld(caller, path, [], { asCaller: true });
+    const child = spawn(cmd.file, cmd.args, { env: clean, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

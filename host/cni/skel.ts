@@ -8,6 +8,7 @@
 import { errorMessage } from '../errors.ts';
 import { statSync } from 'node:fs';
 import type { PluginHandler, PluginLookup, PluginRequest, PluginResponse } from './handler.ts';
+import { callerContext, runAsCaller, type CallerContext } from './caller.ts';
 import { CniError, ErrCode, errorResponse } from './errors.ts';
 import { jsonTypeName, parseJson, typeError, type Decoder } from './decode.ts';
 import { readNetConf } from './netconf.ts';
@@ -41,6 +42,9 @@ export interface CmdArgs {
   env: Readonly<Record<string, string | undefined>>;
   /** The plugins this process runs itself (PluginRequest.plugins), for delegate.ts. */
   plugins?: PluginLookup;
+  /** Whose world the call acts in: every path named above goes through `caller.resolve`, and the host side
+   * is `caller.netns` (caller.ts). The identity context on the cold path. */
+  caller: CallerContext;
 }
 
 export interface PluginSpec {
@@ -141,11 +145,12 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
   const { conf, name } = decodeConfig(req.stdin);
   const command = knownCommand(env.command);
   const cniVersion = negotiateVersion(spec, command, conf);
-  if (command === 'ADD' || command === 'DEL') refuseOwnNetns(req.env, env.values.CNI_NETNS!);
+  const caller = callerContext(req.caller);
+  if (command === 'ADD' || command === 'DEL') refuseOwnNetns(req.env, env.values.CNI_NETNS!, caller);
 
   const verb = verbOf(spec, command);
   if (!verb) return ok(); // a 1.1.0 plugin without GC/STATUS work succeeds
-  return callVerb(verb, command, cmdArgs(req, env.values, command, conf, name, cniVersion));
+  return callVerb(verb, command, cmdArgs(req, env.values, command, conf, name, cniVersion, caller));
 }
 
 interface EnvReading {
@@ -238,12 +243,12 @@ function atLeast(v: string, min: string): boolean {
   }
 }
 
-/** Whether `netns` names the namespace this process runs in (the reference refuses ADD/DEL there). */
-function isOwnNetns(netns: string): boolean {
+/** Whether `netns` names the namespace the caller runs in (the reference refuses ADD/DEL there). */
+function isOwnNetns(netns: string, caller: CallerContext): boolean {
   if (!netns) return false;
   try {
-    const a = statSync(netns);
-    const b = statSync('/proc/self/ns/net');
+    const a = statSync(caller.resolve(netns));
+    const b = statSync(caller.netns ?? '/proc/self/ns/net');
     return a.dev === b.dev && a.ino === b.ino;
   } catch {
     return false;
@@ -251,9 +256,9 @@ function isOwnNetns(netns: string): boolean {
 }
 
 /** ADD and DEL refuse the plugin's own namespace unless CNI_NETNS_OVERRIDE is 1/true. */
-function refuseOwnNetns(env: PluginRequest['env'], netns: string): void {
+function refuseOwnNetns(env: PluginRequest['env'], netns: string, caller: CallerContext): void {
   const override = (env.CNI_NETNS_OVERRIDE ?? '').toLowerCase();
-  if (override !== '1' && override !== 'true' && isOwnNetns(netns)) {
+  if (override !== '1' && override !== 'true' && isOwnNetns(netns, caller)) {
     throw new CniError(ErrCode.InvalidNetNS, "plugin's netns and netns from CNI_NETNS should not be the same");
   }
 }
@@ -283,6 +288,7 @@ function cmdArgs(
   conf: unknown,
   name: string,
   cniVersion: string,
+  caller: CallerContext,
 ): CmdArgs {
   let netconf: NetConf | undefined;
   return {
@@ -302,11 +308,12 @@ function cmdArgs(
     },
     env: req.env,
     plugins: req.plugins,
+    caller,
   };
 }
 
 /** Runs the verb; ADD prints its result in the config's version, the others print nothing. */
 async function callVerb(verb: Verb, command: Command, args: CmdArgs): Promise<PluginResponse> {
-  const out = await verb(args);
+  const out = await runAsCaller(args.caller, () => verb(args));
   return command === 'ADD' ? ok(formatResult(out as Result, args.cniVersion)) : ok();
 }

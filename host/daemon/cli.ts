@@ -3,8 +3,8 @@ import { errorMessage } from '../errors.ts';
 import { parseArgs } from 'node:util';
 import { requestStatus } from './client.ts';
 import { stderrLog } from './log.ts';
-import { startDaemon, type DaemonStatus } from './server.ts';
-import { socketPathFromEnv } from './wire.ts';
+import { startDaemon } from './server.ts';
+import { socketPathFromEnv, type DaemonStatus } from './wire.ts';
 
 const usage = `usage: wasm-cni daemon [--socket PATH] [--allow-uid UID]... [--replace] [--drain-timeout SECONDS] [--workers N]
        wasm-cni daemon status [--socket PATH] [--json]`;
@@ -84,7 +84,8 @@ async function statusCommand(argv: string[]): Promise<number> {
 export function formatStatus(s: DaemonStatus): string {
   const lines = [
     `wasm-cni daemon pid ${s.pid} on ${s.socket} (protocol ${s.protocolVersion}), up ${(s.uptimeMs / 1000).toFixed(0)} s${s.draining ? ', draining' : ''}`,
-    `in flight ${s.inFlight} (${s.busyContainers} containers), served ${s.served}, rejected ${s.rejected}; callers checked by ${s.peerCheck}`,
+    `in flight ${s.inFlight} (${s.busyContainers} containers), connections ${s.connections ?? 0}/${s.maxConnections ?? '?'}, served ${s.served}, rejected ${s.rejected}; callers checked by ${s.peerCheck}`,
+    ...(s.rejections ?? []).map((r) => `  rejected ${r.count} × ${r.reason}; latest: ${r.lastMessage}`),
     `plugins: ${s.plugins.join(', ') || '(none)'}`,
   ];
   if (s.calls.length) {

@@ -10,10 +10,10 @@ import {
   Kind,
   type Call,
   type CallResult,
+  type DaemonStatus,
   type Header,
   type Rejection,
 } from './wire.ts';
-import type { DaemonStatus } from './server.ts';
 
 export interface Reply {
   header: Header;

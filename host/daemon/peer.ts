@@ -1,6 +1,6 @@
-// Who may drive the daemon: root, or a configured uid, told by SO_PEERCRED on the accepted socket.
-import { errorMessage } from '../errors.ts';
-import { statSync } from 'node:fs';
+// Who is on the other end of an accepted connection: SO_PEERCRED through the native addon. The uid rule
+// (root or --allow-uid) is checked on connect; what the caller may have the daemon do is judged per call on the
+// pinned process (pin.ts, authority.ts).
 import type { Socket } from 'node:net';
 import { addon } from '../native/addon.ts';
 import { peerCredOfSocket } from '../native/peercred.ts';
@@ -10,10 +10,17 @@ export type PeerVerdict =
   | { ok: false; uid?: number; pid?: number; reason: string };
 
 export interface PeerChecker {
-  /** False when credentials cannot be read (no addon): then only the socket's root-only mode protects it. */
+  /** False when credentials cannot be read (no addon): then only the socket's root-only mode protects it,
+   * and calls run in the daemon's own world. */
   readonly available: boolean;
   readonly describe: string;
   check(sock: Socket, allowUids: ReadonlySet<number>): PeerVerdict;
+}
+
+/** The fd of a connected net.Socket (its libuv handle's), or undefined once closed. */
+export function socketFd(sock: Socket): number | undefined {
+  const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 export function peerCheckerFromAddon(): PeerChecker {
@@ -22,19 +29,19 @@ export function peerCheckerFromAddon(): PeerChecker {
   } catch (e) {
     return {
       available: false,
-      describe: `socket mode only (${errorMessage(e)})`,
+      describe: `socket mode only (${(e as Error).message})`,
       check: () => ({ ok: true }),
     };
   }
   return {
     available: true,
-    describe: 'SO_PEERCRED',
+    describe: 'SO_PEERCRED, pidfd-pinned callers (capabilities, user namespace)',
     check(sock, allowUids) {
       let cred;
       try {
         cred = peerCredOfSocket(sock);
       } catch (e) {
-        return { ok: false, reason: `cannot read peer credentials: ${errorMessage(e)}` };
+        return { ok: false, reason: `cannot read peer credentials: ${(e as Error).message}` };
       }
       if (allowUids.has(cred.uid)) return { ok: true, uid: cred.uid, pid: cred.pid };
       return {
@@ -45,30 +52,4 @@ export function peerCheckerFromAddon(): PeerChecker {
       };
     },
   };
-}
-
-/** The namespaces whose identity must match for the daemon to act for a caller: where links, rules and paths live. */
-const SHARED_NAMESPACES = ['net', 'mnt'] as const;
-
-function namespaceId(pid: number | 'self', kind: string): string {
-  const st = statSync(`/proc/${pid}/ns/${kind}`);
-  return `${st.dev}:${st.ino}`;
-}
-
-/**
- * Null when the peer shares the daemon's network and mount namespaces; else why not. A peer whose namespaces
- * cannot be read (it exited, or no pid) counts as different: the cold path is always correct, only slower.
- */
-export function namespaceMismatch(pid: number | undefined): string | null {
-  if (pid === undefined || pid <= 0) return 'caller pid unknown';
-  for (const kind of SHARED_NAMESPACES) {
-    let theirs: string;
-    try {
-      theirs = namespaceId(pid, kind);
-    } catch (e) {
-      return `cannot read the ${kind} namespace of pid ${pid}: ${errorMessage(e)}`;
-    }
-    if (theirs !== namespaceId('self', kind)) return `caller (pid ${pid}) is in another ${kind} namespace`;
-  }
-  return null;
 }

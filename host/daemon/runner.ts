@@ -33,7 +33,13 @@ export async function inProcessRunner(table: PluginTable, log: LogSink): Promise
 export const defaultWorkers = 0;
 
 /** What the main thread sends a worker and gets back (worker.ts is the other side). */
-export type ToWorker = { id: number; plugin: string; env: Record<string, string | undefined>; stdin: Uint8Array };
+export type ToWorker = {
+  id: number;
+  plugin: string;
+  env: Record<string, string | undefined>;
+  stdin: Uint8Array;
+  caller?: PluginRequest['caller'];
+};
 export type FromWorker =
   | { ready: true; failed: Array<{ plugin: string; error: string }> }
   | { id: number; res: PluginResponse };
@@ -121,7 +127,7 @@ export async function workerPoolRunner(size: number, log: LogSink, tableModule?:
       const id = nextId++;
       return new Promise<PluginResponse>((resolve) => {
         slot.pending.set(id, resolve);
-        const msg: ToWorker = { id, plugin, env: { ...req.env }, stdin: req.stdin };
+        const msg: ToWorker = { id, plugin, env: { ...req.env }, stdin: req.stdin, caller: req.caller };
         slot.worker.postMessage(msg);
       });
     },

@@ -1,33 +1,34 @@
 // The warm host behind the native executables: one unix socket, one call per connection, the same handlers
-// as the cold path (host/plugins/dispatch.ts). Calls for one container are serialized; others run concurrently.
-import { errorMessage } from '../errors.ts';
-import { chmodSync, lstatSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+// as the cold path (host/plugins/dispatch.ts), each run in its caller's world. Calls for one container are
+// serialized; others run concurrently. The pieces: listen.ts (the socket), connection.ts (one request frame
+// under limits), serve.ts (pin, judge, run, reply), runner.ts (where handlers run); this file wires them,
+// keeps the counters for `daemon status`, and drains on close().
+import { createServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { CniError, ErrCode } from '../cni/errors.ts';
-import { errorResponse, type PluginTable } from '../plugins/dispatch.ts';
+import type { PluginTable } from '../plugins/dispatch.ts';
 import { plugins as registered } from '../plugins/registry.ts';
-import { requestStatus } from './client.ts';
+import { ByteBudget, readRequest, type RequestReader } from './connection.ts';
+import { inspectExistingSocket, listenAt, unlinkIfOurs } from './listen.ts';
 import { stderrLog, type LogSink } from './log.ts';
-import { Metrics, type CallStats } from './metrics.ts';
-import { namespaceMismatch, peerCheckerFromAddon, type PeerChecker } from './peer.ts';
+import { Metrics } from './metrics.ts';
+import { peerCheckerFromAddon, type PeerChecker } from './peer.ts';
 import { defaultWorkers, inProcessRunner, workerPoolRunner } from './runner.ts';
+import { admit, serveCall, type CallServer } from './serve.ts';
 import { KeyedSerializer } from './serialize.ts';
 import {
+  type Call,
+  type DaemonStatus,
   decodeCall,
   encodeFrame,
   encodeReject,
-  encodeResult,
-  FrameCollector,
-  type FrameError,
-  HEADER_LEN,
   Kind,
-  MAX_PAYLOAD,
   RejectReason,
+  type RejectionStats,
+  rejectReasonName,
   WIRE_VERSION,
-  type Call,
 } from './wire.ts';
+
+export type { DaemonStatus };
 
 export interface DaemonOptions {
   socketPath: string;
@@ -37,41 +38,48 @@ export interface DaemonOptions {
   pluginsModule?: string;
   /** Worker threads running handlers (default: defaultWorkers; 0: the main thread). Ignored with `plugins`. */
   workers?: number;
-  /** Uids allowed besides root. Non-empty makes the socket world-connectable, guarded by SO_PEERCRED. */
+  /** Uids granted the daemon's authority besides root. Non-empty makes the socket world-connectable, guarded
+   * by SO_PEERCRED. */
   allowUids?: number[];
   /** Take over from a live daemon on the same path (it is told to finish in-flight calls and exit). */
   replace?: boolean;
   log?: LogSink;
   /** How long close() waits for in-flight calls. */
   drainTimeoutMs?: number;
-  /** How long a connection may take to deliver its request frame. */
+  /** How long a connection may take to deliver its request frame (then it is dropped). */
   requestTimeoutMs?: number;
+  /** Open connections at most; more are closed on accept. */
+  maxConnections?: number;
+  /** Request bytes buffered across all connections at most; a frame beyond it is rejected. */
+  maxBufferedBytes?: number;
   /** Who may call (default: SO_PEERCRED via the native addon). */
   peerChecker?: PeerChecker;
 }
 
-export interface DaemonStatus {
-  protocolVersion: number;
-  pid: number;
-  socket: string;
-  startedAt: string;
-  uptimeMs: number;
-  draining: boolean;
-  inFlight: number;
-  busyContainers: number;
-  served: number;
-  rejected: number;
-  peerCheck: string;
-  workers: number;
-  plugins: string[];
-  calls: CallStats[];
-}
+export const defaultLimits = { requestTimeoutMs: 10_000, maxConnections: 256, maxBufferedBytes: 64 << 20 };
 
 export interface Daemon {
   readonly socketPath: string;
   status(): DaemonStatus;
   /** Stops accepting, lets in-flight calls finish (up to drainTimeoutMs), removes the socket if still ours. */
   close(): Promise<void>;
+}
+
+/** Rejections by reason, for status and metrics. */
+class RejectionCounter {
+  private byReason = new Map<string, RejectionStats>();
+  total = 0;
+  count(reason: number, message: string): void {
+    const name = rejectReasonName(reason);
+    const row = this.byReason.get(name) ?? { reason: name, count: 0, lastMessage: '' };
+    row.count++;
+    row.lastMessage = message;
+    this.byReason.set(name, row);
+    this.total++;
+  }
+  snapshot(): RejectionStats[] {
+    return [...this.byReason.values()].map((r) => ({ ...r })).sort((a, b) => a.reason.localeCompare(b.reason));
+  }
 }
 
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
@@ -84,6 +92,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     throw new Error(`allowing uids other than root needs the peer credential check: ${peerChecker.describe}`);
   }
   const socketPath = opts.socketPath;
+  const maxConnections = opts.maxConnections ?? defaultLimits.maxConnections;
   const predecessor = await inspectExistingSocket(socketPath, !!opts.replace, log);
 
   const workers = opts.plugins ? 0 : (opts.workers ?? defaultWorkers);
@@ -92,19 +101,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const metrics = new Metrics();
   const serializer = new KeyedSerializer();
+  const rejections = new RejectionCounter();
   const connections = new Set<Socket>();
   const startedAt = new Date();
   const startPerf = performance.now();
   let inFlight = 0,
     served = 0,
-    rejected = 0,
     draining = false;
   let drained: (() => void) | undefined;
 
-  const reject = (sock: Socket, reason: RejectReason, message: string, fields: Record<string, unknown> = {}) => {
-    rejected++;
-    log('warn', 'rejected', { reason, message, ...fields });
-    sock.end(encodeReject(reason, message), () => sock.destroy());
+  const reject = (sock: Socket, reason: number, message: string, fields: Record<string, unknown> = {}) => {
+    rejections.count(reason, message);
+    log('warn', 'rejected', { reason: rejectReasonName(reason), message, ...fields });
+    sock.end(encodeReject(reason as RejectReason, message), () => sock.destroy());
   };
 
   const status = (): DaemonStatus => ({
@@ -116,50 +125,55 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     draining,
     inFlight,
     busyContainers: serializer.busyKeys,
+    connections: connections.size,
+    maxConnections,
     served,
-    rejected,
+    rejected: rejections.total,
+    rejections: rejections.snapshot(),
     peerCheck: peerChecker.describe,
     workers: runner.workers,
     plugins: Object.keys(table).sort(),
     calls: metrics.snapshot(),
   });
 
-  const serveCall = async (sock: Socket, call: Call, peerPid: number | undefined) => {
-    inFlight++;
-    const command = call.env.CNI_COMMAND ?? '';
-    const containerId = call.env.CNI_CONTAINERID ?? '';
-    const t0 = performance.now();
-    try {
-      let res = await serializer.run(containerId, () => runner.run(call.plugin, { env: call.env, stdin: call.stdin }));
-      const ms = performance.now() - t0;
-      served++;
-      metrics.record(call.plugin, command, ms, res.exitCode !== 0);
-      log(res.exitCode === 0 ? 'info' : 'warn', 'call', {
-        plugin: call.plugin,
-        command,
-        containerId,
-        ifName: call.env.CNI_IFNAME,
-        exitCode: res.exitCode,
-        ms: Math.round(ms * 100) / 100,
-        peerPid,
-        ...(res.exitCode !== 0 ? { stdout: res.stdout.slice(0, 500) } : {}),
-      });
-      let frame = encodeResult(res);
-      if (frame.length - HEADER_LEN > MAX_PAYLOAD) {
-        res = errorResponse(
-          new CniError(
-            ErrCode.Internal,
-            `plugin ${call.plugin} produced ${frame.length - HEADER_LEN} bytes of output (limit ${MAX_PAYLOAD})`,
-          ),
-        );
-        frame = encodeResult(res);
-      }
-      if (sock.destroyed || !sock.writable) log('warn', 'caller-gone', { plugin: call.plugin, command, containerId });
-      else sock.end(frame, () => sock.destroy());
-    } finally {
+  const callServer: CallServer = {
+    runner,
+    serializer,
+    metrics,
+    log,
+    allowUids,
+    pinCallers: peerChecker.available,
+    reject,
+    started: () => void inFlight++,
+    finished: (ok) => {
       inFlight--;
+      if (ok) served++;
       if (draining && inFlight === 0) drained?.();
-    }
+    },
+  };
+
+  const peers = new WeakMap<Socket, { pid?: number; uid?: number }>();
+  const reader: RequestReader = {
+    requestTimeoutMs: opts.requestTimeoutMs ?? defaultLimits.requestTimeoutMs,
+    budget: new ByteBudget(opts.maxBufferedBytes ?? defaultLimits.maxBufferedBytes),
+    log,
+    reject,
+    onRequest(sock, req) {
+      if (req.kind === 'status') {
+        sock.end(encodeFrame(Kind.StatusReply, Buffer.from(JSON.stringify(status()))), () => sock.destroy());
+        return;
+      }
+      const peer = peers.get(sock) ?? {};
+      if (draining) return reject(sock, RejectReason.Draining, 'daemon is shutting down');
+      let call: Call;
+      try {
+        call = decodeCall(req.payload);
+      } catch (e) {
+        return reject(sock, RejectReason.BadFrame, (e as Error).message, { peerPid: peer.pid });
+      }
+      const admitted = admit(callServer, sock, peer);
+      if (admitted) void serveCall(callServer, sock, call, admitted.pinned);
+    },
   };
 
   const onConnection = (sock: Socket) => {
@@ -168,60 +182,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     sock.on('error', (e) => log('warn', 'connection-error', { error: e.message }));
     const peer = peerChecker.check(sock, allowUids);
     if (!peer.ok) return reject(sock, RejectReason.Denied, peer.reason, { peerUid: peer.uid, peerPid: peer.pid });
-    const collector = new FrameCollector();
-    let complete = false;
-    sock.setTimeout(opts.requestTimeoutMs ?? 10_000, () => {
-      if (complete) return;
-      log('warn', 'request-timeout', { received: collector.received, peerPid: peer.pid });
-      sock.destroy();
-    });
-    sock.on('end', () => {
-      if (!complete) log('warn', 'truncated-frame', { received: collector.received, peerPid: peer.pid });
-      if (!complete) sock.destroy();
-    });
-    sock.on('data', (chunk: Buffer) => {
-      if (complete) return;
-      let state: ReturnType<FrameCollector['push']>;
-      try {
-        state = collector.push(chunk);
-      } catch (e) {
-        complete = true;
-        return reject(sock, RejectReason.BadFrame, (e as FrameError).message, { peerPid: peer.pid });
-      }
-      const header = collector.header;
-      if (header && header.version !== WIRE_VERSION) {
-        complete = true;
-        return reject(
-          sock,
-          RejectReason.Version,
-          `daemon speaks protocol version ${WIRE_VERSION}, not ${header.version}`,
-        );
-      }
-      if (state !== 'frame') return;
-      complete = true;
-      sock.setTimeout(0);
-      if (header!.kind === Kind.Status)
-        return void sock.end(encodeFrame(Kind.StatusReply, Buffer.from(JSON.stringify(status()))), () =>
-          sock.destroy(),
-        );
-      if (header!.kind !== Kind.Call)
-        return reject(sock, RejectReason.BadFrame, `unexpected frame kind ${header!.kind}`);
-      if (draining) return reject(sock, RejectReason.Draining, 'daemon is shutting down');
-      if (peerChecker.available) {
-        const elsewhere = namespaceMismatch(peer.pid);
-        if (elsewhere) return reject(sock, RejectReason.OtherNamespace, elsewhere, { peerPid: peer.pid });
-      }
-      let call: Call;
-      try {
-        call = decodeCall(collector.payload());
-      } catch (e) {
-        return reject(sock, RejectReason.BadFrame, errorMessage(e), { peerPid: peer.pid });
-      }
-      void serveCall(sock, call, peer.pid);
-    });
+    peers.set(sock, { pid: peer.pid, uid: peer.uid });
+    readRequest(sock, reader, { peerPid: peer.pid });
   };
 
   const server = createServer(onConnection);
+  server.maxConnections = maxConnections;
+  server.on('drop', (d) =>
+    log('warn', 'connection-dropped', { reason: 'maxConnections', limit: maxConnections, ...d }),
+  );
   let ino: number;
   try {
     ino = await listenAt(server, socketPath, allowUids.size > 1);
@@ -242,7 +211,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     try {
       process.kill(predecessor, 'SIGTERM');
     } catch (e) {
-      log('warn', 'replace-signal-failed', { pid: predecessor, error: errorMessage(e) });
+      log('warn', 'replace-signal-failed', { pid: predecessor, error: (e as Error).message });
     }
   }
 
@@ -251,11 +220,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     (closing ??= (async () => {
       draining = true;
       log('info', 'draining', { inFlight });
-      try {
-        if (statSync(socketPath).ino === ino) unlinkSync(socketPath);
-      } catch {
-        /* gone or replaced */
-      }
+      unlinkIfOurs(socketPath, ino);
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       if (inFlight > 0) {
         let timer: NodeJS.Timeout | undefined;
@@ -275,52 +240,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       for (const sock of connections) sock.destroy();
       await stopped;
       await runner.close();
-      log('info', 'stopped', { served, rejected, abandoned: inFlight });
+      log('info', 'stopped', { served, rejected: rejections.total, abandoned: inFlight });
     })());
 
   return { socketPath, status, close };
-}
-
-/**
- * What is at the socket path now: nothing, a stale socket (replaced silently), or a live daemon (an error
- * unless replacing, then its pid). Anything that is not a socket is left alone.
- */
-async function inspectExistingSocket(path: string, replace: boolean, log: LogSink): Promise<number | undefined> {
-  try {
-    if (!lstatSync(path).isSocket()) throw new Error(`${path} exists and is not a socket; not replacing it`);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-  let livePid: number;
-  try {
-    livePid = (await requestStatus(path, 1000)).pid;
-  } catch {
-    log('info', 'stale-socket', { socket: path });
-    return undefined;
-  }
-  if (!replace)
-    throw new Error(`a wasm-cni daemon (pid ${livePid}) already serves ${path}; use --replace to take over`);
-  return livePid;
-}
-
-/** Binds next to the path and renames into place, so the path always names a working socket. */
-async function listenAt(server: Server, path: string, sharedAccess: boolean): Promise<number> {
-  mkdirSync(dirname(path), { recursive: true, mode: sharedAccess ? 0o711 : 0o700 });
-  const tmp = `${path}.${process.pid}.new`;
-  try {
-    unlinkSync(tmp);
-  } catch {
-    /* not there */
-  }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(tmp, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  chmodSync(tmp, sharedAccess ? 0o666 : 0o600);
-  renameSync(tmp, path);
-  return statSync(path).ino;
 }

@@ -8,6 +8,8 @@
 //   STATUS  (empty)       STATUS_REPLY  UTF-8 JSON
 // str/bytes: u32 length + bytes.
 
+import type { CallStats } from './metrics.ts';
+
 export const WIRE_MAGIC = Buffer.from('WCNI');
 export const WIRE_VERSION = 1;
 export const HEADER_LEN = 12;
@@ -16,10 +18,46 @@ export const MAX_ENV = 256;
 export const MAX_PLUGIN_NAME = 64;
 
 export const Kind = { Call: 1, Result: 2, Reject: 3, Status: 4, StatusReply: 5 } as const;
-// OtherNamespace: the caller's network or mount namespace is not the daemon's; its host side must be changed
-// where the caller runs, so the shim takes the cold path (like Version and Draining).
+// Denied: the caller may not have the daemon act for it (uid, capabilities, user namespace); the shim reports
+// the message as a CNI error and does not go cold. OtherNamespace: the caller could not be pinned (no pid the
+// daemon can see, or it exited), so the daemon cannot act in its world; the shim takes the cold path, which
+// runs with the caller's own privileges (like Version and Draining).
 export const RejectReason = { Version: 1, BadFrame: 2, Denied: 3, Draining: 4, OtherNamespace: 5 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
+
+/** The name of a reject reason (status and logs count rejections by it). */
+export function rejectReasonName(reason: number): string {
+  return Object.entries(RejectReason).find(([, v]) => v === reason)?.[0] ?? `Reason${reason}`;
+}
+
+/** Rejections of one reason: how many, and the latest one's message (`daemon status` says why). */
+export interface RejectionStats {
+  reason: string;
+  count: number;
+  lastMessage: string;
+}
+
+/** The STATUS_REPLY payload. */
+export interface DaemonStatus {
+  protocolVersion: number;
+  pid: number;
+  socket: string;
+  startedAt: string;
+  uptimeMs: number;
+  draining: boolean;
+  inFlight: number;
+  busyContainers: number;
+  /** Open client connections (bounded by maxConnections). */
+  connections: number;
+  maxConnections: number;
+  served: number;
+  rejected: number;
+  rejections: RejectionStats[];
+  peerCheck: string;
+  workers: number;
+  plugins: string[];
+  calls: CallStats[];
+}
 
 export const defaultSocketPath = '/run/wasm-cni/wasm-cni.sock';
 /** The socket the shim and the CLI use: $WASM_CNI_SOCKET, else the default. */

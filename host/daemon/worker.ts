@@ -20,7 +20,7 @@ for (const name of Object.keys(table)) {
 
 const port = parentPort!;
 port.on('message', (m: ToWorker) => {
-  void callPlugin(m.plugin, { env: m.env, stdin: m.stdin }, table).then((res) =>
+  void callPlugin(m.plugin, { env: m.env, stdin: m.stdin, caller: m.caller }, table).then((res) =>
     port.postMessage({ id: m.id, res } satisfies FromWorker),
   );
 });

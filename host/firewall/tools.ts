@@ -1,8 +1,11 @@
-// The one place in host/ that spawns processes: iptables-restore, ip(6)tables, nft and conntrack.
+// The one place in host/ that spawns firewall processes: iptables-restore, ip(6)tables, nft and conntrack.
 // Binaries are found once per process by looking at the file system (no exec), so choosing a backend is free.
+// A tool always runs in the world of the call's caller (host/cni/caller.ts): the daemon runs the caller's own
+// iptables in the caller's mount and network namespaces (its xtables lock, its legacy-or-nft choice).
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import { commandInCallerWorld, currentCaller, type CallerContext } from '../cni/caller.ts';
 
 export type Tool = 'iptables' | 'ip6tables' | 'iptables-restore' | 'ip6tables-restore' | 'nft' | 'conntrack';
 
@@ -15,8 +18,10 @@ export interface ToolResult {
 const SYSTEM_DIRS = ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
 const found = new Map<Tool, string | null>();
 
-/** Absolute path of a firewall tool, or null when it is not installed. */
+/** Absolute path of a firewall tool in the current caller's world, or null when it is not installed there. */
 export function toolPath(tool: Tool): string | null {
+  const caller = currentCaller();
+  if (!caller.own) return toolPathFor(caller, tool);
   const cached = found.get(tool);
   if (cached !== undefined) return cached;
   const dirs = [...(process.env.PATH ?? '').split(':').filter((d) => d.startsWith('/')), ...SYSTEM_DIRS];
@@ -34,13 +39,37 @@ export function toolPath(tool: Tool): string | null {
   return path;
 }
 
+/** The tool in the system directories of another caller's root (not cached: callers differ). */
+function toolPathFor(caller: CallerContext, tool: Tool): string | null {
+  for (const d of SYSTEM_DIRS) {
+    try {
+      accessSync(caller.resolve(join(d, tool)), constants.X_OK);
+      return join(d, tool);
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+}
+
+/** The network namespace firewall work of the current call acts in, as a path this process can open (null:
+ * this process's). For code that talks netlink itself (nf_tables) instead of spawning a tool. */
+export function firewallNetns(): string | null {
+  return currentCaller().netns;
+}
+
 /** Runs a tool with `input` on stdin. Never throws for a non-zero exit; throws when the tool is missing. */
 export function runTool(tool: Tool, args: string[], input = ''): Promise<ToolResult> {
+  const caller = currentCaller();
   const path = toolPath(tool);
   if (!path) return Promise.reject(new Error(`${tool} not found in $PATH`));
   return new Promise((resolve, reject) => {
-    const env: Record<string, string> = { PATH: process.env.PATH || SYSTEM_DIRS.join(':'), LC_ALL: 'C' };
-    const child = spawn(path, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const env: Record<string, string> = {
+      PATH: (caller.own && process.env.PATH) || SYSTEM_DIRS.join(':'),
+      LC_ALL: 'C',
+    };
+    const cmd = commandInCallerWorld(caller, path, args);
+    const child = spawn(cmd.file, cmd.args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

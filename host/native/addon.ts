@@ -51,6 +51,12 @@ export interface WasmCniAddon {
   netnsRemove(name: string): void;
   /** SO_PEERCRED of a connected unix socket (for a net.Socket: `(socket as any)._handle.fd`). */
   peerCred(fd: number): PeerCred;
+  /** SO_PEERPIDFD of a connected unix socket: a pidfd of the connecting process; null on kernels before 6.5. */
+  peerPidfd(fd: number): number | null;
+  /** pidfd_open(2): a pidfd for pid (close it with fs.closeSync). */
+  pidfdOpen(pid: number): number;
+  /** Whether the process a pidfd names still runs (pidfd_send_signal with signal 0). */
+  pidfdAlive(fd: number): boolean;
   /** strerror(errno) lower-cased at the start, as Go prints a syscall.Errno ("file exists"). */
   errnoText(errno: number): string;
 }

@@ -26,21 +26,33 @@ const PROC_SUPER_MAGIC = 0x9fa0;
 /** The path does not exist (the reference's ns.NSPathNotExistErr: DELs treat it as "already gone"). */
 export class NetnsNotFoundError extends Error {}
 
+/** How a caller names paths (host/cni/caller.ts): the path this process opens for one the caller names, and an
+ * error text put back in the caller's terms. The identity for a plugin run by its own caller. */
+export interface PathView {
+  resolve(path: string): string;
+  inCallerTerms(text: string): string;
+}
+
+const ownView: PathView = { resolve: (p) => p, inCallerTerms: (t) => t };
+
 /**
  * The check containernetworking/plugins v1.9.1 pkg/ns (IsNSorErr, run by GetNS) makes before using a path: it
  * must exist (`failed to Statfs "<p>": <errno text>`, a NetnsNotFoundError when missing) and be an nsfs or
- * procfs file (`unknown FS magic on "<p>": <hex>`).
+ * procfs file (`unknown FS magic on "<p>": <hex>`). `path` is as the caller names it; returns the path this
+ * process opens.
  */
-export function checkNetnsPath(path: string): void {
+export function checkNetnsPath(path: string, view: PathView = ownView): string {
+  const real = view.resolve(path);
   let type: number;
   try {
-    type = Number(statfsSync(path).type);
+    type = Number(statfsSync(real).type);
   } catch (e) {
     const msg = `failed to Statfs "${path}": ${errnoReason(e)}`;
     throw (e as NodeJS.ErrnoException).code === 'ENOENT' ? new NetnsNotFoundError(msg) : new Error(msg);
   }
   if (type !== NSFS_MAGIC && type !== PROC_SUPER_MAGIC)
     throw new Error(`unknown FS magic on "${path}": ${type.toString(16)}`);
+  return real;
 }
 
 /**

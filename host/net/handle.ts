@@ -1,6 +1,7 @@
 // A handle bound to one network namespace: its own netlink socket, opened inside that namespace, and the
 // object-kind operations on top of it (h.link, h.addr, h.route, h.neigh, h.vlan, h.qdisc, h.filter, h.sysctl).
-import { checkNetnsPath, netnsOpenError } from '../native/netns.ts';
+import { errorMessage } from '../errors.ts';
+import { checkNetnsPath, netnsOpenError, type PathView } from '../native/netns.ts';
 import { AddrOps } from './addr.ts';
 import type { NetContext } from './context.ts';
 import { FilterOps } from './filter.ts';
@@ -72,11 +73,12 @@ export async function withNetHandle<T>(
  * (checkNetnsPath), and any failure as `failed to open netns "<path>": <why>`. Unlike NetHandle.open, an empty
  * path is an error, never this process's namespace.
  */
-export async function openNetns(path: string): Promise<NetHandle> {
+export async function openNetns(path: string, view?: PathView): Promise<NetHandle> {
   try {
-    checkNetnsPath(path);
-    return await NetHandle.open(path);
+    return await NetHandle.open(checkNetnsPath(path, view));
   } catch (e) {
-    throw netnsOpenError(path, e);
+    const text = errorMessage(e);
+    const theirs = view ? view.inCallerTerms(text) : text;
+    throw netnsOpenError(path, theirs === text ? e : Object.assign(new Error(theirs, { cause: e }), { code: (e as { code?: unknown }).code }));
   }
 }

@@ -11,7 +11,8 @@
         "src/sysctl.c",
         "src/flock.c",
         "src/thread_job.c",
-        "src/peercred.c"
+        "src/peercred.c",
+        "src/pidfd.c"
       ],
       "cflags": ["-Wall", "-Wextra", "-Werror", "-O2", "-std=gnu11"],
       "ldflags": ["-Wl,-z,nodelete"],

@@ -32,9 +32,9 @@ enum wire_kind {
 enum wire_reject_reason {
   REJECT_VERSION = 1,    /* the daemon speaks another version: the shim takes the cold path */
   REJECT_BAD_FRAME = 2,  /* malformed or over a limit */
-  REJECT_DENIED = 3,     /* peer credentials not allowed */
+  REJECT_DENIED = 3,     /* the caller may not have the daemon act for it (uid, capabilities, user namespace) */
   REJECT_DRAINING = 4,   /* the daemon is shutting down: the shim takes the cold path */
-  REJECT_OTHER_NAMESPACE = 5, /* the caller runs in another net/mount namespace: the shim takes the cold path */
+  REJECT_OTHER_NAMESPACE = 5, /* the daemon cannot pin the caller: the shim takes the cold path */
 };
 
 #define WIRE_MAX_PAYLOAD (4u << 20) /* 4 MiB each way */

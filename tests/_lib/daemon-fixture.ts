@@ -17,13 +17,23 @@ export interface FixtureDaemon {
   kill(): Promise<void>;
 }
 
-/** Starts the fixture daemon as a child process and waits until it listens. */
-export function spawnFixtureDaemon(socket: string, allowUids: number[] = []): Promise<FixtureDaemon> {
-  const proc = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), socket, ...allowUids.map(String)],
-    { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] },
-  ); // stdin: closes when the test process dies
+/**
+ * Starts the fixture daemon as a child process and waits until it listens. `wrap` runs it under another
+ * command (e.g. `unshare --mount ...`, which must end by exec'ing its arguments); a wrapped daemon is
+ * stopped by closing its stdin, which reaches it through any wrapper.
+ */
+export function spawnFixtureDaemon(
+  socket: string,
+  allowUids: number[] = [],
+  wrap: string[] = [],
+  limits: { requestTimeoutMs?: number; maxConnections?: number; maxBufferedBytes?: number } = {},
+): Promise<FixtureDaemon> {
+  const argv = [process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), socket, ...allowUids.map(String)];
+  const [file, ...args] = [...wrap, ...argv] as [string, ...string[]];
+  const proc = spawn(file, args, {
+    env: cleanEnv({ WASM_CNI_FIXTURE_LIMITS: JSON.stringify(limits) }),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  }); // stdin: closes when the test process dies
   let err = '';
   proc.stderr!.on('data', (b) => {
     err += b;
@@ -37,7 +47,7 @@ export function spawnFixtureDaemon(socket: string, allowUids: number[] = []): Pr
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
       reject(new Error(`fixture daemon did not start: ${err}`));
-    }, 15_000);
+    }, 60_000); // tsx compiles the daemon and its workers: slow on a loaded machine
     proc.stdout!.on('data', (b: Buffer) => {
       const m = /ready (\d+)/.exec(b.toString());
       if (!m) return;
@@ -46,7 +56,13 @@ export function spawnFixtureDaemon(socket: string, allowUids: number[] = []): Pr
         proc,
         pid: Number(m[1]),
         stderr: () => err,
-        stop: () => signal('SIGTERM'),
+        stop: async () => {
+          if (wrap.length === 0) return signal('SIGTERM');
+          proc.stdin!.end();
+          const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+          await exited;
+          clearTimeout(timer);
+        },
         kill: () => signal('SIGKILL'),
       });
     });
@@ -65,6 +81,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     workers: 2,
     allowUids: uids.map(Number),
     drainTimeoutMs: 10_000,
+    ...JSON.parse(process.env.WASM_CNI_FIXTURE_LIMITS || '{}'),
   });
   process.stdout.write(`ready ${process.pid}\n`);
   const stop = () => void daemon.close().then(() => process.exit(0));

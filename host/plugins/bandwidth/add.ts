@@ -30,11 +30,11 @@ export async function add(a: CmdArgs): Promise<Result> {
   const ingress = shapesIngress(bw) ? tbfFor(bw.ingressRate, bw.ingressBurst) : undefined;
   const egress = shapesEgress(bw) ? tbfFor(bw.egressRate, bw.egressBurst) : undefined;
 
-  const pod = await openNetns(a.netns);
+  const pod = await openNetns(a.netns, a.caller);
   let host: NetHandle | undefined;
   const undo: Undo[] = [];
   try {
-    host = await NetHandle.open();
+    host = await NetHandle.open(a.caller.netns);
     const veth = await findHostVeth(result.interfaces, a.ifName, pod, host);
     const ifb = ifbName(cfg.network, a.containerId);
     await clearPreviousShaping(host, veth, ifb);

@@ -13,10 +13,10 @@ export async function check(a: CmdArgs): Promise<void> {
   const prev = cfg.prevResult;
   if (!prev) throw new Error('must be called as a chained plugin');
 
-  const pod = await openNetns(a.netns);
+  const pod = await openNetns(a.netns, a.caller);
   let host: NetHandle | undefined;
   try {
-    host = await NetHandle.open();
+    host = await NetHandle.open(a.caller.netns);
     const veth = await findHostVeth(prev.interfaces, a.ifName, pod, host);
     const bw = cfg.bandwidth;
     if (!bw || isZero(bw)) return;

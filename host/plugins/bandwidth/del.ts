@@ -9,7 +9,7 @@ import { ifbName } from './names.ts';
 export async function del(a: CmdArgs): Promise<void> {
   const cfg = loadBandwidthConfig(a.conf, a.name, a.cniVersion);
   const ifb = ifbName(cfg.network, a.containerId);
-  await withNetHandle(null, async (host) => {
+  await withNetHandle(a.caller.netns, async (host) => {
     try {
       await host.link.deleteIfExists(ifb);
     } catch (e) {

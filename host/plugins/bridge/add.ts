@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { delegateAdd, delegateDel } from '../../cni/delegate.ts';
 import { withContext } from '../../errors.ts';
+import type { CallerContext } from '../../cni/caller.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
 import { CURRENT_VERSION } from '../../cni/version.ts';
@@ -32,8 +33,8 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
   const c = loadBridgeConfig(a.conf, a.cniVersion, a.args);
   validateForAdd(c);
   const isL3 = c.ipamType !== '';
-  const cont = await openNetns(a.netns);
-  const host = await NetHandle.open();
+  const cont = await openNetns(a.netns, a.caller);
+  const host = await NetHandle.open(a.caller.netns);
   const rollback = new Rollback();
   try {
     const br = await ensureBridge(host, c);

@@ -22,8 +22,8 @@ const notFound: Found = { found: false, index: 0 };
 
 export async function cmdCheck(a: CmdArgs): Promise<void> {
   const c = loadBridgeConfig(a.conf, a.cniVersion, a.args);
-  const cont = await openNetns(a.netns);
-  const host = await NetHandle.open();
+  const cont = await openNetns(a.netns, a.caller);
+  const host = await NetHandle.open(a.caller.netns);
   try {
     if (c.ipamType !== '') await delegateCheck(a, c.ipamType);
     const prev = prevResultOf(a);

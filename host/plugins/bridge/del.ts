@@ -19,7 +19,7 @@ export async function cmdDel(a: CmdArgs): Promise<void> {
   const c = loadBridgeConfig(a.conf, a.cniVersion, a.args);
   const isL3 = c.ipamType !== '';
   let ifaceAddrs: string[] | undefined;
-  if (a.netns !== '' && existsSync(a.netns)) ifaceAddrs = await deleteContainerIface(a, c);
+  if (a.netns !== '' && existsSync(a.caller.resolve(a.netns))) ifaceAddrs = await deleteContainerIface(a, c);
   if (isL3) await delegateDel(a, c.ipamType);
   if (c.macspoofchk) await teardownSpoofCheck(attachmentId(a.containerId, a.ifName)).catch(() => undefined);
   if (isL3 && c.ipMasq) {
@@ -48,11 +48,11 @@ function prevResultAddrs(a: CmdArgs): string[] | undefined {
  * when there is no such link or it belongs to another attachment.
  */
 async function deleteContainerIface(a: CmdArgs, c: BridgeConfig): Promise<string[] | undefined> {
-  const cont = await openNetns(a.netns);
+  const cont = await openNetns(a.netns, a.caller);
   try {
     const link = await cont.link.find(a.ifName);
     if (!link) return undefined;
-    if (!(await ownedBy(cont, link.parentIndex, c.networkName, a.containerId))) return undefined;
+    if (!(await ownedBy(cont, a.caller.netns, link.parentIndex, c.networkName, a.containerId))) return undefined;
     const addrs = (await cont.addr.list(link.index)).filter((x) => isGlobalUnicast(x.ip)).map((x) => x.cidr);
     try {
       await cont.link.delete(link.index);
@@ -68,12 +68,13 @@ async function deleteContainerIface(a: CmdArgs, c: BridgeConfig): Promise<string
 /** False only when the host end carries our tag for a different network/container. */
 async function ownedBy(
   cont: NetHandle,
+  hostNetns: string | null,
   peerIndex: number | undefined,
   network: string,
   containerId: string,
 ): Promise<boolean> {
   if (peerIndex === undefined || cont.nsPath === null) return true;
-  const host = await NetHandle.open();
+  const host = await NetHandle.open(hostNetns);
   try {
     const peer = await host.link.find(peerIndex);
     if (peer?.kind !== 'veth') return true;

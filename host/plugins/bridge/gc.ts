@@ -26,7 +26,7 @@ export async function cmdGc(a: CmdArgs): Promise<void> {
   if (c.ipamType !== '' && c.ipMasq) await step(() => gcIpMasq({ network: c.networkName, validAttachments }));
   if (c.macspoofchk) {
     const listHostLinks = async () => {
-      const host = await NetHandle.open();
+      const host = await NetHandle.open(a.caller.netns);
       try {
         return await host.link.list();
       } finally {

@@ -14,9 +14,9 @@ import { NetworkStore, legacyOwnerKey, ownerKey } from './store.ts';
 export async function add(a: CmdArgs): Promise<Result> {
   const conf = loadConfig(a.conf, a.args);
   const result: Result = { cniVersion: a.cniVersion };
-  if (conf.resolvConf) result.dns = parseResolvConf(conf.resolvConf);
+  if (conf.resolvConf) result.dns = parseResolvConf(conf.resolvConf, a.caller);
 
-  const store = NetworkStore.open(conf.dataDir, conf.name);
+  const store = NetworkStore.open(conf.dataDir, conf.name, a.caller);
   try {
     result.ips = await store.locked(() =>
       allocateAll(store, conf.rangeSets, conf.requestedIPs, a.containerId, a.ifName),

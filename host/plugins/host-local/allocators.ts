@@ -13,13 +13,13 @@ interface Entry {
 const maxAllocators = 32;
 const entries = new Map<string, Entry>();
 
-function setKey(dir: string, set: RangeSet): string {
-  return `${dir}\0${set.ranges.map((r) => `${r.subnet.written}|${r.rangeStart}|${r.rangeEnd}|${r.gateway}`).join(',')}`;
+function setKey(dirKey: string, set: RangeSet): string {
+  return `${dirKey}\0${set.ranges.map((r) => `${r.subnet.written}|${r.rangeStart}|${r.rangeEnd}|${r.gateway}`).join(',')}`;
 }
 
 /** The allocator for `set` in the directory behind `view`, loaded with the view's reservations. */
 export function allocatorFor(view: ReservationView, set: RangeSet): Allocator {
-  const key = setKey(view.dir, set);
+  const key = setKey(view.key, set);
   const found = entries.get(key);
   if (found) {
     entries.delete(key);

@@ -6,7 +6,7 @@ import { NetworkStore, legacyOwnerKey, ownerKey } from './store.ts';
 
 export async function check(a: CmdArgs): Promise<void> {
   const conf = loadConfig(a.conf, a.args);
-  const store = NetworkStore.open(conf.dataDir, conf.name);
+  const store = NetworkStore.open(conf.dataDir, conf.name, a.caller);
   let found: boolean;
   try {
     found = await store.locked(

@@ -6,7 +6,7 @@ import { NetworkStore, legacyOwnerKey, ownerKey } from './store.ts';
 
 export async function del(a: CmdArgs): Promise<void> {
   const conf = loadConfig(a.conf, a.args);
-  const store = NetworkStore.open(conf.dataDir, conf.name);
+  const store = NetworkStore.open(conf.dataDir, conf.name, a.caller);
   try {
     await store.locked(() => {
       for (let i = 0; i < conf.rangeSets.length; i++) releaseByID(store, a.containerId, a.ifName);

@@ -12,7 +12,7 @@ export async function gc(a: CmdArgs): Promise<void> {
   const valid = validAttachmentsOf(a);
   const keep = new Set(valid.map((v) => ownerKey(v.containerID, v.ifname)));
   const keepIds = new Set(valid.map((v) => goTrimSpace(v.containerID)));
-  const store = NetworkStore.open(conf.dataDir, conf.name);
+  const store = NetworkStore.open(conf.dataDir, conf.name, a.caller);
   try {
     await store.locked(() => {
       const stale = new Set<string>();

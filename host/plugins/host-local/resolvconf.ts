@@ -1,13 +1,15 @@
 // ipam.resolvConf: a resolv.conf-style file turned into the result's DNS, read the reference's way
 // (trimmed lines; '#'/';' comments; nameserver appends, domain replaces, search/options append every word).
 import { readFileSync } from 'node:fs';
+import { ownCaller, type CallerContext } from '../../cni/caller.ts';
 import type { DNS } from '../../cni/types.ts';
 import { goFsError } from './goerror.ts';
 
-export function parseResolvConf(path: string): DNS {
+/** `path` is the caller's, read in its filesystem view. */
+export function parseResolvConf(path: string, caller: CallerContext = ownCaller): DNS {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileSync(caller.resolve(path), 'utf8');
   } catch (e) {
     throw goFsError(e, (e as NodeJS.ErrnoException).code === 'EISDIR' ? 'read' : 'open', path);
   }

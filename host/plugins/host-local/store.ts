@@ -7,6 +7,7 @@
 // Unlike the reference, which reads every reservation file on every ADD, DEL and CHECK, the store keeps a
 // per-process view of the reservations (ReservationView) and only checks it against the directory when the
 // lock is taken: see view.ts for how.
+import { ownCaller, type CallerContext } from '../../cni/caller.ts';
 import {
   closeSync,
   fstatSync,
@@ -54,19 +55,21 @@ export class NetworkStore {
     private readonly view: ReservationView,
   ) {}
 
-  /** Creates `<dataDir>/<network>` (0755) and its lock file like the reference, nothing else. */
-  static open(dataDir: string, network: string): NetworkStore {
-    const dir = resolve(join(dataDir || defaultDataDir, network));
+  /** Creates `<dataDir>/<network>` (0755) and its lock file like the reference, nothing else; dataDir is
+   * the caller's path, looked up in its filesystem view. */
+  static open(dataDir: string, network: string, caller: CallerContext = ownCaller): NetworkStore {
+    const named = resolve(join(dataDir || defaultDataDir, network));
+    const dir = caller.resolve(named);
     try {
       mkdirSync(dir, { recursive: true, mode: 0o755 });
     } catch (e) {
-      throw goFsError(e, 'mkdir', dir);
+      throw goFsError(e, 'mkdir', named);
     }
     let lock: DirectoryLock;
     try {
       lock = DirectoryLock.open(join(dir, 'lock'));
     } catch (e) {
-      throw goFsError(e, 'open', join(dir, 'lock'));
+      throw goFsError(e, 'open', join(named, 'lock'));
     }
     return new NetworkStore(dir, lock, viewFor(dir));
   }
@@ -75,6 +78,7 @@ export class NetworkStore {
   async locked<T>(fn: () => T | Promise<T>): Promise<T> {
     await this.lock.acquire();
     this.holding = true;
+    this.view.dir = this.dir; // this call's path to the directory (the lock keeps other calls off the view)
     let inDoubt = false;
     try {
       this.view.refresh();

@@ -61,8 +61,12 @@ export class ReservationView {
   private sealed: DirStamp | undefined;
 
   constructor(
-    readonly dir: string,
+    /** The path this process reaches the directory by; a daemon call in another caller's world re-points it
+     * (store.ts, under the lock) since the same directory is reached through that caller's root. */
+    public dir: string,
     private readonly trustDirStamp: boolean,
+    /** The directory's identity (device:inode), stable whatever path reaches it. */
+    readonly key: string = dir,
   ) {}
 
   subscribe(fn: ReservationListener): () => void {
@@ -194,14 +198,21 @@ function isReservationName(name: string): boolean {
 
 const views = new Map<string, ReservationView>();
 
-/** The process-wide view of a directory (an absolute path). */
+/** The process-wide view of a directory (an absolute path), one per directory however it is reached. */
 export function viewFor(dir: string): ReservationView {
-  let v = views.get(dir);
-  if (!v) {
-    v = new ReservationView(dir, hasMultigrainTimestamps(dir));
-    views.set(dir, v);
-  }
+  const key = directoryKey(dir);
+  let v = views.get(key);
+  if (!v) views.set(key, (v = new ReservationView(dir, hasMultigrainTimestamps(dir), key)));
   return v;
+}
+
+function directoryKey(dir: string): string {
+  try {
+    const st = statSync(dir);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return dir;
+  }
 }
 
 const multigrainFs = new Set([0xef53 /* ext4 */, 0x58465342 /* xfs */, 0x9123683e /* btrfs */, 0x01021994 /* tmpfs */]);

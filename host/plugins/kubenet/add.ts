@@ -19,7 +19,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
     if (c.portMappings.length > 0) result = (await runDelegate(a, c, portmapDelegate(c), 'ADD', result))!;
     if (c.bandwidth) result = (await runDelegate(a, c, bandwidthDelegate(c), 'ADD', result))!;
     if (!result.ips?.length) throw new CniError(ErrCode.Internal, "cni didn't report ipv4 ipv6");
-    if (c.hairpinMode === 'promiscuous-bridge') await promiscuousBridge(c.bridge, result);
+    if (c.hairpinMode === 'promiscuous-bridge') await promiscuousBridge(c.bridge, result, a.caller.netns);
   } catch (e) {
     await cmdDel(a).catch(() => {}); // never leave half a pod behind
     throw e;
@@ -27,8 +27,8 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
   return result;
 }
 
-async function promiscuousBridge(bridge: string, result: Result): Promise<void> {
-  const mac = await withNetHandle(null, async (h) => {
+async function promiscuousBridge(bridge: string, result: Result, hostNetns: string | null): Promise<void> {
+  const mac = await withNetHandle(hostNetns, async (h) => {
     const link = await h.link.get(bridge);
     if (!link.promisc) await h.link.setPromisc(bridge, true);
     return link.mac;

@@ -9,8 +9,8 @@ import { checkNetnsPath } from '../../native/netns.ts';
 
 export async function add(a: CmdArgs): Promise<Result> {
   const conf = loadConfig(a);
-  checkNetnsPath(a.netns);
-  const [v4, v6] = await withNetHandle(a.netns, async (h) => {
+  const real = checkNetnsPath(a.netns, a.caller);
+  const [v4, v6] = await withNetHandle(real, async (h) => {
     await h.link.set('lo', { up: true });
     return [await loopbackAddress(h, AF_INET), await loopbackAddress(h, AF_INET6)];
   });

@@ -4,7 +4,7 @@ import { withNetHandle } from '../../net/handle.ts';
 import { checkNetnsPath } from '../../native/netns.ts';
 
 export async function check(a: CmdArgs): Promise<void> {
-  checkNetnsPath(a.netns);
-  const lo = await withNetHandle(a.netns, (h) => h.link.get('lo'));
+  const real = checkNetnsPath(a.netns, a.caller);
+  const lo = await withNetHandle(real, (h) => h.link.get('lo'));
   if (!lo.up) throw new Error('loopback interface is down');
 }

@@ -5,11 +5,12 @@ import { NetnsNotFoundError, checkNetnsPath } from '../../native/netns.ts';
 
 export async function del(a: CmdArgs): Promise<void> {
   if (a.netns === '') return;
+  let real: string;
   try {
-    checkNetnsPath(a.netns);
+    real = checkNetnsPath(a.netns, a.caller);
   } catch (e) {
     if (e instanceof NetnsNotFoundError) return;
     throw e;
   }
-  await withNetHandle(a.netns, (h) => h.link.set('lo', { up: false }));
+  await withNetHandle(real, (h) => h.link.set('lo', { up: false }));
 }

@@ -1,5 +1,6 @@
 // ADD: forward the host ports to the pod (v4 then v6), flush stale UDP conntrack entries, set route_localnet.
 import { annotate } from '../../errors.ts';
+import type { CallerContext } from '../../cni/caller.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
 import { deleteConntrackForDstPorts } from '../../firewall/conntrack.ts';
@@ -20,7 +21,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
   if (conf.portMappings.length === 0) return prev;
 
   try {
-    await forward(conf, a.containerId);
+    await forward(conf, a.containerId, a.caller);
   } catch (e) {
     // beyond the reference (which leaves what it made): a failed ADD takes this pod's rules away again
     await (conf.backend === 'nftables'
@@ -32,7 +33,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
   return prev;
 }
 
-async function forward(conf: PortMapConfig, containerId: string): Promise<void> {
+async function forward(conf: PortMapConfig, containerId: string, caller: CallerContext): Promise<void> {
   const udpPorts = conf.portMappings.filter((m) => m.protocol.toLowerCase() === 'udp').map((m) => m.hostPort);
   const addrs = [conf.contIPv4, conf.contIPv6].filter((x) => x !== undefined);
   if (conf.backend === 'nftables') await nft.forwardPorts(conf, containerId, addrs);
@@ -42,10 +43,10 @@ async function forward(conf: PortMapConfig, containerId: string): Promise<void> 
     // after the rules exist, so new traffic uses them; failures are only logged, as in the reference
     logConntrack(await deleteConntrackForDstPorts('udp', udpPorts, 4));
     if (conf.snat) {
-      const dev = routeDeviceFor(conf.contIPv4.ip);
+      const dev = routeDeviceFor(conf.contIPv4.ip, routeTableOf(caller));
       if (dev) {
         try {
-          enableLocalnetRouting(dev);
+          enableLocalnetRouting(dev, caller.netns);
         } catch (e) {
           throw annotate(e, 'unable to enable route_localnet');
         }
@@ -56,6 +57,11 @@ async function forward(conf: PortMapConfig, containerId: string): Promise<void> 
     if (conf.backend === 'iptables') await ipt.forwardPorts(conf, containerId, conf.contIPv6);
     logConntrack(await deleteConntrackForDstPorts('udp', udpPorts, 6));
   }
+}
+
+/** The main IPv4 route table of the caller's network namespace (the pinned caller's own view of it). */
+function routeTableOf(caller: CallerContext): string | undefined {
+  return caller.netns !== null && caller.pid !== undefined ? `/proc/${caller.pid}/net/route` : undefined;
 }
 
 function logConntrack(errors: string[]): void {

@@ -4,6 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ipToBytes } from '../../core/index.ts';
 import { parseIpNet } from '../../firewall/addr.ts';
+import { addon } from '../../native/addon.ts';
 
 /** The device of the most specific main-table IPv4 route covering `ip`, or "" when none does. */
 export function routeDeviceFor(ip: string, routeTable = '/proc/net/route'): string {
@@ -39,9 +40,10 @@ export function routeDeviceFor(ip: string, routeTable = '/proc/net/route'): stri
   return best;
 }
 
-/** Sets net.ipv4.conf.<dev>.route_localnet=1 in the current (host) namespace. */
-export function enableLocalnetRouting(dev: string): void {
-  writeFileSync(`/proc/sys/net/ipv4/conf/${dev}/route_localnet`, '1');
+/** Sets net.ipv4.conf.<dev>.route_localnet=1 in the host namespace (netns: the caller's, null: this process's). */
+export function enableLocalnetRouting(dev: string, netns: string | null = null): void {
+  if (netns !== null) addon().sysctlWrite(netns, `net/ipv4/conf/${dev}/route_localnet`, '1');
+  else writeFileSync(`/proc/sys/net/ipv4/conf/${dev}/route_localnet`, '1');
 }
 
 function v4Number(ip: string): number {

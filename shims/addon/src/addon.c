@@ -1,11 +1,12 @@
 /* wasm_cni: what Node lacks for pod networking — netlink sockets inside a netns, setns-scoped sysctl,
- * flock, named netns, SO_PEERCRED. The typed face is host/native/addon.ts. */
+ * flock, named netns, SO_PEERCRED, pidfds. The typed face is host/native/addon.ts. */
 #include <node_api.h>
 
 #include "flock.h"
 #include "netlink.h"
 #include "netns.h"
 #include "peercred.h"
+#include "pidfd.h"
 #include "sysctl.h"
 #include "util.h"
 
@@ -27,6 +28,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"netnsRemove", NULL, netns_js_remove, NULL, NULL, NULL, napi_enumerable, NULL},
       {"errnoText", NULL, util_js_errno_text, NULL, NULL, NULL, napi_enumerable, NULL},
       {"peerCred", NULL, peercred_js_get, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"peerPidfd", NULL, pidfd_js_peer, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pidfdOpen", NULL, pidfd_js_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pidfdAlive", NULL, pidfd_js_alive, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (netlink_env_setup(env) != napi_ok) {
     napi_throw_error(env, NULL, "wasm_cni addon: cannot set up per-thread state");
