@@ -9,7 +9,9 @@ import { errorResponse, type PluginTable } from '../plugins/dispatch.ts';
 import { plugins as registered } from '../plugins/registry.ts';
 import { requestStatus } from './client.ts';
 import { stderrLog, type LogSink } from './log.ts';
+import { listenOnFd } from './listen.ts';
 import { Metrics, type CallStats } from './metrics.ts';
+import type { DaemonOrigin } from './origin.ts';
 import { namespaceMismatch, peerCheckerFromAddon, type PeerChecker } from './peer.ts';
 import { defaultWorkers, inProcessRunner, workerPoolRunner } from './runner.ts';
 import { KeyedSerializer } from './serialize.ts';
@@ -47,6 +49,10 @@ export interface DaemonOptions {
   requestTimeoutMs?: number;
   /** Who may call (default: SO_PEERCRED via the native addon). */
   peerChecker?: PeerChecker;
+  /** A listening socket inherited from systemd (listen.ts): served as is, never replaced or unlinked. */
+  listenFd?: number;
+  /** How the daemon was started (origin.ts), shown by `daemon status`. */
+  origin?: DaemonOrigin;
 }
 
 export interface DaemonStatus {
@@ -64,6 +70,7 @@ export interface DaemonStatus {
   workers: number;
   plugins: string[];
   calls: CallStats[];
+  origin?: DaemonOrigin;
 }
 
 export interface Daemon {
@@ -83,7 +90,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     throw new Error(`allowing uids other than root needs the peer credential check: ${peerChecker.describe}`);
   }
   const socketPath = opts.socketPath;
-  const predecessor = await inspectExistingSocket(socketPath, !!opts.replace, log);
+  const predecessor =
+    opts.listenFd === undefined ? await inspectExistingSocket(socketPath, !!opts.replace, log) : undefined;
 
   const workers = opts.plugins ? 0 : (opts.workers ?? defaultWorkers);
   const runner =
@@ -121,6 +129,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     workers: runner.workers,
     plugins: Object.keys(table).sort(),
     calls: metrics.snapshot(),
+    origin: opts.origin,
   });
 
   const serveCall = async (sock: Socket, call: Call, peerPid: number | undefined) => {
@@ -223,7 +232,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const server = createServer(onConnection);
   let ino: number;
   try {
-    ino = await listenAt(server, socketPath, allowUids.size > 1);
+    if (opts.listenFd === undefined) ino = await listenAt(server, socketPath, allowUids.size > 1);
+    else ino = await listenOnFd(server, opts.listenFd).then(() => -1); // systemd owns the socket file
   } catch (e) {
     await runner.close();
     throw e;
