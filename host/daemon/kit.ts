@@ -83,10 +83,11 @@ export interface KitPlacement {
 }
 
 /**
- * Places the executables (every registered plugin, or `only`), the `wasm-cni` command, the kit and, when absent,
- * the settings file into binDir, from a build/ directory (a built tree's, or an installed kit's own).
+ * Places the executables (every registered plugin, or `only`), the `wasm-cni` command, the kit and, when absent
+ * and asked for, the settings file into binDir, from a build/ directory (a built tree's, or an installed kit's
+ * own). A release tarball carries no settings file: unpacked over a bin dir it must not replace the operator's.
  */
-export function placeKit(binDir: string, sourceBuild: string, only?: string[]): KitPlacement {
+export function placeKit(binDir: string, sourceBuild: string, only?: string[], withSettings = true): KitPlacement {
   const known = Object.keys(registered);
   const unknown = (only ?? []).filter((p) => !known.includes(p));
   if (unknown.length) throw new Error(`not built: ${unknown.join(', ')} (ours: ${known.join(', ')})`);
@@ -108,7 +109,7 @@ export function placeKit(binDir: string, sourceBuild: string, only?: string[]): 
   const names = only ?? known;
   for (const p of [...names, cliName]) place(shim, join(binDir, p), 0o755);
   const settings = join(binDir, settingsFileName);
-  const settingsWritten = !existsSync(settings);
+  const settingsWritten = withSettings && !existsSync(settings);
   if (settingsWritten) writeFileSync(settings, defaultSettings, { mode: 0o644 });
   return { binDir, plugins: names, kit, settingsWritten };
 }
