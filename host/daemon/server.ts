@@ -292,7 +292,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
 /**
  * What is at the socket path now: nothing, a stale socket (replaced silently), or a live daemon (an error
- * unless replacing, then its pid). Anything that is not a socket is left alone.
+ * unless replacing or it was started on demand, then its pid). Anything that is not a socket is left alone.
  */
 async function inspectExistingSocket(path: string, replace: boolean, log: LogSink): Promise<number | undefined> {
   try {
@@ -303,7 +303,9 @@ async function inspectExistingSocket(path: string, replace: boolean, log: LogSin
   }
   let livePid: number;
   try {
-    livePid = (await requestStatus(path, 1000)).pid;
+    const live = await requestStatus(path, 1000);
+    livePid = live.pid;
+    replace ||= live.origin?.startedBy === 'on-demand'; // a daemon started on demand gives way to one started on purpose
   } catch {
     log('info', 'stale-socket', { socket: path });
     return undefined;

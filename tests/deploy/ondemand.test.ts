@@ -5,12 +5,13 @@
 // `systemd-run --scope` branch is not exercised; the direct start is.)
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestStatus } from '../../host/daemon/client.ts';
 import { placeKit, settingsFileName } from '../../host/daemon/kit.ts';
 import { buildDir } from '../../host/paths.ts';
-import { run, type RunResult } from '../_lib/run.ts';
+import { cleanEnv, run, type RunResult } from '../_lib/run.ts';
 import { Sandbox, type TestNetns } from '../_lib/sandbox.ts';
 import { daemonsServing, killDaemons, waitFor } from './_daemons.ts';
 
@@ -141,6 +142,32 @@ test('the socket key of wasm-cni.conf names the daemon socket when the environme
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.is((await requestStatus(socket)).served, 1);
   await killDaemons(socket);
+});
+
+test('a daemon started on purpose (unit, DaemonSet, by hand) takes over from one started on demand', async () => {
+  settings('on-demand = true\nidle-exit = 60\n');
+  const socket = newSocket('takeover');
+  assert.is((await loopback(socket, 't1')).code, 0);
+  const onDemand = (await requestStatus(socket)).pid;
+  const manual = spawn(join(binDir, 'wasm-cni'), ['daemon', '--socket', socket], {
+    env: cleanEnv({ PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }),
+    stdio: 'ignore',
+  });
+  try {
+    await waitFor(
+      'the new daemon to serve the socket',
+      () => daemonsServing(socket).length === 1 && daemonsServing(socket)[0] === manual.pid,
+    );
+    const status = await requestStatus(socket);
+    assert.is(status.pid, manual.pid);
+    assert.is(status.origin?.startedBy, 'manual');
+    assert.is.not(status.pid, onDemand);
+    assert.is((await loopback(socket, 't2')).code, 0);
+    assert.is((await requestStatus(socket)).served, 1, 'calls now go to the new daemon');
+  } finally {
+    manual.kill('SIGTERM');
+    await new Promise((r) => manual.once('exit', r));
+  }
 });
 
 test.run();
