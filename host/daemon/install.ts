@@ -3,7 +3,14 @@
 // the cold path works on this host.
 import { parseArgs } from 'node:util';
 import { buildDir } from '../paths.ts';
-import { checkKit, kitDirName, placeKit, settingsFileName } from './kit.ts';
+import { checkKit, kitDirName, type KitPlacement, placeKit, settingsFileName } from './kit.ts';
+
+export { kitDirName };
+
+/** Installs from this tree's build/ (programmatic form of the command, without the check). */
+export function install(binDir: string, only?: string[]): KitPlacement {
+  return placeKit(binDir, buildDir, only);
+}
 
 const usage = `usage: wasm-cni install --bin-dir DIR [--plugins NAME,...] [--no-check]
 
