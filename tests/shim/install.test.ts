@@ -80,7 +80,7 @@ test('install refuses plugins we do not have', () => {
   assert.throws(() => placeKit(box.dir('bin4'), buildDir, ['nosuch']), /not built: nosuch/);
 });
 
-test('nothing can run: ADD and DEL fail with CNI error 11 naming what is missing, change nothing; retries succeed once a daemon is back', async () => {
+test('nothing can run: ADD, CHECK and DEL fail with CNI error 11 naming what is missing, change nothing; retries succeed once a daemon is back', async () => {
   const binDir = box.dir('bin5');
   placeKit(binDir, buildDir, ['bridge', 'host-local']);
   const runtime = join(binDir, kitDirName, 'build', runtimeRel);
@@ -113,6 +113,8 @@ test('nothing can run: ADD and DEL fail with CNI error 11 naming what is missing
   assert.equal(reservations(net.dataDir, `${net.bridge}-net`), ['10.200.180.2']);
   await d.stop();
 
+  const failedCheck = await bridgeCall(net, 'CHECK', 'c1', env, JSON.parse(added.stdout));
+  assert.is(JSON.parse(failedCheck.stdout).code, 11, failedCheck.stdout);
   const failedDel = await bridgeCall(net, 'DEL', 'c1', env);
   assert.is(JSON.parse(failedDel.stdout).code, 11);
   assert.equal(
