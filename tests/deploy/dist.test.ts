@@ -6,7 +6,7 @@
 // tarball's executables: first with no daemon (cold path on the kit's runtime), then with on-demand start.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestStatus } from '../../host/daemon/client.ts';
 import { buildDir, projectRoot } from '../../host/paths.ts';
@@ -115,6 +115,7 @@ test('laid out like the reference tarball: one executable per plugin name at the
     assert.ok(existsSync(join(dir, '.wasm-cni', 'build', f)), f);
   assert.match(readFileSync(join(dir, 'README.md'), 'utf8'), /tar -xzf wasm-cni-linux-\w+\.tgz -C \/opt\/cni\/bin/);
   assert.not.ok(existsSync(join(dir, 'wasm-cni.conf')), "unpacking never replaces the operator's settings");
+  assert.is(statSync(dir).mode & 0o777, 0o755, 'the archive root keeps a bin dir world-readable (tar applies "./")');
 });
 
 test('wasm-cni version from the tarball: version, spec versions, the build revision, on the kit runtime', async () => {
