@@ -72,6 +72,24 @@ if [ -f build/native/cni-shim ]; then
   done
 fi
 
+# The build tree's executables are what the tests run: they never start a daemon on demand behind a test's back
+# (an installed bin dir gets its own wasm-cni.conf from `install`, on by default).
+for d in build/cni build/native; do
+  [ -f "$d/wasm-cni.conf" ] || printf '%s\n' '# read by the CNI executables in this directory (see README: Deployment)' 'on-demand = false' >"$d/wasm-cni.conf"
+done
+
+# The JavaScript runtime the installed kit carries (host/daemon/kit.ts): bun, a single binary needing only glibc.
+# Hard-linked from node_modules when possible (no copy of ~100 MB per tree).
+BUN_SRC=node_modules/bun/bin/bun.exe
+if [ -x "$BUN_SRC" ] && stale build/runtime/bun "$BUN_SRC"; then
+  step "kit runtime (bun)" bash -c "mkdir -p build/runtime && rm -f build/runtime/.bun.tmp && { ln '$BUN_SRC' build/runtime/.bun.tmp 2>/dev/null || cp '$BUN_SRC' build/runtime/.bun.tmp; } && mv -f build/runtime/.bun.tmp build/runtime/bun"
+fi
+
+# The revision `wasm-cni version` prints (kept in the kit by install and dist).
+REV=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+if [ "$REV" != unknown ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then REV="$REV-dirty"; fi
+[ "$(cat build/REVISION 2>/dev/null)" = "$REV" ] || echo "$REV" >build/REVISION
+
 # 4. Bundles of host/ (the CLI and daemon; the cold-path plugin entry).
 bundle() { # bundle ENTRY OUT
   [ -f "$1" ] || return 0

@@ -1,13 +1,24 @@
-// `wasm-cni daemon [--socket PATH] [--allow-uid UID]... [--replace]` and `wasm-cni daemon status [--socket PATH] [--json]`.
+// `wasm-cni daemon [--socket PATH] [--allow-uid UID]... [--replace] [--idle-exit SECONDS] [--started-by WAY]` and
+// `wasm-cni daemon status [--socket PATH] [--json]`. A socket handed over by systemd (LISTEN_FDS) is served as is.
+import { closeSync, writeSync } from 'node:fs';
 import { errorMessage } from '../errors.ts';
 import { parseArgs } from 'node:util';
 import { requestStatus } from './client.ts';
+import { watchIdle } from './idle.ts';
+import { inheritedSocket, signalReady } from './listen.ts';
 import { stderrLog } from './log.ts';
+import { describeOrigin, detectOrigin, START_WAYS, type StartWay } from './origin.ts';
 import { startDaemon } from './server.ts';
 import { socketPathFromEnv, type DaemonStatus } from './wire.ts';
 
 const usage = `usage: wasm-cni daemon [--socket PATH] [--allow-uid UID]... [--replace] [--drain-timeout SECONDS] [--workers N]
-       wasm-cni daemon status [--socket PATH] [--json]`;
+                      [--idle-exit SECONDS] [--started-by ${START_WAYS.join('|')}]
+       wasm-cni daemon status [--socket PATH] [--json]
+
+--idle-exit: exit after SECONDS with no calls (0, the default: run until stopped; a daemon started on demand
+             gets the idle-exit of wasm-cni.conf, 60 s unless set). With a socket from systemd (LISTEN_FDS),
+             the next connection starts the service again.
+--started-by: how this daemon was started, shown by \`daemon status\` (default: told from the environment).`;
 
 export async function run(argv: string[]): Promise<number> {
   if (argv[0] === 'status') return statusCommand(argv.slice(1));
@@ -21,6 +32,8 @@ export async function run(argv: string[]): Promise<number> {
         replace: { type: 'boolean' },
         'drain-timeout': { type: 'string' },
         workers: { type: 'string' },
+        'idle-exit': { type: 'string' },
+        'started-by': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -42,6 +55,17 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`--workers takes a number (0: run plugins on the main thread)\n${usage}\n`);
     return 2;
   }
+  const idleExit = values['idle-exit'] === undefined ? 0 : Number(values['idle-exit']);
+  if (!Number.isFinite(idleExit) || idleExit < 0) {
+    process.stderr.write(`--idle-exit takes a number of seconds\n${usage}\n`);
+    return 2;
+  }
+  const startedBy = values['started-by'] as StartWay | undefined;
+  if (startedBy !== undefined && !START_WAYS.includes(startedBy)) {
+    process.stderr.write(`--started-by takes one of ${START_WAYS.join(', ')}\n${usage}\n`);
+    return 2;
+  }
+  const inherited = inheritedSocket();
   const daemon = await startDaemon({
     workers,
     socketPath: values.socket ?? socketPathFromEnv(),
@@ -49,11 +73,22 @@ export async function run(argv: string[]): Promise<number> {
     replace: values.replace,
     drainTimeoutMs: values['drain-timeout'] ? Number(values['drain-timeout']) * 1000 : undefined,
     log: stderrLog,
+    listenFd: inherited?.fd,
+    origin: detectOrigin(startedBy, inherited, process.env, idleExit || undefined),
+  });
+  signalReady((fd, line) => {
+    writeSync(fd, line);
+    closeSync(fd);
   });
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    if (idleExit > 0)
+      watchIdle(daemon.status, idleExit * 1000, () => {
+        stderrLog('info', 'idle-exit', { seconds: idleExit });
+        stop();
+      });
   });
   await daemon.close();
   // A plugin may keep a handle open (a netlink socket, a timer); a stopped daemon must still exit.
@@ -87,6 +122,7 @@ export function formatStatus(s: DaemonStatus): string {
     `in flight ${s.inFlight} (${s.busyContainers} containers), connections ${s.connections ?? 0}/${s.maxConnections ?? '?'}, served ${s.served}, rejected ${s.rejected}; callers checked by ${s.peerCheck}`,
     ...(s.rejections ?? []).map((r) => `  rejected ${r.count} × ${r.reason}; latest: ${r.lastMessage}`),
     `plugins: ${s.plugins.join(', ') || '(none)'}`,
+    ...(s.origin ? [describeOrigin(s.origin)] : []),
   ];
   if (s.calls.length) {
     const rows = [

@@ -8,9 +8,10 @@ import { performance } from 'node:perf_hooks';
 import type { PluginTable } from '../plugins/dispatch.ts';
 import { plugins as registered } from '../plugins/registry.ts';
 import { ByteBudget, readRequest, type RequestReader } from './connection.ts';
-import { inspectExistingSocket, listenAt, unlinkIfOurs } from './listen.ts';
+import { inspectExistingSocket, listenAt, listenOnFd, unlinkIfOurs } from './listen.ts';
 import { stderrLog, type LogSink } from './log.ts';
 import { Metrics } from './metrics.ts';
+import type { DaemonOrigin } from './origin.ts';
 import { peerCheckerFromAddon, type PeerChecker } from './peer.ts';
 import { defaultWorkers, inProcessRunner, workerPoolRunner } from './runner.ts';
 import { admit, serveCall, type CallServer } from './serve.ts';
@@ -52,6 +53,10 @@ export interface DaemonOptions {
   maxConnections?: number;
   /** Request bytes buffered across all connections at most; a frame beyond it is rejected. */
   maxBufferedBytes?: number;
+  /** A listening socket inherited from systemd (listen.ts): served as is, never replaced or unlinked. */
+  listenFd?: number;
+  /** How the daemon was started (origin.ts), shown by `daemon status`. */
+  origin?: DaemonOrigin;
   /** Who may call (default: SO_PEERCRED via the native addon). */
   peerChecker?: PeerChecker;
 }
@@ -93,7 +98,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   const socketPath = opts.socketPath;
   const maxConnections = opts.maxConnections ?? defaultLimits.maxConnections;
-  const predecessor = await inspectExistingSocket(socketPath, !!opts.replace, log);
+  const predecessor =
+    opts.listenFd === undefined ? await inspectExistingSocket(socketPath, !!opts.replace, log) : undefined;
 
   const workers = opts.plugins ? 0 : (opts.workers ?? defaultWorkers);
   const runner =
@@ -134,6 +140,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     workers: runner.workers,
     plugins: Object.keys(table).sort(),
     calls: metrics.snapshot(),
+    origin: opts.origin,
   });
 
   const callServer: CallServer = {
@@ -193,7 +200,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   );
   let ino: number;
   try {
-    ino = await listenAt(server, socketPath, allowUids.size > 1);
+    if (opts.listenFd === undefined) ino = await listenAt(server, socketPath, allowUids.size > 1);
+    else ino = await listenOnFd(server, opts.listenFd).then(() => -1); // systemd owns the socket file
   } catch (e) {
     await runner.close();
     throw e;

@@ -9,6 +9,7 @@
 // str/bytes: u32 length + bytes.
 
 import type { CallStats } from './metrics.ts';
+import type { DaemonOrigin } from './origin.ts';
 
 export const WIRE_MAGIC = Buffer.from('WCNI');
 export const WIRE_VERSION = 1;
@@ -57,6 +58,8 @@ export interface DaemonStatus {
   workers: number;
   plugins: string[];
   calls: CallStats[];
+  /** How the daemon was started (origin.ts). */
+  origin?: DaemonOrigin;
 }
 
 export const defaultSocketPath = '/run/wasm-cni/wasm-cni.sock';

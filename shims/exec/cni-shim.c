@@ -1,7 +1,9 @@
 /* The CNI executable, installed under every plugin name (bridge, host-local, ...).
  * It hands the call (plugin name from argv[0], CNI_* environment, stdin) to the warm daemon over a unix
- * socket and replays its stdout, stderr and exit code. When no daemon answers (no socket, refused, other
- * protocol version, draining) it execs Node with the bundled plugin instead (coldpath.c). Once the call is
+ * socket and replays its stdout, stderr and exit code. When no daemon listens it starts one on demand
+ * (ondemand.c; unless wasm-cni.conf beside it says `on-demand = false`); when that is off or fails, or the daemon
+ * declines (other protocol version, draining, another namespace), it runs the plugin on the kit's JavaScript
+ * runtime instead (coldpath.c). Under the name `wasm-cni` it is the CLI (same kit). Once the call is
  * sent, a daemon that goes away or stays silent past the reply timeout yields CNI error 11 (try again later):
  * the runtime retries, nothing hangs. */
 #define _GNU_SOURCE
@@ -14,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -80,7 +83,7 @@ static long env_ms(const char *name, long fallback) {
   return (*end == '\0' && ms > 0) ? ms : fallback;
 }
 
-static int64_t now_ms(void) {
+int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -161,10 +164,10 @@ static void read_stdin(struct buf *in) {
 
 /* ---- the daemon socket ---- */
 
-/* A connected socket, or -1 when no daemon answers in time (any reason: the cold path takes over). */
-static int connect_daemon(const char *path, long timeout_ms) {
+/* A connected socket, or -1 with errno when no daemon answers in time (the cold path or on-demand start takes over). */
+int connect_daemon(const char *path, long timeout_ms) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof addr.sun_path) return -1;
+  if (strlen(path) >= sizeof addr.sun_path) return errno = ENAMETOOLONG, -1;
   strcpy(addr.sun_path, path);
   int64_t deadline = now_ms() + timeout_ms;
   for (;;) {
@@ -173,6 +176,7 @@ static int connect_daemon(const char *path, long timeout_ms) {
     if (connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0) return fd;
     int err = errno;
     close(fd);
+    errno = err;
     /* EAGAIN: the listen backlog is full (a burst of pods); the daemon is alive, so wait a little. */
     if (err != EAGAIN || now_ms() >= deadline) return -1;
     struct timespec pause = {0, 2 * 1000000};
@@ -267,9 +271,11 @@ static struct buf build_call(const char *plugin, const struct buf *in) {
 }
 
 /* A REJECT: go cold when the call simply cannot be served here, otherwise report why. */
-static void handle_reject(const char *plugin, const uint8_t *payload, uint32_t len, const struct buf *in) {
+static void handle_reject(const struct kit *k, const char *plugin, const uint8_t *payload, uint32_t len,
+                          const struct buf *in) {
   uint16_t reason = len >= 2 ? (uint16_t)(payload[0] << 8 | payload[1]) : 0;
-  if (reason == REJECT_VERSION || reason == REJECT_DRAINING || reason == REJECT_OTHER_NAMESPACE) cold_exec(plugin, in->p, in->len);
+  if (reason == REJECT_VERSION || reason == REJECT_DRAINING || reason == REJECT_OTHER_NAMESPACE)
+    cold_exec(k, plugin, in->p, in->len);
   char msg[512] = "";
   if (len >= 6) {
     uint32_t mlen = get_u32(payload + 2);
@@ -299,11 +305,20 @@ static void replay_result(const uint8_t *payload, uint32_t len) {
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   const char *plugin = plugin_name(argc, argv);
+  struct kit kit;
+  kit_find(&kit);
+  if (strcmp(plugin, "wasm-cni") == 0) cli_exec(&kit, argc, argv);
+  struct settings settings;
+  settings_read(kit.exe_dir, &settings);
   const char *socket_path = getenv("WASM_CNI_SOCKET");
-  if (!socket_path || !*socket_path) socket_path = DEFAULT_SOCKET;
+  if (!socket_path || !*socket_path) socket_path = settings.socket[0] ? settings.socket : DEFAULT_SOCKET;
 
   int fd = connect_daemon(socket_path, env_ms("WASM_CNI_CONNECT_TIMEOUT_MS", DEFAULT_CONNECT_TIMEOUT_MS));
-  if (fd < 0) cold_exec(plugin, NULL, 0); /* stdin untouched: Node reads it directly */
+  if (fd < 0 && (errno == ENOENT || errno == ECONNREFUSED)) {
+    char why[PATH_MAX + 256];
+    fd = ondemand_connect(socket_path, &kit, &settings, why, sizeof why);
+  }
+  if (fd < 0) cold_exec(&kit, plugin, NULL, 0); /* stdin untouched: the runtime reads it directly */
 
   struct buf in = {0};
   read_stdin(&in);
@@ -326,7 +341,7 @@ int main(int argc, char **argv) {
   if (recv_exact(fd, payload, len, deadline) != 0) daemon_lost("reading the reply", errno);
   close(fd);
 
-  if (kind == WIRE_REJECT) handle_reject(plugin, payload, len, &in);
+  if (kind == WIRE_REJECT) handle_reject(&kit, plugin, payload, len, &in);
   uint16_t version = (uint16_t)(header[4] << 8 | header[5]);
   if (kind != WIRE_RESULT || version != WIRE_VERSION) daemon_lost("unexpected reply", EPROTO);
   replay_result(payload, len);

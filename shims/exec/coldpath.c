@@ -1,5 +1,6 @@
-/* The cold path: no daemon answered, so run the plugin in a fresh Node process
- * (`node <home>/build/js/cni-plugin.mjs <plugin>`), as slow as any Node start but always available. */
+/* The cold path: no daemon answered, so run the plugin in a fresh JavaScript runtime from the kit
+ * (`<runtime> <kit>/js/cni-plugin.mjs <plugin>`), as slow as any runtime start but needing nothing from the host.
+ * Also the `wasm-cni` command itself (the same executable under that name runs the CLI bundle). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -13,65 +14,8 @@
 
 extern char **environ;
 
-#define ENTRY_IN_BUILD "/../js/cni-plugin.mjs"        /* build/cni/<plugin> -> build/js/ */
-#define ENTRY_INSTALLED "/.wasm-cni/build/js/cni-plugin.mjs" /* <bin-dir>/<plugin> -> <bin-dir>/.wasm-cni/ */
-
-static int is_file(const char *p) { return access(p, R_OK) == 0; }
-
-/* The plugin entry: $WASM_CNI_HOME/build/js/…, else next to this executable's real path. */
-static int find_entry(char *out, size_t cap) {
-  const char *home = getenv("WASM_CNI_HOME");
-  if (home && *home) {
-    snprintf(out, cap, "%s/build/js/cni-plugin.mjs", home);
-    return is_file(out) ? 0 : -1;
-  }
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return -1;
-  exe[n] = '\0';
-  char *slash = strrchr(exe, '/');
-  if (!slash) return -1;
-  *slash = '\0';
-  const char *candidates[] = {ENTRY_IN_BUILD, ENTRY_INSTALLED};
-  for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++) {
-    char joined[PATH_MAX + 64];
-    snprintf(joined, sizeof joined, "%s%s", exe, candidates[i]);
-    if (is_file(joined) && realpath(joined, out)) return 0;
-  }
-  return -1;
-}
-
-/* $WASM_CNI_NODE, else `node` on PATH, else the usual places. */
-static int find_node(char *out, size_t cap) {
-  const char *explicit_node = getenv("WASM_CNI_NODE");
-  if (explicit_node && *explicit_node) {
-    snprintf(out, cap, "%s", explicit_node);
-    return access(out, X_OK) == 0 ? 0 : -1;
-  }
-  const char *path = getenv("PATH");
-  if (path) {
-    const char *p = path;
-    while (*p) {
-      const char *end = strchr(p, ':');
-      size_t len = end ? (size_t)(end - p) : strlen(p);
-      if (len > 0 && len < cap - 6) {
-        snprintf(out, cap, "%.*s/node", (int)len, p);
-        if (access(out, X_OK) == 0) return 0;
-      }
-      if (!end) break;
-      p = end + 1;
-    }
-  }
-  const char *fallbacks[] = {"/usr/bin/node", "/usr/local/bin/node"};
-  for (size_t i = 0; i < sizeof fallbacks / sizeof *fallbacks; i++) {
-    snprintf(out, cap, "%s", fallbacks[i]);
-    if (access(out, X_OK) == 0) return 0;
-  }
-  return -1;
-}
-
-/* Runtimes pass their whole environment through; these two slow every Node start (or change its behaviour). */
-static char **plugin_environment(void) {
+/* Runtimes pass their whole environment through; these slow every Node start (or change its behaviour). */
+char **runtime_environment(void) {
   size_t n = 0;
   while (environ[n]) n++;
   char **env = calloc(n + 1, sizeof *env);
@@ -97,17 +41,38 @@ static int replace_stdin(const uint8_t *bytes, size_t len) {
   return 0;
 }
 
-void cold_exec(const char *plugin, const uint8_t *stdin_copy, size_t stdin_len) {
-  char entry[PATH_MAX], node[PATH_MAX];
-  if (find_entry(entry, sizeof entry) != 0)
-    cni_fail(CNI_ERR_INTERNAL, "wasm-cni: no daemon answered and the cold-path entry cni-plugin.mjs was not found",
-             "looked in $WASM_CNI_HOME/build/js, ../js and .wasm-cni/build/js next to this executable");
-  if (find_node(node, sizeof node) != 0)
-    cni_fail(CNI_ERR_INTERNAL, "wasm-cni: no daemon answered and no node executable was found",
-             "set WASM_CNI_NODE, put node on PATH, or start the daemon (wasm-cni daemon)");
+/* Nothing can run the call here: CNI error 11, so the runtime retries (a daemon may be back by then). */
+_Noreturn static void nothing_can_run(const char *missing) {
+  cni_fail(CNI_ERR_TRY_AGAIN, "wasm-cni: no daemon answered and the cold path cannot run here; try again later",
+           missing);
+}
+
+void cold_exec(const struct kit *k, const char *plugin, const uint8_t *stdin_copy, size_t stdin_len) {
+  if (!k->root[0] || !k->runtime[0]) nothing_can_run(k->missing);
+  char entry[PATH_MAX + 32];
+  snprintf(entry, sizeof entry, "%s/js/cni-plugin.mjs", k->root);
   if (stdin_copy && replace_stdin(stdin_copy, stdin_len) != 0)
     cni_fail(CNI_ERR_IO, "wasm-cni: cannot hand stdin to the cold path", strerror(errno));
-  char *argv[] = {node, entry, (char *)plugin, NULL};
-  execve(node, argv, plugin_environment());
-  cni_fail(CNI_ERR_INTERNAL, "wasm-cni: cannot exec node for the cold path", strerror(errno));
+  char *argv[] = {(char *)k->runtime, entry, (char *)plugin, NULL};
+  execve(k->runtime, argv, runtime_environment());
+  char details[PATH_MAX + 64];
+  snprintf(details, sizeof details, "cannot exec %s: %s", k->runtime, strerror(errno));
+  nothing_can_run(details);
+}
+
+void cli_exec(const struct kit *k, int argc, char **argv) {
+  if (!k->root[0] || !k->runtime[0]) {
+    fprintf(stderr, "wasm-cni: cannot run: %s\n", k->missing);
+    exit(127);
+  }
+  char entry[PATH_MAX + 32];
+  snprintf(entry, sizeof entry, "%s/js/wasm-cni.mjs", k->root);
+  char **args = calloc((size_t)argc + 2, sizeof *args);
+  if (!args) exit(127);
+  args[0] = (char *)k->runtime;
+  args[1] = entry;
+  for (int i = 1; i < argc; i++) args[i + 1] = argv[i];
+  execve(k->runtime, args, runtime_environment());
+  fprintf(stderr, "wasm-cni: cannot exec %s: %s\n", k->runtime, strerror(errno));
+  exit(127);
 }

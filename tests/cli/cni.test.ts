@@ -120,7 +120,7 @@ C('version', async () => {
   assert.is(v.code, 0);
   assert.match(
     v.stdout,
-    /^wasm-cni \d+\.\d+\.\d+\nCNI spec 1\.1\.0 \(supports 0\.1\.0, 0\.2\.0, 0\.3\.0, 0\.3\.1, 0\.4\.0, 1\.0\.0, 1\.1\.0\)\n$/,
+    /^wasm-cni \d+\.\d+\.\d+\nCNI spec 1\.1\.0 \(supports 0\.1\.0, 0\.2\.0, 0\.3\.0, 0\.3\.1, 0\.4\.0, 1\.0\.0, 1\.1\.0\)\nrevision \S+, runtime (node|bun) \S+\n$/,
   );
   const j = JSON.parse((await cli(['version', '--json'])).stdout);
   assert.equal(j.supportedVersions, ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']);
