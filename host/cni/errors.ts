@@ -1,4 +1,5 @@
 // CNI errors: what a plugin throws and what skel prints on stdout ({code, msg, details}, exit 1).
+import { goMarshalIndent } from './gojson.ts';
 
 export const ErrCode = {
   Unknown: 0,
@@ -49,7 +50,7 @@ export function toCniError(e: unknown): CniError {
 
 /** Error JSON as printed by plugins: 4-space indented, no trailing newline. */
 export function formatCniError(e: CniError): string {
-  return JSON.stringify(e.toJSON(), null, 4);
+  return goMarshalIndent(e.toJSON());
 }
 
 /**

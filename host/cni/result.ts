@@ -16,6 +16,7 @@ import {
   jsonTypeName,
   type Decoder,
 } from './decode.ts';
+import { goMarshalIndent } from './gojson.ts';
 import { parseCIDR, parseIP } from './iptext.ts';
 import type { DNS, IPConfig02, Interface, IPConfig, Result, Result02, Result04, Route } from './types.ts';
 import { FAMILY_VERSIONS, resultFamily, type ResultFamily } from './version.ts';
@@ -160,9 +161,11 @@ function interfaceFrom(i: {
   return out;
 }
 
+/** What Go prints for a zero net.IPNet: an IP config without `address` (`{}`) is accepted like the reference. */
+export const NIL_ADDRESS = '<nil>';
+
 function ipFrom(address: string | undefined, gateway: string | undefined, iface: number | undefined): IPConfig {
-  if (address === undefined) throw new DecodeError('invalid CIDR address: ');
-  const out: IPConfig = { address };
+  const out: IPConfig = { address: address ?? NIL_ADDRESS };
   if (gateway) out.gateway = gateway;
   if (iface !== undefined) out.interface = iface;
   return out;
@@ -209,7 +212,7 @@ export function convertResult(r: Result, version: string): Result {
 
 /** The result JSON text a plugin prints: 4-space indent, no trailing newline. */
 export function formatResult(r: Result, version: string): string {
-  return JSON.stringify(resultToWire(r, version), null, 4);
+  return goMarshalIndent(resultToWire(r, version));
 }
 
 function wireRoute(rt: Route): Record<string, unknown> {
@@ -259,8 +262,9 @@ function wire1(r: Result, version: string): Record<string, unknown> {
   return o;
 }
 
+/** A zero address (NIL_ADDRESS) counts as IPv6, as Go's `IP.To4() == nil` does. */
 function familyOf(cidr: string): 4 | 6 {
-  return parseCIDR(cidr)?.family ?? (cidr.includes(':') ? 6 : 4);
+  return parseCIDR(cidr)?.family ?? (cidr.includes(':') || cidr === NIL_ADDRESS ? 6 : 4);
 }
 
 function wire04(r: Result, version: string): Result04 {
@@ -275,7 +279,9 @@ function wire04(r: Result, version: string): Result04 {
   }
   if (r.ips?.length) {
     o.ips = r.ips.map((ip) => {
-      const w: Partial<NonNullable<Result04['ips']>[number]> = { version: familyOf(ip.address) === 4 ? '4' : '6' };
+      // An address-less prevResult entry ({}) passes through with Go's empty version, as the reference's does.
+      const version = ip.address === NIL_ADDRESS ? '' : familyOf(ip.address) === 4 ? '4' : '6';
+      const w: Partial<NonNullable<Result04['ips']>[number]> = { version: version as '4' | '6' };
       if (ip.interface !== undefined) w.interface = ip.interface;
       w.address = ip.address;
       if (ip.gateway) w.gateway = ip.gateway;

@@ -10,6 +10,7 @@ import type { PluginHandler, PluginRequest, PluginResponse } from './handler.ts'
 import { CniError, ErrCode, formatCniError, toCniError } from './errors.ts';
 import { jsonTypeName, parseJson, typeError, type Decoder } from './decode.ts';
 import { readNetConf } from './netconf.ts';
+import { checkStdinSize } from './limits.ts';
 import { formatResult } from './result.ts';
 import { CURRENT_VERSION, WASM_CNI_VERSION, versionAtLeast } from './version.ts';
 import type { NetConf, Result } from './types.ts';
@@ -167,6 +168,7 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
     return ok(`${JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: spec.versions })}\n`);
   }
 
+  checkStdinSize(req.stdin);
   // The config must be JSON with a valid name before anything else (even an unknown command).
   let conf: unknown;
   let name: string;
