@@ -1,6 +1,7 @@
 // bridge ADD (plugins.md §1.2). Unlike the reference, a failed ADD also removes the veth pair it created
 // (and the ipMasq rules), not only the IP allocation and the spoof check.
 import { existsSync } from 'node:fs';
+import { faultPoint } from '../../cni/faults.ts';
 import { ipamAdd, ipamDel } from '../../cni/ipam.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
@@ -56,6 +57,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
       () => rollback.push(() => cont.link.delete(a.ifName)),
     );
     await markOwner(host, pair.host.index, c.networkName, a.containerId);
+    faultPoint('bridge:veth-created');
     const result: Result = {
       cniVersion: CURRENT_VERSION,
       interfaces: [
@@ -72,6 +74,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
     if (isL3) {
       const ipam = await ipamAdd(a, c.ipamType);
       rollback.push(() => ipamDel(a, c.ipamType));
+      faultPoint('bridge:ipam-done');
       result.ips = ipam.ips;
       result.routes = ipam.routes;
       result.dns = ipam.dns;
