@@ -13,6 +13,7 @@ import { plugins } from '../host/plugins/registry.ts';
 import { measureFloor, type FloorMs } from './floor.ts';
 import { BenchHost } from './host.ts';
 import { rows, type BenchCase, type Row } from './rows.ts';
+import { runLoadRows } from './rows-load.ts';
 import { referenceBinDir, sides, startBenchDaemon, type Side, type SideId } from './sides.ts';
 import { median, ms, ratio, table } from './stats.ts';
 
@@ -119,6 +120,13 @@ async function main(): Promise<void> {
     }
     const status = await requestStatus(join(sockDir, 'wasm-cni.sock')).catch(() => undefined);
     print(outcomes, status?.calls ?? []);
+    await runLoadRows({
+      host,
+      sides: allSides,
+      daemonPid: daemon.proc.pid!,
+      only: values.rows?.split(','),
+      iterations: values.iterations ? Number(values.iterations) : undefined,
+    });
   } finally {
     await daemon.stop();
     host.sweep();
