@@ -1,6 +1,6 @@
 // One daemon worker thread: loads the plugin table, then runs each call it is sent (runner.ts).
 import { parentPort, workerData } from 'node:worker_threads';
-import { callPlugin, loadPlugin, type PluginTable } from '../plugins/dispatch.ts';
+import { callPlugin, errorResponse, loadPlugin, type PluginTable } from '../plugins/dispatch.ts';
 import type { FromWorker, ToWorker } from './runner.ts';
 
 const { tableModule } = workerData as { tableModule?: string };
@@ -19,8 +19,8 @@ for (const name of Object.keys(table)) {
 
 const port = parentPort!;
 port.on('message', (m: ToWorker) => {
-  void callPlugin(m.plugin, { env: m.env, stdin: m.stdin }, table).then((res) =>
-    port.postMessage({ id: m.id, res } satisfies FromWorker),
-  );
+  void callPlugin(m.plugin, m.req, table)
+    .catch((e: unknown) => errorResponse(e))
+    .then((res) => port.postMessage({ id: m.id, res } satisfies FromWorker));
 });
 port.postMessage({ ready: true, failed } satisfies FromWorker);
