@@ -100,4 +100,24 @@ test('an empty reservation (a torn write by the reference) is reclaimed by ADD, 
   assert.equal(files(dataDir), ['last_reserved_ip.0', 'lock']);
 });
 
+test('GC removes an empty reservation', async () => {
+  const dataDir = sb.dir('torn');
+  assert.is((await call('ours', 'ADD', dataDir, 'keep')).code, 0);
+  writeFileSync(join(dataDir, 'torn', '10.200.221.5'), '', { mode: 0o600 });
+  const gc = await run(join(cniBinDir, 'host-local'), [], {
+    input: JSON.stringify({
+      cniVersion: '1.1.0',
+      name: 'torn',
+      type: 'host-local',
+      'cni.dev/valid-attachments': [{ containerID: 'keep', ifname: 'eth0' }],
+      ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.200.221.0/29' }]] },
+    }),
+    env: { CNI_COMMAND: 'GC', CNI_PATH: cniBinDir, WASM_CNI_SOCKET: join(dataDir, 'no-daemon.sock') },
+    timeoutMs: 30_000,
+  });
+  assert.is(gc.code, 0, gc.stdout);
+  assert.equal(files(dataDir), ['10.200.221.2', 'last_reserved_ip.0', 'lock']);
+  assert.is((await call('ours', 'DEL', dataDir, 'keep')).code, 0);
+});
+
 test.run();
