@@ -218,12 +218,17 @@ function isReservationName(name: string): boolean {
   return parseIP(name)?.text === name;
 }
 
+/** Enough for every network of a node; a warm process serving ever new directories must not keep them all. */
+const maxViews = 64;
 const views = new Map<string, ReservationView>();
 
-/** The process-wide view of a directory (an absolute path). */
+/** The process-wide view of a directory (an absolute path); the least recently used is dropped beyond maxViews. */
 export function viewFor(dir: string): ReservationView {
   let v = views.get(dir);
-  if (!v) views.set(dir, (v = new ReservationView(dir, hasMultigrainTimestamps(dir))));
+  if (v) views.delete(dir);
+  else v = new ReservationView(dir, hasMultigrainTimestamps(dir));
+  views.set(dir, v); // most recently used last
+  while (views.size > maxViews) views.delete(views.keys().next().value as string);
   return v;
 }
 
