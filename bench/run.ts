@@ -14,6 +14,7 @@ import { measureFloor, type FloorMs } from './floor.ts';
 import { BenchHost } from './host.ts';
 import { rows, type BenchCase, type Row } from './rows.ts';
 import { deployRows } from './rows-deploy.ts';
+import { runLoadRows } from './rows-load.ts';
 import { referenceBinDir, sides, startBenchDaemon, type Side, type SideId } from './sides.ts';
 import { median, ms, ratio, table } from './stats.ts';
 
@@ -123,6 +124,13 @@ async function main(): Promise<void> {
     process.stdout.write(
       await deployRows(values.rows?.split(','), values.iterations ? Number(values.iterations) : undefined),
     );
+    await runLoadRows({
+      host,
+      sides: allSides,
+      daemonPid: daemon.proc.pid!,
+      only: values.rows?.split(','),
+      iterations: values.iterations ? Number(values.iterations) : undefined,
+    });
   } finally {
     await daemon.stop();
     host.sweep();

@@ -60,7 +60,31 @@ export function splitCniArgs(raw: string): Array<[string, string]> {
   });
 }
 
-/** Go's %q for a string (close enough: JSON escaping, which agrees for printable text). */
+const goEscapes: Record<string, string> = {
+  '\x07': '\\a',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\v': '\\v',
+  '"': '\\"',
+  '\\': '\\\\',
+};
+
+/** Go's %q for a string (strconv.Quote): printable runes as they are, others as \a-style, \xNN, \uNNNN or \UNNNNNNNN. */
 export function goQuote(s: string): string {
-  return JSON.stringify(s);
+  let out = '"';
+  for (const ch of s) {
+    const named = goEscapes[ch];
+    if (named) out += named;
+    else if (ch === ' ' || /[\p{L}\p{M}\p{N}\p{P}\p{S}]/u.test(ch)) out += ch;
+    else {
+      const cp = ch.codePointAt(0)!;
+      if (cp < 0x80) out += `\\x${cp.toString(16).padStart(2, '0')}`;
+      else if (cp < 0x10000) out += `\\u${cp.toString(16).padStart(4, '0')}`;
+      else out += `\\U${cp.toString(16).padStart(8, '0')}`;
+    }
+  }
+  return `${out}"`;
 }

@@ -9,6 +9,8 @@
 //   const conf = decode(Conf, parsedJson);   // { name?: string; mtu?: number; ipam?: { routes?: {dst?: string; gw?: string}[] } }
 // Absent and null fields are `undefined`; defaults belong to the plugin's config.ts.
 
+import { nestingDepthError } from './limits.ts';
+
 /** A decoding failure; `message` is the Go-like text a plugin reports (code 999 unless the caller decides otherwise). */
 export class DecodeError extends Error {
   constructor(message: string) {
@@ -21,6 +23,8 @@ export class DecodeError extends Error {
 export interface Where {
   struct?: string;
   path: readonly string[];
+  /** A number's text as written, when it differs from JavaScript's (`1.0`, `1e3`, `-0`, beyond 2^53). */
+  literal?: string;
 }
 
 export interface Decoder<T> {
@@ -65,10 +69,13 @@ export const bool: Decoder<boolean> = custom('bool', (v, at) =>
   typeof v === 'boolean' ? v : typeError(jsonTypeName(v), 'bool', at),
 );
 
+// Go parses an integer field's literal with strconv.ParseInt/ParseUint: `1.0`, `1e3` and, unsigned, `-0` fail.
 function integer(goType: string, min: number, max: number): Decoder<number> {
   return custom(goType, (v, at) => {
     if (typeof v !== 'number') return typeError(jsonTypeName(v), goType, at);
-    if (!Number.isInteger(v) || v < min || v > max) return typeError(`number ${v}`, goType, at);
+    const lit = at.literal;
+    const badText = lit !== undefined && (/[.eE]/.test(lit) || (min === 0 && lit.startsWith('-')));
+    if (badText || !Number.isInteger(v) || v < min || v > max) return typeError(`number ${lit ?? v}`, goType, at);
     return v;
   });
 }
@@ -99,7 +106,9 @@ export function list<T>(el: Decoder<T>, goType = `[]${el.goType}`): Decoder<T[]>
   return custom(goType, (v, at) => {
     if (!Array.isArray(v)) return typeError(jsonTypeName(v), goType, at);
     const out: T[] = [];
-    for (const x of v) if (x !== null) out.push(el.decode(x, at));
+    v.forEach((x, i) => {
+      if (x !== null) out.push(el.decode(x, withLiteral(at, v, i, x)));
+    });
     return out;
   });
 }
@@ -110,7 +119,12 @@ export function dict<T>(el: Decoder<T>, goType = `map[string]${el.goType}`): Dec
     const out: Record<string, T> = {};
     for (const [k, x] of Object.entries(v)) {
       if (x === null) continue;
-      Object.defineProperty(out, k, { value: el.decode(x, at), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: el.decode(x, withLiteral(at, v, k, x)),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   });
@@ -138,7 +152,10 @@ export function struct<F extends Record<string, Decoder<unknown>>>(goType: strin
       const field = Object.hasOwn(fields, key) ? key : folded.get(key.toLowerCase());
       if (field === undefined) continue;
       if (value === null) continue; // Go leaves the field as it was
-      out[field] = fields[field]!.decode(value, { struct: structName, path: [...at.path, field] });
+      out[field] = fields[field]!.decode(
+        value,
+        withLiteral({ struct: structName, path: [...at.path, field] }, v, key, value),
+      );
     }
     return out as StructOf<F>;
   });
@@ -177,13 +194,135 @@ export function utf8Text(bytes: Uint8Array): string {
   return utf8.decode(bytes);
 }
 
-/** Parse JSON text; syntax errors are DecodeErrors worded like Go's (`unexpected end of JSON input`, `invalid character 'x' ...`). */
+/**
+ * Parse JSON text; syntax errors are DecodeErrors worded like Go's (`unexpected end of JSON input`,
+ * `invalid character 'x' ...`), and so is nesting deeper than Go allows (limits.ts), checked before parsing.
+ */
 export function parseJson(input: Uint8Array | string): unknown {
   const text = typeof input === 'string' ? input : utf8Text(input);
+  const tooDeep = nestingDepthError(text);
+  if (tooDeep) throw new DecodeError(tooDeep);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new DecodeError(goSyntaxError(text));
+  }
+  recordNumberLiterals(text, value);
+  return value;
+}
+
+// ---- number literals as written ------------------------------------------------------------------------------
+// JSON.parse turns `1.0` and `1e3` into 1, which Go refuses for an int field and names by its text. For the
+// numbers whose text JavaScript would not print back the same, the text is kept beside the parsed holder.
+
+const numberTexts = new WeakMap<object, Map<string | number, string>>();
+
+/** The text of the number at holder[key] when it was not written the way JavaScript prints it. */
+export function numberLiteral(holder: object, key: string | number): string | undefined {
+  return numberTexts.get(holder)?.get(key);
+}
+
+function withLiteral(at: Where, holder: object, key: string | number, value: unknown): Where {
+  if (typeof value !== 'number') return at;
+  const literal = numberLiteral(holder, key);
+  return literal === undefined ? at : { ...at, literal };
+}
+
+function isNumberStart(c: number): boolean {
+  return c === 0x2d || (c >= 0x30 && c <= 0x39);
+}
+
+function isNumberChar(c: number): boolean {
+  return isNumberStart(c) || c === 0x2e || c === 0x2b || c === 0x45 || c === 0x65;
+}
+
+function unusualNumber(lit: string): boolean {
+  return String(Number(lit)) !== lit;
+}
+
+/** Index after the string literal starting at `i` (a valid document: JSON.parse accepted it). */
+function stringEnd(text: string, i: number): number {
+  for (let j = i + 1; ; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 0x5c) j++;
+    else if (c === 0x22) return j + 1;
+  }
+}
+
+/** Cheap first pass: whether any number in the document is written unusually. */
+function hasUnusualNumber(text: string): boolean {
+  for (let i = 0; i < text.length; ) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) i = stringEnd(text, i);
+    else if (isNumberStart(c)) {
+      let j = i + 1;
+      while (j < text.length && isNumberChar(text.charCodeAt(j))) j++;
+      if (unusualNumber(text.slice(i, j))) return true;
+      i = j;
+    } else i++;
+  }
+  return false;
+}
+
+interface Level {
+  array: boolean;
+  key: string | number;
+  expectKey: boolean;
+}
+
+function recordNumberLiterals(text: string, root: unknown): void {
+  if (root === null || typeof root !== 'object' || !hasUnusualNumber(text)) return;
+  // The value at each path as written last (Go and JSON.parse both keep the last of duplicate keys).
+  const lastAt = new Map<string, { path: Array<string | number>; literal?: string }>();
+  const stack: Level[] = [];
+  const note = (literal?: string) => {
+    if (stack.length === 0) return;
+    const path = stack.map((l) => l.key);
+    lastAt.set(JSON.stringify(path), { path, literal });
+  };
+  for (let i = 0; i < text.length; ) {
+    const c = text.charCodeAt(i);
+    const top = stack[stack.length - 1];
+    if (c === 0x22) {
+      const end = stringEnd(text, i);
+      if (top && !top.array && top.expectKey) {
+        top.key = JSON.parse(text.slice(i, end)) as string;
+        top.expectKey = false;
+      } else note();
+      i = end;
+    } else if (c === 0x7b || c === 0x5b) {
+      note();
+      stack.push({ array: c === 0x5b, key: 0, expectKey: c === 0x7b });
+      i++;
+    } else if (c === 0x7d || c === 0x5d) {
+      stack.pop();
+      i++;
+    } else if (c === 0x2c) {
+      if (top?.array) top.key = (top.key as number) + 1;
+      else if (top) top.expectKey = true;
+      i++;
+    } else if (isNumberStart(c)) {
+      let j = i + 1;
+      while (j < text.length && isNumberChar(text.charCodeAt(j))) j++;
+      const lit = text.slice(i, j);
+      note(unusualNumber(lit) ? lit : undefined);
+      i = j;
+    } else if (c === 0x74 || c === 0x66 || c === 0x6e) {
+      note();
+      i += c === 0x66 ? 5 : 4;
+    } else i++;
+  }
+  for (const { path, literal } of lastAt.values()) {
+    if (literal === undefined) continue;
+    let holder: unknown = root;
+    for (const k of path.slice(0, -1))
+      holder = holder && typeof holder === 'object' ? (holder as Record<string, unknown>)[k] : undefined;
+    const key = path[path.length - 1]!;
+    if (!holder || typeof holder !== 'object' || (holder as Record<string, unknown>)[key] !== Number(literal)) continue;
+    let texts = numberTexts.get(holder);
+    if (!texts) numberTexts.set(holder, (texts = new Map()));
+    texts.set(key, literal);
   }
 }
 

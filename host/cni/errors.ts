@@ -1,4 +1,5 @@
 // CNI errors: what a plugin throws and what skel prints on stdout ({code, msg, details}, exit 1).
+import { goMarshalIndent } from './gojson.ts';
 // Reading and wrapping any thrown value is host/errors.ts; this module is the CNI side of failing.
 import { errorMessage } from '../errors.ts';
 import type { PluginResponse } from './handler.ts';
@@ -56,7 +57,7 @@ export function cniErrorText(e: unknown): string {
 
 /** Error JSON as printed by plugins: 4-space indented, no trailing newline. */
 export function formatCniError(e: CniError): string {
-  return JSON.stringify(e.toJSON(), null, 4);
+  return goMarshalIndent(e.toJSON());
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   type Decoder,
 } from './decode.ts';
 import { familyOf } from '../core/index.ts';
+import { goMarshalIndent } from './gojson.ts';
 import { parseCIDR, parseIP } from './iptext.ts';
 import type { DNS, IPConfig02, Interface, IPConfig, Result, Result02, Result04, Route } from './types.ts';
 import { FAMILY_VERSIONS, resultFamily, type ResultFamily } from './version.ts';
@@ -162,9 +163,11 @@ function interfaceFrom(i: {
   return out;
 }
 
+/** What Go prints for a zero net.IPNet: an IP config without `address` (`{}`) is accepted like the reference. */
+export const NIL_ADDRESS = '<nil>';
+
 function ipFrom(address: string | undefined, gateway: string | undefined, iface: number | undefined): IPConfig {
-  if (address === undefined) throw new DecodeError('invalid CIDR address: ');
-  const out: IPConfig = { address };
+  const out: IPConfig = { address: address ?? NIL_ADDRESS };
   if (gateway) out.gateway = gateway;
   if (iface !== undefined) out.interface = iface;
   return out;
@@ -211,7 +214,7 @@ export function convertResult(r: Result, version: string): Result {
 
 /** The result JSON text a plugin prints: 4-space indent, no trailing newline. */
 export function formatResult(r: Result, version: string): string {
-  return JSON.stringify(resultToWire(r, version), null, 4);
+  return goMarshalIndent(resultToWire(r, version));
 }
 
 function wireRoute(rt: Route): Record<string, unknown> {
@@ -261,9 +264,10 @@ function wire1(r: Result, version: string): Record<string, unknown> {
   return o;
 }
 
-/** The family Go sees (To4: an IPv4-mapped address is IPv4); text that does not parse, by its notation. */
+/** The family Go sees (To4: an IPv4-mapped address is IPv4); a zero address (NIL_ADDRESS) counts as IPv6, as Go's
+ * `IP.To4() == nil` does; other text that does not parse, by its notation. */
 function goFamily(cidr: string): 4 | 6 {
-  return parseCIDR(cidr)?.family ?? familyOf(cidr);
+  return parseCIDR(cidr)?.family ?? (cidr === NIL_ADDRESS ? 6 : familyOf(cidr));
 }
 
 function wire04(r: Result, version: string): Result04 {
@@ -278,7 +282,9 @@ function wire04(r: Result, version: string): Result04 {
   }
   if (r.ips?.length) {
     o.ips = r.ips.map((ip) => {
-      const w: Partial<NonNullable<Result04['ips']>[number]> = { version: goFamily(ip.address) === 4 ? '4' : '6' };
+      // An address-less prevResult entry ({}) passes through with Go's empty version, as the reference's does.
+      const version = ip.address === NIL_ADDRESS ? '' : goFamily(ip.address) === 4 ? '4' : '6';
+      const w: Partial<NonNullable<Result04['ips']>[number]> = { version: version as '4' | '6' };
       if (ip.interface !== undefined) w.interface = ip.interface;
       w.address = ip.address;
       if (ip.gateway) w.gateway = ip.gateway;

@@ -12,6 +12,7 @@ import { callerContext, runAsCaller, type CallerContext } from './caller.ts';
 import { CniError, ErrCode, errorResponse } from './errors.ts';
 import { jsonTypeName, parseJson, typeError, type Decoder } from './decode.ts';
 import { readNetConf } from './netconf.ts';
+import { checkStdinSize } from './limits.ts';
 import { formatResult } from './result.ts';
 import { CURRENT_VERSION, WASM_CNI_VERSION, versionAtLeast } from './version.ts';
 import type { NetConf, Result } from './types.ts';
@@ -141,6 +142,7 @@ async function dispatch(spec: PluginSpec, about: string, req: PluginRequest): Pr
   if (env.command === 'VERSION') {
     return ok(`${JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: spec.versions })}\n`);
   }
+  checkStdinSize(req.stdin);
   // The config must be JSON with a valid name before anything else (even an unknown command).
   const { conf, name } = decodeConfig(req.stdin);
   const command = knownCommand(env.command);

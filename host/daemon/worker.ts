@@ -1,7 +1,7 @@
 // One daemon worker thread: loads the plugin table, then runs each call it is sent (runner.ts).
 import { errorMessage } from '../errors.ts';
 import { parentPort, workerData } from 'node:worker_threads';
-import { callPlugin, loadPlugin, type PluginTable } from '../plugins/dispatch.ts';
+import { callPlugin, errorResponse, loadPlugin, type PluginTable } from '../plugins/dispatch.ts';
 import type { FromWorker, ToWorker } from './runner.ts';
 
 const { tableModule } = workerData as { tableModule?: string };
@@ -20,8 +20,8 @@ for (const name of Object.keys(table)) {
 
 const port = parentPort!;
 port.on('message', (m: ToWorker) => {
-  void callPlugin(m.plugin, { env: m.env, stdin: m.stdin, caller: m.caller }, table).then((res) =>
-    port.postMessage({ id: m.id, res } satisfies FromWorker),
-  );
+  void callPlugin(m.plugin, m.req, table)
+    .catch((e: unknown) => errorResponse(e))
+    .then((res) => port.postMessage({ id: m.id, res } satisfies FromWorker));
 });
 port.postMessage({ ready: true, failed } satisfies FromWorker);

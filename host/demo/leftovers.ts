@@ -12,6 +12,8 @@ export interface DemoFootprint {
   podCidr: string;
   containerIds: string[];
   stateDir: string;
+  /** The pods' addresses once they have them. */
+  podAddresses: string[];
 }
 
 export interface NodeSnapshot {
@@ -76,6 +78,34 @@ export interface Leftovers {
   nat: string[];
   nftTables: string[];
   state: string[];
+  /** "pid cmdline" of the demo's processes still running. */
+  processes: string[];
+}
+
+/**
+ * Processes that are the demo's: started by it and still running (`trackedPids`), or whose command line names
+ * one of its namespaces or pod addresses (an iperf3 or server that escaped its process group). Nothing else on
+ * the machine is looked at.
+ */
+export function demoProcesses(f: DemoFootprint, trackedPids: number[]): string[] {
+  const out: string[] = [];
+  const own = new Set([process.pid, process.ppid]);
+  const addr = f.podAddresses.length
+    ? new RegExp(`(^|[^\\d.])(${f.podAddresses.map((a) => a.replaceAll('.', '\\.')).join('|')})($|[^\\d.])`)
+    : undefined;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || own.has(Number(name))) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${name}/cmdline`, 'latin1').replaceAll('\0', ' ').trim();
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (!cmdline) continue;
+    if (trackedPids.includes(Number(name)) || cmdline.includes(f.netnsPrefix) || addr?.test(cmdline))
+      out.push(`${name} ${cmdline}`);
+  }
+  return out;
 }
 
 /** What is on the node now that was not in `before` and belongs to the demo. */
@@ -83,6 +113,7 @@ export async function leftovers(
   before: NodeSnapshot,
   f: DemoFootprint,
   demoLinks: (name: string) => boolean,
+  trackedPids: number[] = [],
 ): Promise<Leftovers> {
   const now = await snapshot();
   const netns = [...now.netns].filter((n) => !before.netns.has(n) && n.startsWith(f.netnsPrefix));
@@ -92,11 +123,11 @@ export async function leftovers(
   );
   const nftTables = [...now.nftTables].filter((t) => !before.nftTables.has(t));
   const state = existsSync(f.stateDir) ? [f.stateDir, ...readdirSync(f.stateDir).map((e) => `${f.stateDir}/${e}`)] : [];
-  return { netns, links, nat, nftTables, state };
+  return { netns, links, nat, nftTables, state, processes: demoProcesses(f, trackedPids) };
 }
 
 export const leftoverCount = (l: Leftovers): number =>
-  l.netns.length + l.links.length + l.nat.length + l.nftTables.length + l.state.length;
+  l.netns.length + l.links.length + l.nat.length + l.nftTables.length + l.state.length + l.processes.length;
 
 /**
  * Deletes nft tables that appeared during the demo and hold no rule (what ebtables-nft style chains leave

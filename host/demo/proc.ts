@@ -1,5 +1,7 @@
 // Processes the demo starts: one-shot commands (ip, ping, iperf3) with a deadline, and long-running servers
-// inside a pod's namespace (`ip netns exec`) that the demo always stops again.
+// inside a pod's namespace (`ip netns exec`) that the demo always stops again. Every child starts its own
+// process group (whatever it forks goes with it) and is tracked until it exits, so that killAll() — the demo's
+// cleanup on success, failure and Ctrl-C, and a last resort at process exit — leaves no process behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
@@ -36,14 +38,14 @@ export function which(tool: string): string | null {
 /** Runs a command to completion (killed after timeoutMs), `input` on its stdin. Never throws for a non-zero exit. */
 export function runCmd(cmd: string, args: string[], timeoutMs = 15_000, input = ''): Promise<CmdResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = track(spawn(cmd, args, { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'], detached: true }));
     child.stdin.on('error', () => {
       /* exited without reading stdin */
     });
     child.stdin.end(input);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => killGroup(child), timeoutMs);
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => {
@@ -75,6 +77,34 @@ export interface NetnsServer {
 
 const running = new Set<ChildProcess>();
 
+/** Every child until it exits (one-shot commands too: an iperf3 client outlives an interrupted demo otherwise). */
+function track<C extends ChildProcess>(child: C): C {
+  running.add(child);
+  child.once('close', () => running.delete(child));
+  child.once('error', () => running.delete(child));
+  return child;
+}
+
+/** SIGKILL to the child's whole process group. */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL'); // the group is gone already
+  }
+}
+
+/** The process ids of the children still running (the demo's leftover check). */
+export function runningPids(): number[] {
+  return [...running].map((c) => c.pid).filter((p): p is number => p !== undefined);
+}
+
+// The last resort when the demo exits on a path that skipped its cleanup.
+process.once('exit', () => {
+  for (const c of running) killGroup(c);
+});
+
 /**
  * Starts `cmd args` inside netns `ns` and resolves once `readyLine` appears on its stdout
  * (or once it has run for a moment, when readyLine is null).
@@ -87,11 +117,13 @@ export function startInNetns(
   timeoutMs = 5000,
 ): Promise<NetnsServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], {
-      env: childEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    running.add(child);
+    const child = track(
+      spawn('ip', ['netns', 'exec', ns, cmd, ...args], {
+        env: childEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      }),
+    );
     let output = '';
     let settled = false;
     const server: NetnsServer = {
@@ -106,7 +138,7 @@ export function startInNetns(
             running.delete(child);
             res();
           });
-          child.kill('SIGKILL');
+          killGroup(child);
         }),
     };
     const ready = () => {
@@ -120,7 +152,7 @@ export function startInNetns(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      child.kill('SIGKILL');
+      killGroup(child);
       reject(new Error(`${cmd} in ${ns}: ${why}${output.trim() ? `: ${output.trim()}` : ''}`));
     };
     const timer = setTimeout(
@@ -142,8 +174,8 @@ export function startInNetns(
   });
 }
 
-/** Kills every server still running (the demo's cleanup path). */
-export async function stopAllServers(): Promise<void> {
+/** Kills every process the demo started that is still running, with its process group, and waits for them. */
+export async function stopAllProcesses(): Promise<void> {
   await Promise.all(
     [...running].map(
       (c) =>
@@ -153,7 +185,7 @@ export async function stopAllServers(): Promise<void> {
             return;
           }
           c.once('close', () => res());
-          c.kill('SIGKILL');
+          killGroup(c);
         }),
     ),
   );

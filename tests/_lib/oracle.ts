@@ -39,6 +39,8 @@
 // redirect dropped: the reference installs an unreachable duplicate), chosen sysctls; `iptables-save`/`ip6tables-save` lines of nat and filter that mention a marker (network
 // name, container ID, CNI-/CNI-DN- chain names, scope.markers); `nft -j` objects of tables named cni* (or
 // scope.nftTables) that mention a marker (base chains always); every file of scope.dataDir (path, mode with Debian's 0644 read as v1.9.1's 0600, content).
+import { goMarshalIndent } from '../../host/cni/gojson.ts';
+import { sortKeys } from '../../host/cni/result.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,6 +113,8 @@ export interface Outcome {
   exitCode: number;
   /** The final ADD result (parsed). */
   result?: unknown;
+  /** The final ADD result as printed (compared as text: key order and escaping are part of the answer). */
+  text?: string;
   /** The failing plugin's error JSON; {code: -1, msg} when it printed none (e.g. a Go panic). */
   error?: CniErrorJson;
   calls: PluginCall[];
@@ -315,11 +319,13 @@ export class OracleRun {
 
     if (command === 'ADD') {
       let prev: unknown = null;
+      let text = '';
       for (const p of list) {
         const call = await this.callPlugin(String(p.type), 'ADD', build(p, prev), c);
         calls.push(call);
         if (call.exitCode !== 0) return fail(call);
         prev = JSON.parse(call.stdout);
+        text = call.stdout;
       }
       mkdirSync(this.cacheDir, { recursive: true });
       writeFileSync(
@@ -336,7 +342,7 @@ export class OracleRun {
         }),
       );
       this.lastResults.set(this.cacheFile(c), prev);
-      return { command, exitCode: 0, result: prev, calls };
+      return { command, exitCode: 0, result: prev, text, calls };
     }
     if (command === 'DEL') {
       const prev = versionAtLeast(version, '0.4.0') ? (cached() ?? null) : null;
@@ -410,7 +416,7 @@ export class OracleRun {
     const host = restrictNs(hostAll, wanted);
 
     const snap: Snapshot = {
-      outcome: outcome ? outcomeView(outcome) : undefined,
+      outcome: outcome ? outcomeView(outcome, this.impl) : undefined,
       host: await nsView(host, '', scope.sysctls ?? []),
       pods: Object.fromEntries(
         await Promise.all(Object.entries(pods).map(async ([p, v]) => [p, await nsView(v, p, scope.podSysctls ?? [])])),
@@ -803,8 +809,20 @@ function withoutEmptyDns1x(result: unknown): unknown {
   return rest;
 }
 
-function outcomeView(o: Outcome): Record<string, unknown> {
-  return { exitCode: o.exitCode, result: withoutEmptyDns1x(o.result), error: o.error };
+/**
+ * The reference's result text as v1.9.1 prints it. Debian 1.1.1 prints a 1.x result in Go struct order with
+ * `"dns": {}`; v1.9.1 (containernetworking/cni v1.2+ types100.Result.MarshalJSON, which we follow) goes through
+ * a map: keys sorted at every level, an empty dns omitted. 0.x results are the same in both: compared as printed.
+ */
+function referenceTextAsV191(text: string): string {
+  const r = JSON.parse(text) as { cniVersion?: string };
+  if (!r || typeof r !== 'object' || !r.cniVersion?.startsWith('1.')) return text;
+  return goMarshalIndent(sortKeys(withoutEmptyDns1x(r)));
+}
+
+function outcomeView(o: Outcome, impl: Impl): Record<string, unknown> {
+  const text = o.text === undefined ? undefined : impl === 'reference' ? referenceTextAsV191(o.text) : o.text;
+  return { exitCode: o.exitCode, result: withoutEmptyDns1x(o.result), text, error: o.error };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

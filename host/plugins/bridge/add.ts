@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { delegateAdd, delegateDel } from '../../cni/delegate.ts';
 import { withContext } from '../../errors.ts';
 import type { CallerContext } from '../../cni/caller.ts';
+import { faultPoint } from '../../cni/faults.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
 import { CURRENT_VERSION } from '../../cni/version.ts';
@@ -48,6 +49,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
       () => rollback.push(() => cont.link.delete(a.ifName)),
     );
     await markOwner(host, pair.host.index, c.networkName, a.containerId);
+    faultPoint('bridge:veth-created');
     const result: Result = {
       cniVersion: CURRENT_VERSION,
       interfaces: [
@@ -64,6 +66,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
     if (isL3) {
       const ipam = await delegateAdd(a, c.ipamType);
       rollback.push(() => delegateDel(a, c.ipamType));
+      faultPoint('bridge:ipam-done');
       result.ips = ipam.ips;
       result.routes = ipam.routes;
       result.dns = ipam.dns;

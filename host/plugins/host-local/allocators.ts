@@ -6,6 +6,8 @@ import type { ReservationView } from './view.ts';
 
 interface Entry {
   allocator: Allocator;
+  /** The view it follows: a view dropped and made anew (view.ts keeps a bounded number) means a new allocator. */
+  view: ReservationView;
   unsubscribe: () => void;
 }
 
@@ -21,7 +23,11 @@ function setKey(dirKey: string, set: RangeSet): string {
 export function allocatorFor(view: ReservationView, set: RangeSet): Allocator {
   const key = setKey(view.key, set);
   const found = entries.get(key);
-  if (found) {
+  if (found && found.view !== view) {
+    entries.delete(key);
+    found.unsubscribe();
+    found.allocator.dispose();
+  } else if (found) {
     entries.delete(key);
     entries.set(key, found); // most recently used last
     return found.allocator;
@@ -32,7 +38,7 @@ export function allocatorFor(view: ReservationView, set: RangeSet): Allocator {
     if (taken) allocator.reserve(ip);
     else allocator.release(ip);
   });
-  entries.set(key, { allocator, unsubscribe });
+  entries.set(key, { allocator, view, unsubscribe });
   while (entries.size > maxAllocators) {
     const [oldKey, old] = entries.entries().next().value as [string, Entry];
     entries.delete(oldKey);

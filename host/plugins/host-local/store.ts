@@ -3,27 +3,20 @@
 //   <dataDir>/<network>/lock                    empty; exclusive flock(2) around every change
 //   <dataDir>/<network>/<ip>                    "<containerID>\r\n<ifname>" (no newline), mode 0600
 //   <dataDir>/<network>/last_reserved_ip.<set>  the last IP handed out from range set <set>, no newline
+//   <dataDir>/<network>/.reserving.<pid>         ours only, while the lock is held: a reservation's content
+//                                                before it is linked to its name; removed after
 //
 // Unlike the reference, which reads every reservation file on every ADD, DEL and CHECK, the store keeps a
 // per-process view of the reservations (ReservationView) and only checks it against the directory when the
 // lock is taken: see view.ts for how.
 import { ownCaller, type CallerContext } from '../../cni/caller.ts';
-import {
-  closeSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-  constants as fsc,
-} from 'node:fs';
+import { linkSync, lstatSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { faultPoint } from '../../cni/faults.ts';
 import { goFsError } from './goerror.ts';
 import { goTrimSpace } from './gotrim.ts';
 import { DirectoryLock } from './lock.ts';
-import { type ReservationView, viewFor, type FileStamp } from './view.ts';
+import { type ReservationView, viewFor, type FileStamp, tempPrefix } from './view.ts';
 
 export const defaultDataDir = '/var/lib/cni/networks';
 const lastReservedPrefix = 'last_reserved_ip.';
@@ -121,37 +114,27 @@ export class NetworkStore {
 
   /**
    * Creates the reservation file exclusively; false when the IP is already taken (then the view learns the
-   * file's owner). On success also records the IP in last_reserved_ip.<rangeId>, as the reference does.
+   * file's owner). The file appears whole or not at all: its content is written to a temporary file that is
+   * then hard-linked to the IP's name (link(2) fails with EEXIST like an O_EXCL create). On success also
+   * records the IP in last_reserved_ip.<rangeId>, as the reference does.
    */
   reserve(ip: string, containerId: string, ifName: string, rangeId: number): boolean {
     this.mustHoldLock();
     const path = join(this.dir, ip);
-    let fd: number;
-    try {
-      fd = openSync(path, fsc.O_RDWR | fsc.O_CREAT | fsc.O_EXCL, 0o600);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-        this.view.learn(ip);
-        return false;
-      }
-      throw e;
-    }
     const content = ownerKey(containerId, ifName);
+    const tmp = join(this.dir, `${tempPrefix}${process.pid}`);
+    writeFileSync(tmp, content, { mode: 0o600 });
+    faultPoint('host-local:temp-written');
     let stamp: FileStamp;
     try {
-      writeAllSync(fd, content);
-      const st = fstatSync(fd);
+      if (!linkExclusive(tmp, path, () => this.view.learn(ip) === undefined)) return false;
+      faultPoint('host-local:linked');
+      unlinkSync(tmp);
+      const st = lstatSync(path); // after the unlink: the link count is part of the ctime
       stamp = { ino: st.ino, ctimeMs: st.ctimeMs, size: st.size };
-    } catch (e) {
-      closeSync(fd);
-      try {
-        unlinkSync(path);
-      } catch {
-        /* already gone */
-      }
-      throw e;
+    } finally {
+      rmSync(tmp, { force: true });
     }
-    closeSync(fd);
     this.view.add(ip, goTrimSpace(content), stamp);
     writeFileSync(join(this.dir, lastReservedPrefix + rangeId), ip, { mode: 0o600 });
     return true;
@@ -202,8 +185,18 @@ export class NetworkStore {
   }
 }
 
-function writeAllSync(fd: number, text: string): void {
-  const bytes = Buffer.from(text);
-  let off = 0;
-  while (off < bytes.length) off += writeSync(fd, bytes, off);
+/**
+ * link(2) `from` to `to`; false when `to` exists. `vanished` is asked once on EEXIST whether the name has gone
+ * meanwhile (a torn reservation the view reclaimed), and the link is tried once more if so.
+ */
+function linkExclusive(from: string, to: string, vanished: () => boolean): boolean {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      linkSync(from, to);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (attempt > 0 || !vanished()) return false;
+    }
+  }
 }

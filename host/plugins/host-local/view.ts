@@ -13,6 +13,10 @@
 //     known names are re-read only if their (inode, ctime, size) changed — a file removed and re-created for
 //     another container gets a new inode and ctime. Listing plus stat is far cheaper than reading each file.
 // last_reserved_ip.<n> is rewritten in place by the reference (no directory change), so callers always read it.
+//
+// Every writer creates and fills a reservation while holding the lock, so under the lock an empty reservation
+// file, or one of our temporary files, is what a writer killed mid-way (ours before it linked, or the
+// reference between its O_EXCL create and its write) left: both are removed here, and the address is free.
 import {
   closeSync,
   fstatSync,
@@ -22,12 +26,16 @@ import {
   readSync,
   statfsSync,
   statSync,
+  unlinkSync,
   constants as fsc,
 } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { parseIP } from '../../cni/iptext.ts';
 import { goTrimSpace } from './gotrim.ts';
+
+/** Our temporary reservation files (store.ts), named so that no writer takes them for a reservation. */
+export const tempPrefix = '.reserving.';
 
 /** A reservation file's identity: a file removed and re-created gets a new inode and/or ctime. */
 export interface FileStamp {
@@ -49,12 +57,14 @@ export interface ViewStats {
   trusted: number;
   listed: number;
   filesRead: number;
+  /** Torn reservations and temporary files of dead writers removed. */
+  reclaimed: number;
 }
 
 export class ReservationView {
   /** IP text → trimmed file content ("<id>\r\n<ifname>", or "<id>" for legacy records). */
   readonly owners = new Map<string, string>();
-  readonly stats: ViewStats = { trusted: 0, listed: 0, filesRead: 0 };
+  readonly stats: ViewStats = { trusted: 0, listed: 0, filesRead: 0, reclaimed: 0 };
   private readonly stamps = new Map<string, FileStamp>();
   private readonly byOwner = new Map<string, Set<string>>();
   private readonly listeners = new Set<ReservationListener>();
@@ -86,6 +96,10 @@ export class ReservationView {
     this.stats.listed++;
     const present = new Set<string>();
     for (const name of readdirSync(this.dir)) {
+      if (name.startsWith(tempPrefix)) {
+        this.reclaim(name);
+        continue;
+      }
       if (!isReservationName(name)) continue;
       const known = this.stamps.get(name);
       if (known) {
@@ -144,6 +158,10 @@ export class ReservationView {
       }
       this.stats.filesRead++;
       const owner = goTrimSpace(buf.toString('utf8', 0, len));
+      if (owner === '' && st.isFile()) {
+        this.reclaim(ip);
+        return undefined;
+      }
       this.add(ip, owner, { ino: st.ino, ctimeMs: st.ctimeMs, size: st.size });
       return owner;
     } catch {
@@ -151,6 +169,17 @@ export class ReservationView {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** Removes a file a dead writer left (see the top of this file); held lock assumed. */
+  private reclaim(name: string): void {
+    try {
+      unlinkSync(join(this.dir, name));
+      this.stats.reclaimed++;
+    } catch {
+      /* gone already */
+    }
+    this.remove(name);
   }
 
   private takenUnreadable(ip: string): string {
@@ -196,13 +225,19 @@ function isReservationName(name: string): boolean {
   return parseIP(name)?.text === name;
 }
 
+/** Enough for every network of a node; a warm process serving ever new directories must not keep them all. */
+const maxViews = 64;
 const views = new Map<string, ReservationView>();
 
-/** The process-wide view of a directory (an absolute path), one per directory however it is reached. */
+/** The process-wide view of a directory (an absolute path), one per directory however it is reached; the least
+ * recently used is dropped beyond maxViews. */
 export function viewFor(dir: string): ReservationView {
   const key = directoryKey(dir);
   let v = views.get(key);
-  if (!v) views.set(key, (v = new ReservationView(dir, hasMultigrainTimestamps(dir), key)));
+  if (v) views.delete(key);
+  else v = new ReservationView(dir, hasMultigrainTimestamps(dir), key);
+  views.set(key, v); // most recently used last
+  while (views.size > maxViews) views.delete(views.keys().next().value as string);
   return v;
 }
 
