@@ -2,8 +2,7 @@
 // both families. Needs neither the netns nor prevResult, so it also works after the pod's namespace is gone.
 import type { CmdArgs } from '../../cni/skel.ts';
 import { loadPortMapConfig, type PortMapConfig } from './config.ts';
-import * as ipt from './iptables.ts';
-import * as nft from './nftables.ts';
+import { portMapper } from './mapper.ts';
 
 export async function cmdDel(a: CmdArgs): Promise<void> {
   let conf: PortMapConfig;
@@ -13,6 +12,5 @@ export async function cmdDel(a: CmdArgs): Promise<void> {
     throw new Error(`failed to parse config: ${(e as Error).message}`);
   }
   if (conf.portMappings.length === 0) return;
-  if (conf.backend === 'nftables') await nft.unforwardPorts(a.containerId);
-  else await ipt.unforwardPorts(conf, a.containerId);
+  await portMapper(conf.backend).unforward(conf, a.containerId);
 }

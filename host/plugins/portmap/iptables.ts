@@ -13,12 +13,34 @@ import {
   iptablesInstalled,
   iptablesUsable,
   listChain,
+  splitSaveLine,
   tryIptables,
   type IpFamily,
   type Rule,
 } from '../../firewall/iptables.ts';
-import { dnatChain, markMasqChain, setMarkChain, topLevelDnatChain, type Chain } from './chains.ts';
+import {
+  dnatChain,
+  dnatChainName,
+  dnatComment,
+  markMasqChain,
+  setMarkChain,
+  TOP_LEVEL_DNAT_CHAIN,
+  topLevelDnatChain,
+  type Chain,
+} from './chains.ts';
 import type { PortMapConfig } from './config.ts';
+import type { PortMapper } from './mapper.ts';
+
+export const iptablesMapper: PortMapper = {
+  async forward(conf, containerId) {
+    for (const cont of [conf.contIPv4, conf.contIPv6]) if (cont) await forwardPorts(conf, containerId, cont);
+  },
+  async check(conf, containerId) {
+    for (const cont of [conf.contIPv4, conf.contIPv6]) if (cont) await checkPorts(conf, containerId, cont);
+  },
+  unforward: unforwardPorts,
+  gc: gcPorts,
+};
 
 /** The whole ADD for one family as a plan: shared chains first (checked), then the pod's own chain (created). */
 export function setupPlan(conf: PortMapConfig, containerId: string, cont: IpNet): SetupPlan {
@@ -41,7 +63,7 @@ export function setupPlan(conf: PortMapConfig, containerId: string, cont: IpNet)
   return { family: cont.family, table: 'nat', chains, rules };
 }
 
-export async function forwardPorts(conf: PortMapConfig, containerId: string, cont: IpNet): Promise<void> {
+async function forwardPorts(conf: PortMapConfig, containerId: string, cont: IpNet): Promise<void> {
   try {
     await ensureRules(setupPlan(conf, containerId, cont));
   } catch (e) {
@@ -50,7 +72,7 @@ export async function forwardPorts(conf: PortMapConfig, containerId: string, con
 }
 
 /** Removes the pod's chain in both families (each only where usable); idempotent. */
-export async function unforwardPorts(conf: PortMapConfig, containerId: string): Promise<void> {
+async function unforwardPorts(conf: PortMapConfig, containerId: string): Promise<void> {
   const families = [4, 6] as const;
   const errors = await Promise.all(
     families.map(async (family) => {
@@ -97,7 +119,7 @@ async function teardownFamily(conf: PortMapConfig, containerId: string, family: 
 }
 
 /** CHECK for one address: the chain exists and holds every expected rule, and every entry rule exists. */
-export async function checkPorts(conf: PortMapConfig, containerId: string, cont: IpNet): Promise<void> {
+async function checkPorts(conf: PortMapConfig, containerId: string, cont: IpNet): Promise<void> {
   const family = cont.family;
   const c = dnatChain(conf, containerId, cont);
   try {
@@ -136,4 +158,42 @@ export async function checkPorts(conf: PortMapConfig, containerId: string, cont:
 /** Go's %s of a [][]string: `[[a b] [c d]]`. */
 function goList(rules: Rule[]): string {
   return `[${rules.map((r) => `[${r.join(' ')}]`).join(' ')}]`;
+}
+
+/**
+ * GC (spec 1.1, beyond the reference, whose portmap has none): removes the chains of this network's attachments
+ * not in `validContainerIds`. Pods are found by the entry rules' comment `dnat name: "<net>" id: "<cid>"` in
+ * CNI-HOSTPORT-DNAT, and the chain name must match it.
+ */
+async function gcPorts(network: string, validContainerIds: readonly string[]): Promise<void> {
+  const keep = new Set(validContainerIds.map((cid) => dnatChainName(network, cid)));
+  for (const family of [4, 6] as const) {
+    if (!iptablesInstalled(family)) continue;
+    const entries = (await listChain(family, 'nat', TOP_LEVEL_DNAT_CHAIN).catch(() => null)) ?? [];
+    const stale = new Set<string>();
+    for (const line of entries) {
+      const tokens = splitSaveLine(line);
+      const comment = tokens[tokens.indexOf('--comment') + 1];
+      const target = tokens[tokens.length - 1]!;
+      const cid = comment ? containerIdOf(comment, network) : undefined;
+      // the chain name must match the comment, so a rule of another network with a look-alike comment is never hit
+      if (cid !== undefined && target === dnatChainName(network, cid) && !keep.has(target)) stale.add(target);
+    }
+    if (stale.size === 0) continue;
+    await removeRules({
+      family,
+      table: 'nat',
+      chains: [...stale],
+      entryRules: [],
+      scanForJumps: [TOP_LEVEL_DNAT_CHAIN],
+    });
+  }
+}
+
+/** The container ID in an entry-rule comment of `network`, or undefined (other network, truncated comment). */
+function containerIdOf(comment: string, network: string): string | undefined {
+  const head = `dnat name: "${network}" id: "`;
+  if (!comment.startsWith(head) || !comment.endsWith('"')) return undefined;
+  const cid = comment.slice(head.length, -1);
+  return dnatComment(network, cid) === comment ? cid : undefined;
 }
