@@ -11,6 +11,7 @@ import { decodeMasq, encodeMasq, type MasqExpr } from './masq.ts';
 import { decodeMeta, encodeMeta, type MetaExpr } from './meta.ts';
 import { decodeNat, encodeNat, type NatExpr } from './nat.ts';
 import { decodePayload, encodePayload, type PayloadExpr } from './payload.ts';
+import { decodeXt, encodeXt, type XtExpr } from './xt.ts';
 
 export interface UnknownExpr {
   type: 'unknown';
@@ -28,6 +29,7 @@ export type Expr =
   | MasqExpr
   | FibExpr
   | CounterExpr
+  | XtExpr
   | UnknownExpr;
 
 type Codec<E> = { encode: (w: PayloadWriter, e: E) => void; decode: (a: Attrs) => E };
@@ -41,6 +43,8 @@ const CODECS: { [K in Exclude<Expr['type'], 'unknown'>]: Codec<Extract<Expr, { t
   masq: { encode: encodeMasq, decode: decodeMasq },
   fib: { encode: encodeFib, decode: decodeFib },
   counter: { encode: encodeCounter, decode: decodeCounter },
+  match: { encode: encodeXt, decode: decodeXt('match') },
+  target: { encode: encodeXt, decode: decodeXt('target') },
 };
 
 /** Writes the expressions as the elements of a list nest (NFTA_RULE_EXPRESSIONS). */
@@ -72,4 +76,4 @@ export function decodeExprs(buf: Buffer | undefined): Expr[] {
   });
 }
 
-export type { BitwiseExpr, CmpExpr, CounterExpr, FibExpr, ImmediateExpr, MasqExpr, MetaExpr, NatExpr, PayloadExpr };
+export type { BitwiseExpr, CmpExpr, CounterExpr, FibExpr, ImmediateExpr, MasqExpr, MetaExpr, NatExpr, PayloadExpr, XtExpr };
