@@ -149,7 +149,11 @@ export interface TeardownPlan {
 export async function removeRules(plan: TeardownPlan): Promise<void> {
   // with iptables-nft, a netlink read tells when there is nothing to remove: then no process is started
   const view = await readIptTable(plan.family, plan.table).catch(() => null);
-  if (view && !plan.chains.some((c) => view.chains.has(c)) && !view.rules.some((r) => plan.chains.includes(r.target ?? '')))
+  if (
+    view &&
+    !plan.chains.some((c) => view.chains.has(c)) &&
+    !view.rules.some((r) => plan.chains.includes(r.target ?? ''))
+  )
     return;
   const fast = new IptTransaction(plan.family, plan.table);
   for (const e of plan.entryRules) fast.delete(e.chain, e.rule);

@@ -13,6 +13,7 @@ import { backendAvailable, defaultBackend } from './backend.ts';
 import { ensureRules, removeRules, type PlannedRule } from './ensure.ts';
 import { iptablesInstalled, listChain, splitSaveLine, type IpFamily } from './iptables.ts';
 import { Batch, rule, withNft } from './nft/index.ts';
+import { readIptTable } from './iptview.ts';
 import { deleteRulesWhere } from './nftables.ts';
 import { chainName, hashWithPrefix, ipMasqComment } from './names.ts';
 
@@ -190,11 +191,21 @@ export async function gcIpMasq(a: IpMasqGcArgs): Promise<void> {
     if (!iptablesInstalled(family)) continue;
     try {
       const stale = new Set<string>();
-      for (const line of (await listChain(family, 'nat', 'POSTROUTING')) ?? []) {
-        const t = splitSaveLine(line);
-        const comment = t[t.indexOf('--comment') + 1];
-        const target = t[t.length - 1]!;
-        if (t.indexOf('--comment') < 0 || !comment || keepChains.has(target) || !target.startsWith('CNI-')) continue;
+      // iptables-nft: read POSTROUTING over netlink (no process); legacy: `iptables -S POSTROUTING`
+      const view = await readIptTable(family, 'nat').catch(() => null);
+      const jumps = view
+        ? view.rules
+            .filter((r) => r.chain === 'POSTROUTING')
+            .map((r) => ({ comment: r.comment, target: r.target ?? '' }))
+        : ((await listChain(family, 'nat', 'POSTROUTING')) ?? []).map((line) => {
+            const t = splitSaveLine(line);
+            return {
+              comment: t.indexOf('--comment') < 0 ? undefined : t[t.indexOf('--comment') + 1],
+              target: t[t.length - 1]!,
+            };
+          });
+      for (const { comment, target } of jumps) {
+        if (!comment || keepChains.has(target) || !target.startsWith('CNI-')) continue;
         const cid = containerIdOfComment(comment);
         if (cid !== undefined && ipMasqComment(a.network, cid) === comment && ipMasqChain(a.network, cid) === target)
           stale.add(target);

@@ -28,6 +28,7 @@ import {
   topLevelDnatChain,
   type Chain,
 } from './chains.ts';
+import { readIptTable, specKey, type IptTableView } from '../../firewall/iptview.ts';
 import type { PortMapConfig } from './config.ts';
 import type { PortMapper } from './mapper.ts';
 
@@ -123,6 +124,8 @@ async function checkPorts(conf: PortMapConfig, containerId: string, cont: IpNet)
   const family = cont.family;
   const c = dnatChain(conf, containerId, cont);
   try {
+    const view = await readIptTable(family, 'nat').catch(() => null);
+    if (view) return checkInView(view, c);
     if ((await listChain(family, 'nat', c.name)) === null)
       throw new Error(`chain ${c.name} not found in iptables table nat`);
     // the reference checks the rules last to first, then the entry rules; one restore of -C lines does the same
@@ -153,6 +156,28 @@ async function checkPorts(conf: PortMapConfig, containerId: string, cont: IpNet)
   } catch (e) {
     throw new Error(`could not check ipv${family} dnat: ${(e as Error).message}`);
   }
+}
+
+/**
+ * CHECK from a netlink read of iptables-nft's nat table (no process): the chain exists, and every expected rule
+ * and entry rule has a rule of its own with the same target and comment (last to first, as the reference).
+ */
+function checkInView(view: IptTableView, c: Chain): void {
+  if (!view.chains.has(c.name)) throw new Error(`chain ${c.name} not found in iptables table nat`);
+  const pool = [...view.rules];
+  const take = (chain: string, rule: Rule): boolean => {
+    const k = specKey(rule);
+    const i = pool.findIndex((r) => r.chain === chain && r.target === k.target && r.comment === k.comment);
+    if (i >= 0) pool.splice(i, 1);
+    return i >= 0;
+  };
+  for (let i = c.rules.length - 1; i >= 0; i--)
+    if (!take(c.name, c.rules[i]!))
+      throw new Error(`rule ${goList(c.rules)} in chain ${c.name} not found in table nat`);
+  for (const entry of c.entryChains)
+    for (let i = c.entryRules.length - 1; i >= 0; i--)
+      if (!take(entry, [...c.entryRules[i]!, '-j', c.name]))
+        throw new Error(`rule ${goList(c.entryRules)} in chain ${entry} not found in table nat`);
 }
 
 /** Go's %s of a [][]string: `[[a b] [c d]]`. */

@@ -76,4 +76,15 @@ export function decodeExprs(buf: Buffer | undefined): Expr[] {
   });
 }
 
-export type { BitwiseExpr, CmpExpr, CounterExpr, FibExpr, ImmediateExpr, MasqExpr, MetaExpr, NatExpr, PayloadExpr, XtExpr };
+export type {
+  BitwiseExpr,
+  CmpExpr,
+  CounterExpr,
+  FibExpr,
+  ImmediateExpr,
+  MasqExpr,
+  MetaExpr,
+  NatExpr,
+  PayloadExpr,
+  XtExpr,
+};
