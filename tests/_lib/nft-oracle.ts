@@ -129,3 +129,25 @@ export function spoofCheckText(hostVeth: string, mac: string, attachment: string
     `add rule bridge nat ${chain}-mac drop ${comment}`,
   ];
 }
+
+/** kubenet's de-dup rules as nft text (bridge filter, ebtables-nft's layout). */
+export function dedupText(
+  mac: string,
+  pairs: Array<{ gateway: string; subnet: string; accept: string; drop: string }>,
+  chain: string,
+): string[] {
+  const match = (addr: string) => {
+    const v6 = addr.includes(':');
+    return `ether type ${v6 ? 'ip6' : 'ip'} ether saddr ${mac} oifname "veth*" ${v6 ? 'ip6' : 'ip'} saddr ${addr}`;
+  };
+  return [
+    'add table bridge filter',
+    'add chain bridge filter OUTPUT { type filter hook output priority -200; policy accept; }',
+    `add chain bridge filter ${chain}`,
+    `add rule bridge filter OUTPUT counter jump ${chain} comment "-j ${chain}"`,
+    ...pairs.flatMap((p) => [
+      `insert rule bridge filter ${chain} ${match(p.gateway)} counter accept comment "${p.accept}"`,
+      `add rule bridge filter ${chain} ${match(p.subnet)} counter drop comment "${p.drop}"`,
+    ]),
+  ];
+}

@@ -1,11 +1,12 @@
 // nf_tables over netlink against the `nft` oracle: the same scenario applied with `nft -f` (text of the reference
 // layouts) in one namespace and with our netlink transactions in another must list the same (`nft -j list
 // ruleset`), and every rule's expressions and user data must be the same bytes when the kernel dumps them back.
-// Covers ipMasq (inet cni_plugins_masquerade), portmap (ip/ip6 cni_hostport with hostports_all and `fib daddr
+// Covers ipMasq (inet cni_plugins_masquerade), kubenet's de-dup rules (bridge filter), portmap (ip/ip6 cni_hostport with hostports_all and `fib daddr
 // type local`, as containernetworking/plugins v1.9.1), macspoofchk (bridge nat), their DEL, and a few layout lines.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseIpNet } from '../../host/firewall/addr.ts';
+import { dedupRuleArgs, listDedupRules, removeDedupRules, syncDedupRules } from '../../host/firewall/dedup.ts';
 import { nftMasqComment, nftSetupBatch } from '../../host/firewall/ipmasq.ts';
 import { Batch, listRules, listTables, withNft, type NftFamily } from '../../host/firewall/nft/index.ts';
 import { deleteRulesWhere } from '../../host/firewall/nftables.ts';
@@ -13,6 +14,7 @@ import { setupSpoofCheck, spoofCheckBatch, teardownSpoofCheck } from '../../host
 import type { PortMapConfig } from '../../host/plugins/portmap/config.ts';
 import { forwardBatch, nftablesMapper } from '../../host/plugins/portmap/nftables.ts';
 import {
+  dedupText,
   ipMasqText,
   nftDeleteWhere,
   nftIn,
@@ -168,6 +170,34 @@ test('macspoofchk: two attachments, then teardown of one (chains removed with th
   await teardownSpoofCheck('cid1-eth0', ours.path);
   await assertSame('macspoofchk DEL');
   await teardownSpoofCheck('cid1-eth0', ours.path); // idempotent
+});
+
+test('kubenet de-dup rules (bridge filter, ebtables-nft layout), then their removal with the table', async () => {
+  const mac = '0a:58:0a:c8:d3:01';
+  const pairs = [
+    { gateway: '10.200.211.1', subnet: '10.200.211.0/24' },
+    { gateway: 'fd00:200:210::1', subnet: 'fd00:200:210::/64' },
+  ];
+  await nftIn(
+    oracle.name,
+    dedupText(
+      mac,
+      pairs.map((p) => ({ ...p, ...dedupRuleArgs(mac, p) })),
+      'KUBE-DEDUP',
+    ),
+  );
+  assert.ok(await syncDedupRules(mac, pairs, 'KUBE-DEDUP', ours.path));
+  assert.ok(await syncDedupRules(mac, pairs, 'KUBE-DEDUP', ours.path), 'a second sync adds nothing');
+  await assertSame('de-dup sync');
+  assert.equal(await listDedupRules('KUBE-DEDUP', ours.path), [
+    dedupRuleArgs(mac, pairs[1]!).accept,
+    dedupRuleArgs(mac, pairs[0]!).accept,
+    dedupRuleArgs(mac, pairs[0]!).drop,
+    dedupRuleArgs(mac, pairs[1]!).drop,
+  ]);
+  await removeDedupRules('KUBE-DEDUP', ours.path);
+  assert.is(await listDedupRules('KUBE-DEDUP', ours.path), null);
+  assert.equal(await rulesetJson(ours.name), [], 'the table went with them');
 });
 
 test('each family on its own: listing by family sees only its tables', async () => {
