@@ -223,7 +223,7 @@ export async function gcIpMasq(a: IpMasqGcArgs): Promise<void> {
       await deleteRulesWhere(
         a.nsPath,
         [MASQ_SELECTION],
-        (r) => r.comment !== undefined && r.comment.startsWith(prefix) && !valid.has(r.comment),
+        (r) => r.comment?.startsWith(prefix) === true && !valid.has(r.comment!),
       );
     } catch (e) {
       errors.push((e as Error).message);
