@@ -165,7 +165,12 @@ async function checkPorts(conf: PortMapConfig, containerId: string, cont: IpNet)
 function checkInView(view: IptTableView, c: Chain): void {
   if (!view.chains.has(c.name)) throw new Error(`chain ${c.name} not found in iptables table nat`);
   const pool = [...view.rules];
+  const seen = new Set<string>();
   const take = (chain: string, rule: Rule): boolean => {
+    // identical rules are written once (ensure.ts), so each distinct one needs one rule of its own
+    const id = `${chain}\0${rule.join('\0')}`;
+    if (seen.has(id)) return true;
+    seen.add(id);
     const k = specKey(rule);
     const i = pool.findIndex((r) => r.chain === chain && r.target === k.target && r.comment === k.comment);
     if (i >= 0) pool.splice(i, 1);
