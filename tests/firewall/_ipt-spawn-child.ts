@@ -3,7 +3,10 @@
 import { toolRuns } from '../../host/firewall/tools.ts';
 import { handler } from '../../host/plugins/portmap/index.ts';
 
-const [netns, cid] = process.argv.slice(2) as [string, string];
+import { spawnSync } from 'node:child_process';
+import { dnatChainName } from '../../host/plugins/portmap/chains.ts';
+
+const [netns, cid, mode] = process.argv.slice(2) as [string, string, string | undefined];
 const conf = {
   cniVersion: '1.0.0',
   name: 'spawns',
@@ -19,6 +22,28 @@ const conf = {
     ],
   },
 };
+const call = (cmd: string) =>
+  handler({
+    env: {
+      PATH: process.env.PATH,
+      CNI_COMMAND: cmd,
+      CNI_CONTAINERID: cid,
+      CNI_NETNS: netns,
+      CNI_IFNAME: 'eth0',
+      CNI_PATH: '/nonexistent',
+    },
+    stdin: new TextEncoder().encode(JSON.stringify(conf)),
+  });
+if (mode === 'damaged') {
+  // CHECK over netlink must see a flushed pod chain, and a missing one
+  await call('ADD');
+  spawnSync('iptables', ['-t', 'nat', '-F', dnatChainName('spawns', cid)]);
+  const flushed = await call('CHECK');
+  await call('DEL');
+  const gone = await call('CHECK');
+  process.stdout.write(`${JSON.stringify([JSON.parse(flushed.stdout).msg, JSON.parse(gone.stdout).msg])}\n`);
+  process.exit(0);
+}
 const steps: Record<string, Record<string, number>> = {};
 for (const cmd of ['ADD', 'CHECK', 'DEL', 'DEL again']) {
   const before = new Map(toolRuns());

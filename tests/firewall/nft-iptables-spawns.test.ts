@@ -39,4 +39,28 @@ test('portmap iptables ADD, CHECK, DEL, DEL again in a fresh namespace', async (
   assert.not.match(left.stdout, 'CNI-DN-');
 });
 
+test('portmap iptables CHECK read over netlink names a flushed pod chain and a missing one', async () => {
+  const ns = await sb.netns('ipc');
+  const pod = await sb.netns('pod2');
+  const r = await run('ip', [
+    'netns',
+    'exec',
+    ns.name,
+    process.execPath,
+    '--import',
+    'tsx',
+    join(projectRoot, 'tests', 'firewall', '_ipt-spawn-child.ts'),
+    pod.path,
+    `${sb.prefix}-d`,
+    'damaged',
+  ]);
+  assert.is(r.code, 0, r.stderr);
+  const [flushed, gone] = JSON.parse(r.stdout) as [string, string];
+  assert.match(
+    flushed,
+    /^could not check ipv4 dnat: rule \[\[-p tcp --dport 18950 -s 10\.200\.218\.5\/24 -j CNI-HOSTPORT-SETMARK\] .*\] in chain CNI-DN-[0-9a-f]+ not found in table nat$/,
+  );
+  assert.match(gone, /^could not check ipv4 dnat: chain CNI-DN-[0-9a-f]+ not found in iptables table nat$/);
+});
+
 test.run();
