@@ -199,12 +199,19 @@ async function gcPorts(network: string, validContainerIds: readonly string[]): P
   const keep = new Set(validContainerIds.map((cid) => dnatChainName(network, cid)));
   for (const family of [4, 6] as const) {
     if (!iptablesInstalled(family)) continue;
-    const entries = (await listChain(family, 'nat', TOP_LEVEL_DNAT_CHAIN).catch(() => null)) ?? [];
+    // iptables-nft: the entry rules read over netlink (no process); legacy: `iptables -S CNI-HOSTPORT-DNAT`
+    const view = await readIptTable(family, 'nat').catch(() => null);
+    const entries = view
+      ? view.rules
+          .filter((r) => r.chain === TOP_LEVEL_DNAT_CHAIN)
+          .map((r) => ({ comment: r.comment, target: r.target ?? '' }))
+      : ((await listChain(family, 'nat', TOP_LEVEL_DNAT_CHAIN).catch(() => null)) ?? []).map((line) => {
+          const tokens = splitSaveLine(line);
+          const at = tokens.indexOf('--comment');
+          return { comment: at < 0 ? undefined : tokens[at + 1], target: tokens[tokens.length - 1]! };
+        });
     const stale = new Set<string>();
-    for (const line of entries) {
-      const tokens = splitSaveLine(line);
-      const comment = tokens[tokens.indexOf('--comment') + 1];
-      const target = tokens[tokens.length - 1]!;
+    for (const { comment, target } of entries) {
       const cid = comment ? containerIdOf(comment, network) : undefined;
       // the chain name must match the comment, so a rule of another network with a look-alike comment is never hit
       if (cid !== undefined && target === dnatChainName(network, cid) && !keep.has(target)) stale.add(target);
