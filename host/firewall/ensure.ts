@@ -152,7 +152,8 @@ export async function removeRules(plan: TeardownPlan): Promise<void> {
   if (
     view &&
     !plan.chains.some((c) => view.chains.has(c)) &&
-    !view.rules.some((r) => plan.chains.includes(r.target ?? ''))
+    !view.rules.some((r) => plan.chains.includes(r.target ?? '')) &&
+    plan.entryRules.every((e) => candidates(view, e.chain, e.rule) === 0)
   )
     return;
   const fast = new IptTransaction(plan.family, plan.table);
