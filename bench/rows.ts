@@ -35,7 +35,7 @@ export interface Row {
   target: string;
 }
 
-const bandwidthArgs = {
+export const bandwidthArgs = {
   ingressRate: 10_000_000,
   ingressBurst: 1_000_000,
   egressRate: 20_000_000,
@@ -47,7 +47,7 @@ function subnet(slot: number): { subnet: string; gw: string; pod: string } {
   return { subnet: `10.200.40.${base}/26`, gw: `10.200.40.${base + 1}`, pod: `10.200.40.${base + 10}` };
 }
 
-function bridgeConf(
+export function bridgeConf(
   ctx: RowContext,
   bridge: string,
   ipMasq: boolean,
@@ -64,7 +64,7 @@ function bridgeConf(
   };
 }
 
-function runtimeFor(side: Side, ctx: RowContext): CniRuntime {
+export function runtimeFor(side: Side, ctx: RowContext): CniRuntime {
   return new CniRuntime({
     path: [side.binDir],
     cacheDir: ctx.host.dir(`cache-${side.id}`),
@@ -75,7 +75,7 @@ function runtimeFor(side: Side, ctx: RowContext): CniRuntime {
 }
 
 /** ADD then DEL of a conflist for one pod, timed together. */
-function chainRow(
+export function chainRow(
   id: string,
   title: string,
   needs: string[],
@@ -127,7 +127,7 @@ function chainRow(
 }
 
 /** One plugin exec'd directly with a prepared stdin; returns the wall time, throws on failure. */
-async function execPlugin(
+export async function execPlugin(
   side: Side,
   type: string,
   command: string,

@@ -15,6 +15,7 @@ import { BenchHost } from './host.ts';
 import { rows, type BenchCase, type Row } from './rows.ts';
 import { deployRows } from './rows-deploy.ts';
 import { runLoadRows } from './rows-load.ts';
+import { nftRows } from './rows-nft.ts';
 import { referenceBinDir, sides, startBenchDaemon, type Side, type SideId } from './sides.ts';
 import { median, ms, ratio, table } from './stats.ts';
 
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     'daemon-workers': { type: 'string' },
   },
 });
+rows.push(...nftRows(rows));
 const selected = values.rows ? rows.filter((r) => values.rows!.split(',').includes(r.id)) : rows;
 const host = new BenchHost();
 const sockDir = host.dir('sock');

@@ -2,15 +2,16 @@
 // unusable and nftables is usable) but by looking for the tools on disk instead of running them, so that choosing
 // costs no process start on the ADD path. A broken-but-installed iptables then fails loudly in the transaction.
 import { iptablesInstalled } from './iptables.ts';
-import { nftInstalled } from './nft.ts';
+import { nftablesUsable } from './nftables.ts';
 
 export type Backend = 'iptables' | 'nftables';
 
 export function defaultBackend(): Backend {
-  return !iptablesInstalled(4) && nftInstalled() ? 'nftables' : 'iptables';
+  return !iptablesInstalled(4) && nftablesUsable() ? 'nftables' : 'iptables';
 }
 
-/** Whether a backend's tools are present (the reference's SupportsIPTables / SupportsNFTables, without exec). */
+/** Whether a backend can be used (the reference's SupportsIPTables / SupportsNFTables, without exec): iptables'
+ * tools are present, or the kernel answers nf_tables over netlink (no `nft` executable needed). */
 export function backendAvailable(b: Backend): boolean {
-  return b === 'iptables' ? iptablesInstalled(4) : nftInstalled();
+  return b === 'iptables' ? iptablesInstalled(4) : nftablesUsable();
 }

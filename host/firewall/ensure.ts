@@ -16,6 +16,7 @@ import {
   type IpFamily,
   type Rule,
 } from './iptables.ts';
+import { candidates, readIptTable, type IptTableView } from './iptview.ts';
 
 export interface PlannedChain {
   name: string;
@@ -46,7 +47,10 @@ const key = (chain: string, rule: Rule) => `${chain}\0${rule.join('\0')}`;
 
 /** Makes every planned chain and rule exist, adding only what is missing. Throws the last restore error. */
 export async function ensureRules(plan: SetupPlan): Promise<void> {
-  if (await tryIptables(fastSetup(plan))) return;
+  const view = await readIptTable(plan.family, plan.table).catch(() => null);
+  const first = view ? viewSetup(plan, view) : fastSetup(plan);
+  if (first?.empty) return;
+  if (first && (await tryIptables(first))) return;
   let lastError: unknown;
   for (let i = 0; i < ATTEMPTS; i++) {
     const tx = await slowSetup(plan);
@@ -71,6 +75,30 @@ function fastSetup(plan: SetupPlan): IptTransaction {
     seen.add(k);
     if (!r.own) tx.check(r.chain, r.rule);
     else if (r.prepend) tx.insert(r.chain, 1, r.rule);
+    else tx.append(r.chain, r.rule);
+  }
+  return tx;
+}
+
+/**
+ * With iptables-nft, the transaction decided from a netlink read of the table: missing chains created, rules that
+ * surely are absent (no rule there with their target and comment) added, shared rules that may be present checked
+ * (`-C`, so the restore fails if one is not). null when an own rule may already exist (a repeated ADD): only the
+ * tools can compare it exactly.
+ */
+function viewSetup(plan: SetupPlan, view: IptTableView): IptTransaction | null {
+  if (plan.chains.some((c) => c.own && view.chains.has(c.name))) return null;
+  const tx = new IptTransaction(plan.family, plan.table);
+  for (const c of new Set(plan.chains.map((x) => x.name))) if (!view.chains.has(c)) tx.newChain(c);
+  const seen = new Set<string>();
+  for (const r of plan.rules) {
+    const k = key(r.chain, r.rule);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    if (view.chains.has(r.chain) && candidates(view, r.chain, r.rule) > 0) {
+      if (r.own) return null;
+      tx.check(r.chain, r.rule);
+    } else if (r.prepend) tx.insert(r.chain, 1, r.rule);
     else tx.append(r.chain, r.rule);
   }
   return tx;
@@ -119,6 +147,15 @@ export interface TeardownPlan {
 
 /** Removes the own chains and every rule pointing at them; a no-op when they are already gone. */
 export async function removeRules(plan: TeardownPlan): Promise<void> {
+  // with iptables-nft, a netlink read tells when there is nothing to remove: then no process is started
+  const view = await readIptTable(plan.family, plan.table).catch(() => null);
+  if (
+    view &&
+    !plan.chains.some((c) => view.chains.has(c)) &&
+    !view.rules.some((r) => plan.chains.includes(r.target ?? '')) &&
+    plan.entryRules.every((e) => candidates(view, e.chain, e.rule) === 0)
+  )
+    return;
   const fast = new IptTransaction(plan.family, plan.table);
   for (const e of plan.entryRules) fast.delete(e.chain, e.rule);
   for (const c of plan.chains) fast.flushChain(c);

@@ -6,13 +6,16 @@
 //   -A CNI-<hash> ! -d 224.0.0.0/4 (v6: ff00::/8) -j MASQUERADE -m comment --comment <c>
 //   -A POSTROUTING -s <ip> -j CNI-<hash> -m comment --comment <c>
 // nftables: table inet cni_plugins_masquerade, chain masq_checks (one rule per address, hashed comment),
-//   base chain postrouting (flushed and refilled with the multicast returns and `goto masq_checks`).
+//   base chain postrouting (flushed and refilled with the multicast returns and `goto masq_checks`); written
+//   over netlink (./nft) as one transaction, no `nft` process.
 import { errorMessage } from '../errors.ts';
 import { ipNetText, networkText, parseIpNet, type IpNet } from './addr.ts';
 import { backendAvailable, defaultBackend } from './backend.ts';
 import { ensureRules, removeRules, type PlannedRule } from './ensure.ts';
 import { iptablesInstalled, listChain, splitSaveLine, type IpFamily } from './iptables.ts';
-import { applyNft, deleteRuleCommands, listNftChain, nftString } from './nft.ts';
+import { Batch, rule, withNft } from './nft/index.ts';
+import { readIptTable } from './iptview.ts';
+import { deleteRulesWhere } from './nftables.ts';
 import { chainName, hashWithPrefix, ipMasqComment } from './names.ts';
 
 export interface IpMasqArgs {
@@ -25,6 +28,8 @@ export interface IpMasqArgs {
   ips: string[];
   /** Default: iptables unless only nftables is installed (the reference's choice). */
   backend?: string;
+  /** The network namespace whose nftables rules are written (none: this process's); iptables ignores it. */
+  nsPath?: string | null;
 }
 
 export interface IpMasqTeardownArgs extends Omit<IpMasqArgs, 'backend' | 'ips'> {
@@ -50,7 +55,7 @@ export async function setupIpMasq(a: IpMasqArgs): Promise<void> {
       }
       return;
     case 'nftables':
-      return applyNft(nftSetupCommands(nets, a.network, a.ifName, a.containerId));
+      return withNft(a.nsPath, (s) => s.commit(nftSetupBatch(nets, a.network, a.ifName, a.containerId).ops));
     default:
       throw new Error(`unknown ipmasq backend "${backend}"`);
   }
@@ -75,7 +80,7 @@ export async function teardownIpMasq(a: IpMasqTeardownArgs): Promise<void> {
   }
   if (backendAvailable('nftables')) {
     try {
-      await teardownNft(a.network, a.ifName, a.containerId);
+      await teardownNft(a.nsPath, a.network, a.ifName, a.containerId);
     } catch (e) {
       errors.push(errorMessage(e));
     }
@@ -119,37 +124,60 @@ export function nftMasqComment(network: string, ifName: string, containerId: str
   return Buffer.from(c).length > 128 ? Buffer.from(c).subarray(0, 128).toString() : c;
 }
 
-function nftSetupCommands(nets: IpNet[], network: string, ifName: string, containerId: string): string[] {
-  const t = `inet ${NFT_MASQ_TABLE}`;
-  const comment = nftString(nftMasqComment(network, ifName, containerId));
+const MASQ_SELECTION = { family: 'inet', table: NFT_MASQ_TABLE, chain: NFT_MASQ_CHAIN } as const;
+
+/** The ADD transaction: table and chains declared (idempotent), `postrouting` refilled, one rule per address. */
+export function nftSetupBatch(nets: IpNet[], network: string, ifName: string, containerId: string): Batch {
+  const T = NFT_MASQ_TABLE;
+  const comment = nftMasqComment(network, ifName, containerId);
   // No listing on ADD: a stale rule of the same attachment (an interrupted earlier ADD) is removed by its DEL,
   // which deletes every rule carrying this attachment's hash.
-  return [
-    `add table ${t} { comment "Masquerading for plugins from github.com/containernetworking/plugins" ; }`,
-    `add chain ${t} ${NFT_MASQ_CHAIN} { comment "Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet" ; }`,
-    `add chain ${t} postrouting { type nat hook postrouting priority 100 ; }`,
-    `flush chain ${t} postrouting`,
-    `add rule ${t} postrouting ip daddr == 224.0.0.0/4 return`,
-    `add rule ${t} postrouting ip6 daddr == ff00::/8 return`,
-    `add rule ${t} postrouting goto ${NFT_MASQ_CHAIN}`,
-    ...nets.map((n) => {
-      const ip = n.family === 4 ? 'ip' : 'ip6';
-      return `add rule ${t} ${NFT_MASQ_CHAIN} ${ip} saddr == ${n.ip} ${ip} daddr != ${networkText(n)} masquerade comment ${comment}`;
-    }),
-  ];
+  const b = new Batch()
+    .addTable({
+      family: 'inet',
+      name: T,
+      comment: 'Masquerading for plugins from github.com/containernetworking/plugins',
+    })
+    .addChain({
+      family: 'inet',
+      table: T,
+      name: NFT_MASQ_CHAIN,
+      comment: 'Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet',
+    })
+    .addChain({
+      family: 'inet',
+      table: T,
+      name: 'postrouting',
+      base: { type: 'nat', hook: 'postrouting', priority: 100 },
+    })
+    .flushChain({ family: 'inet', table: T, name: 'postrouting' })
+    .addRule(rule('inet', T, 'postrouting').addr('daddr', '224.0.0.0/4', 'eq', true).verdict('return').build())
+    .addRule(rule('inet', T, 'postrouting').addr('daddr', 'ff00::/8', 'eq', true).verdict('return').build())
+    .addRule(rule('inet', T, 'postrouting').verdict('goto', NFT_MASQ_CHAIN).build());
+  for (const n of nets) {
+    b.addRule(
+      rule('inet', T, NFT_MASQ_CHAIN)
+        .addr('saddr', n.ip, 'eq', true)
+        .addr('daddr', networkText(n), 'neq')
+        .masquerade()
+        .comment(comment)
+        .build(),
+    );
+  }
+  return b;
 }
 
-async function teardownNft(network: string, ifName: string, containerId: string): Promise<void> {
-  const rules = await listNftChain('inet', NFT_MASQ_TABLE, NFT_MASQ_CHAIN);
+async function teardownNft(nsPath: string | null | undefined, network: string, ifName: string, containerId: string) {
   const prefix = hashForInstance(network, ifName, containerId);
-  const mine = (rules ?? []).filter((r) => r.comment?.startsWith(prefix));
-  await applyNft(deleteRuleCommands(mine));
+  await deleteRulesWhere(nsPath, [MASQ_SELECTION], (r) => r.comment?.startsWith(prefix) === true);
 }
 
 export interface IpMasqGcArgs {
   network: string;
   /** cni.dev/valid-attachments: everything else of this network is removed. */
   validAttachments: Array<{ containerID: string; ifname: string }>;
+  /** The network namespace of the nftables rules (none: this process's). */
+  nsPath?: string | null;
 }
 
 /**
@@ -164,11 +192,21 @@ export async function gcIpMasq(a: IpMasqGcArgs): Promise<void> {
     if (!iptablesInstalled(family)) continue;
     try {
       const stale = new Set<string>();
-      for (const line of (await listChain(family, 'nat', 'POSTROUTING')) ?? []) {
-        const t = splitSaveLine(line);
-        const comment = t[t.indexOf('--comment') + 1];
-        const target = t[t.length - 1]!;
-        if (t.indexOf('--comment') < 0 || !comment || keepChains.has(target) || !target.startsWith('CNI-')) continue;
+      // iptables-nft: read POSTROUTING over netlink (no process); legacy: `iptables -S POSTROUTING`
+      const view = await readIptTable(family, 'nat').catch(() => null);
+      const jumps = view
+        ? view.rules
+            .filter((r) => r.chain === 'POSTROUTING')
+            .map((r) => ({ comment: r.comment, target: r.target ?? '' }))
+        : ((await listChain(family, 'nat', 'POSTROUTING')) ?? []).map((line) => {
+            const t = splitSaveLine(line);
+            return {
+              comment: t.indexOf('--comment') < 0 ? undefined : t[t.indexOf('--comment') + 1],
+              target: t[t.length - 1]!,
+            };
+          });
+      for (const { comment, target } of jumps) {
+        if (!comment || keepChains.has(target) || !target.startsWith('CNI-')) continue;
         const cid = containerIdOfComment(comment);
         if (cid !== undefined && ipMasqComment(a.network, cid) === comment && ipMasqChain(a.network, cid) === target)
           stale.add(target);
@@ -183,8 +221,11 @@ export async function gcIpMasq(a: IpMasqGcArgs): Promise<void> {
     try {
       const valid = new Set(a.validAttachments.map((v) => nftMasqComment(a.network, v.ifname, v.containerID)));
       const prefix = `${hashForNetwork(a.network)}-`;
-      const rules = (await listNftChain('inet', NFT_MASQ_TABLE, NFT_MASQ_CHAIN)) ?? [];
-      await applyNft(deleteRuleCommands(rules.filter((r) => r.comment?.startsWith(prefix) && !valid.has(r.comment))));
+      await deleteRulesWhere(
+        a.nsPath,
+        [MASQ_SELECTION],
+        (r) => r.comment?.startsWith(prefix) === true && !valid.has(r.comment!),
+      );
     } catch (e) {
       errors.push(errorMessage(e));
     }

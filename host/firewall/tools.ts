@@ -58,11 +58,19 @@ export function firewallNetns(): string | null {
   return currentCaller().netns;
 }
 
+const runs = new Map<Tool, number>();
+
+/** How many times each tool was started by this process (for tests and the daemon's profile). */
+export function toolRuns(): ReadonlyMap<Tool, number> {
+  return runs;
+}
+
 /** Runs a tool with `input` on stdin. Never throws for a non-zero exit; throws when the tool is missing. */
 export function runTool(tool: Tool, args: string[], input = ''): Promise<ToolResult> {
   const caller = currentCaller();
   const path = toolPath(tool);
   if (!path) return Promise.reject(new Error(`${tool} not found in $PATH`));
+  runs.set(tool, (runs.get(tool) ?? 0) + 1);
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = {
       PATH: (caller.own && process.env.PATH) || SYSTEM_DIRS.join(':'),

@@ -51,7 +51,7 @@ export {
   routesText,
 } from '../node/kubenet-config.ts';
 export { ensureMasqRule, removeMasqRule, listMasqRules, masqRule, MASQ_COMMENT } from '../node/masq.ts';
-export { DEDUP_CHAIN, listDedupRules, removeDedupRules, syncDedupRules, ebtablesInstalled } from '../node/dedup.ts';
+export { DEDUP_CHAIN, listDedupRules, removeDedupRules, syncDedupRules, ebtablesInstalled } from '../firewall/dedup.ts';
 export {
   EGRESS_ANNOTATION,
   INGRESS_ANNOTATION,

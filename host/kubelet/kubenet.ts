@@ -12,7 +12,7 @@ import { CniRuntime, type PluginExecutor, type RuntimeConf } from '../runtime/ru
 import type { NetworkConfigList } from '../runtime/config.ts';
 import { bandwidthCapability, extractPodBandwidth, kubenetBurst } from './bandwidth.ts';
 import { portMappingsCapability } from './cni.ts';
-import { syncDedupRules, removeDedupRules, DEDUP_CHAIN, type DedupPair } from '../node/dedup.ts';
+import { syncDedupRules, removeDedupRules, DEDUP_CHAIN, type DedupPair } from '../firewall/dedup.ts';
 import { hostInterfaces } from '../node/interfaces.ts';
 import {
   DEFAULT_BRIDGE,

@@ -4,7 +4,7 @@ import { CniError, ErrCode } from '../../cni/errors.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
 import { Cidr } from '../../core/index.ts';
-import { syncDedupRules } from '../../node/dedup.ts';
+import { syncDedupRules } from '../../firewall/dedup.ts';
 import { ensureMasqRule } from '../../node/masq.ts';
 import { withNetHandle } from '../../net/index.ts';
 import { bandwidthDelegate, bridgeDelegate, portmapDelegate, runDelegate } from './chain.ts';

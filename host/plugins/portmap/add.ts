@@ -5,9 +5,8 @@ import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
 import { deleteConntrackForDstPorts } from '../../firewall/conntrack.ts';
 import { loadPortMapConfig, type PortMapConfig } from './config.ts';
-import * as ipt from './iptables.ts';
 import { enableLocalnetRouting, routeDeviceFor } from './localnet.ts';
-import * as nft from './nftables.ts';
+import { portMapper } from './mapper.ts';
 
 export async function cmdAdd(a: CmdArgs): Promise<Result> {
   let conf: PortMapConfig;
@@ -20,27 +19,23 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
   if (!prev) throw new Error('must be called as chained plugin');
   if (conf.portMappings.length === 0) return prev;
 
+  const mapper = portMapper(conf.backend);
   try {
-    await forward(conf, a.containerId, a.caller);
+    await mapper.forward(conf, a.containerId);
+    await afterForward(conf, a.caller);
   } catch (e) {
     // beyond the reference (which leaves what it made): a failed ADD takes this pod's rules away again
-    await (conf.backend === 'nftables'
-      ? nft.unforwardPorts(a.containerId)
-      : ipt.unforwardPorts(conf, a.containerId)
-    ).catch(() => undefined);
+    await mapper.unforward(conf, a.containerId).catch(() => undefined);
     throw e;
   }
   return prev;
 }
 
-async function forward(conf: PortMapConfig, containerId: string, caller: CallerContext): Promise<void> {
+/** Once the rules exist (so new traffic uses them): stale UDP conntrack entries flushed, route_localnet for SNAT. */
+async function afterForward(conf: PortMapConfig, caller: CallerContext): Promise<void> {
   const udpPorts = conf.portMappings.filter((m) => m.protocol.toLowerCase() === 'udp').map((m) => m.hostPort);
-  const addrs = [conf.contIPv4, conf.contIPv6].filter((x) => x !== undefined);
-  if (conf.backend === 'nftables') await nft.forwardPorts(conf, containerId, addrs);
-
   if (conf.contIPv4) {
-    if (conf.backend === 'iptables') await ipt.forwardPorts(conf, containerId, conf.contIPv4);
-    // after the rules exist, so new traffic uses them; failures are only logged, as in the reference
+    // failures are only logged, as in the reference
     logConntrack(await deleteConntrackForDstPorts('udp', udpPorts, 4));
     if (conf.snat) {
       const dev = routeDeviceFor(conf.contIPv4.ip, routeTableOf(caller));
@@ -53,10 +48,7 @@ async function forward(conf: PortMapConfig, containerId: string, caller: CallerC
       }
     }
   }
-  if (conf.contIPv6) {
-    if (conf.backend === 'iptables') await ipt.forwardPorts(conf, containerId, conf.contIPv6);
-    logConntrack(await deleteConntrackForDstPorts('udp', udpPorts, 6));
-  }
+  if (conf.contIPv6) logConntrack(await deleteConntrackForDstPorts('udp', udpPorts, 6));
 }
 
 /** The main IPv4 route table of the caller's network namespace (the pinned caller's own view of it). */

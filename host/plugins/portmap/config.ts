@@ -47,6 +47,8 @@ export interface PortMapConfig {
   /** The container addresses picked from prevResult (first IPv4 and first IPv6 on CNI_IFNAME in a sandbox). */
   contIPv4?: IpNet;
   contIPv6?: IpNet;
+  /** Not config: the network namespace whose nftables rules are written (the caller's; none: this process's). */
+  nsPath?: string | null;
 }
 
 export const DEFAULT_MARK_BIT = 13;

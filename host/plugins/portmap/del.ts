@@ -3,8 +3,7 @@
 import { annotate } from '../../errors.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { loadPortMapConfig, type PortMapConfig } from './config.ts';
-import * as ipt from './iptables.ts';
-import * as nft from './nftables.ts';
+import { portMapper } from './mapper.ts';
 
 export async function cmdDel(a: CmdArgs): Promise<void> {
   let conf: PortMapConfig;
@@ -14,6 +13,5 @@ export async function cmdDel(a: CmdArgs): Promise<void> {
     throw annotate(e, 'failed to parse config');
   }
   if (conf.portMappings.length === 0) return;
-  if (conf.backend === 'nftables') await nft.unforwardPorts(a.containerId);
-  else await ipt.unforwardPorts(conf, a.containerId);
+  await portMapper(conf.backend).unforward(conf, a.containerId);
 }
