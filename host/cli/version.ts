@@ -32,13 +32,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (argv.includes('--json')) {
     process.stdout.write(
-      JSON.stringify({
+      `${JSON.stringify({
         version: WASM_CNI_VERSION,
         cniVersion: CURRENT_VERSION,
         supportedVersions: SPEC_VERSIONS,
         revision: revision(),
         runtime: runtime(),
-      }) + '\n',
+      })}\n`,
     );
   } else {
     process.stdout.write(

@@ -321,7 +321,10 @@ function recordNumberLiterals(text: string, root: unknown): void {
     const key = path[path.length - 1]!;
     if (!holder || typeof holder !== 'object' || (holder as Record<string, unknown>)[key] !== Number(literal)) continue;
     let texts = numberTexts.get(holder);
-    if (!texts) numberTexts.set(holder, (texts = new Map()));
+    if (!texts) {
+      texts = new Map();
+      numberTexts.set(holder, texts);
+    }
     texts.set(key, literal);
   }
 }

@@ -79,6 +79,9 @@ export async function openNetns(path: string, view?: PathView): Promise<NetHandl
   } catch (e) {
     const text = errorMessage(e);
     const theirs = view ? view.inCallerTerms(text) : text;
-    throw netnsOpenError(path, theirs === text ? e : Object.assign(new Error(theirs, { cause: e }), { code: (e as { code?: unknown }).code }));
+    throw netnsOpenError(
+      path,
+      theirs === text ? e : Object.assign(new Error(theirs, { cause: e }), { code: (e as { code?: unknown }).code }),
+    );
   }
 }

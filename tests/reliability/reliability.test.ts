@@ -37,7 +37,8 @@ const figures: Record<string, Figures> = {};
 let current: { f: Figures; t0: number } | undefined;
 /** The figures of the running test (timed until it ends). */
 function fig(name: string): Figures {
-  const f = (figures[name] ??= { cases: 0, crashes: 0, leaks: 0, hangs: 0, seconds: 0 });
+  figures[name] ??= { cases: 0, crashes: 0, leaks: 0, hangs: 0, seconds: 0 };
+  const f = figures[name];
   current = { f, t0: performance.now() };
   return f;
 }

@@ -2,7 +2,7 @@
 // as a host interface (no sandbox) — found exactly as the reference does
 // (containernetworking/plugins v1.9.1 plugins/meta/bandwidth/main.go, getHostInterface).
 import type { Interface } from '../../cni/types.ts';
-import { NetHandle, type Link } from '../../net/index.ts';
+import type { NetHandle, Link } from '../../net/index.ts';
 
 export async function findHostVeth(
   interfaces: Interface[] | undefined,

@@ -1,9 +1,5 @@
-// bridge ADD (containernetworking/plugins v1.9.1 plugins/main/bridge/bridge.go, cmdAdd). Unlike the reference, a failed
-// ADD also removes the veth pair it created (and the ipMasq rules), not only the IP allocation and the spoof check.
-import { existsSync } from 'node:fs';
 import { delegateAdd, delegateDel } from '../../cni/delegate.ts';
 import { withContext } from '../../errors.ts';
-import type { CallerContext } from '../../cni/caller.ts';
 import { faultPoint } from '../../cni/faults.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import type { Result } from '../../cni/types.ts';
@@ -122,9 +118,8 @@ async function configureGateways(
   ] as const) {
     for (const gw of fam.bridgeAddrs) {
       if (c.vlan !== 0) {
-        const vlan = (vlanLink ??= await withContext('failed to create vlan interface', () =>
-          ensureVlanGateway(host, br, c),
-        ));
+        vlanLink ??= await withContext('failed to create vlan interface', () => ensureVlanGateway(host, br, c));
+        const vlan = vlanLink;
         if (!result.interfaces!.some((i) => i.name === vlan.name))
           result.interfaces!.push({ name: vlan.name, mac: vlan.mac });
         await withContext('failed to set vlan interface for bridge with addr', () =>

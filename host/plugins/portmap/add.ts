@@ -6,7 +6,7 @@ import type { Result } from '../../cni/types.ts';
 import { deleteConntrackForDstPorts } from '../../firewall/conntrack.ts';
 import { loadPortMapConfig, type PortMapConfig } from './config.ts';
 import { enableLocalnetRouting, routeDeviceFor } from './localnet.ts';
-import { portMapper } from './mapper.ts';
+import { portMapper } from './backends.ts';
 
 export async function cmdAdd(a: CmdArgs): Promise<Result> {
   let conf: PortMapConfig;

@@ -3,7 +3,7 @@
 import { annotate } from '../../errors.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { loadPortMapConfig, type PortMapConfig } from './config.ts';
-import { portMapper } from './mapper.ts';
+import { portMapper } from './backends.ts';
 
 export async function cmdDel(a: CmdArgs): Promise<void> {
   let conf: PortMapConfig;

@@ -3,7 +3,7 @@
 import { validAttachmentsOf } from '../../cni/netconf.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { loadPortMapConfig } from './config.ts';
-import { portMapper } from './mapper.ts';
+import { portMapper } from './backends.ts';
 
 export async function cmdGc(a: CmdArgs): Promise<void> {
   const conf = loadPortMapConfig(a.conf, a.cniVersion, a.ifName);

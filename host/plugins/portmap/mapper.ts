@@ -1,9 +1,6 @@
 // portmap's backends behind one interface (as containernetworking/plugins v1.9.1 plugins/meta/portmap has its
-// PortMapper): add, del, check and gc call these and never ask which backend they have.
-import type { Backend } from '../../firewall/backend.ts';
+// PortMapper): add, del, check and gc call these and never ask which backend they have (backends.ts picks one).
 import type { PortMapConfig } from './config.ts';
-import { iptablesMapper } from './iptables.ts';
-import { nftablesMapper } from './nftables.ts';
 
 export interface PortMapper {
   /** ADD: forward the host ports to the container addresses of conf (contIPv4, contIPv6). */
@@ -14,8 +11,4 @@ export interface PortMapper {
   unforward(conf: PortMapConfig, containerId: string): Promise<void>;
   /** GC: this network's rules of attachments not listed removed (where the backend can tell them apart). */
   gc(network: string, validContainerIds: readonly string[]): Promise<void>;
-}
-
-export function portMapper(backend: Backend): PortMapper {
-  return backend === 'nftables' ? nftablesMapper : iptablesMapper;
 }

@@ -41,7 +41,7 @@ interface BridgeCase {
   /** What else to snapshot besides the dataDir. */
   scope?: SnapshotScope | ((bridge: string) => SnapshotScope);
   /** Assertions beyond the comparison. */
-  then?: (cmp: Comparison) => void;
+  verify?: (cmp: Comparison) => void;
 }
 
 /** The scenario of a row: the one preamble every case shares. */
@@ -159,7 +159,7 @@ const CASES: BridgeCase[] = [
       subnets: ['10.200.74.0/24'],
       extra,
       cniArgs,
-      then: (cmp) => {
+      verify: (cmp) => {
         const result = stepOf(cmp.records.ours, 'ADD').outcome.result as { interfaces: Array<{ mac: string }> };
         assert.is(result.interfaces[2]!.mac, '0a:58:0a:c8:4a:07');
       },
@@ -222,7 +222,7 @@ const CASES: BridgeCase[] = [
     compare: 'errors',
     steps: ['ADD'],
     cniVersion: '0.2.0',
-    then: (cmp) => {
+    verify: (cmp) => {
       assert.is(stepOf(cmp.records.ours, 'ADD').outcome.error?.msg, 'cannot convert: no valid IP addresses');
       const ours = JSON.stringify(stepOf(cmp.records.ours, 'ADD').snapshot);
       assert.not.match(ours, /<veth/, 'no veth pair made by ours');
@@ -265,7 +265,7 @@ test.after(removeUnusedBridgeNftTables);
 for (const c of CASES) {
   test(c.name, async () => {
     const cmp = await (c.compare === 'errors' ? assertSameErrors : assertSameAsReference)(caseOf(c));
-    c.then?.(cmp);
+    c.verify?.(cmp);
   });
 }
 
