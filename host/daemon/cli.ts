@@ -2,10 +2,13 @@
 import { parseArgs } from 'node:util';
 import { requestStatus } from './client.ts';
 import { stderrLog } from './log.ts';
+import { serveDaemonMetrics } from './exposition.ts';
+import { Metrics } from './metrics.ts';
 import { startDaemon, type DaemonStatus } from './server.ts';
 import { socketPathFromEnv } from './wire.ts';
 
 const usage = `usage: wasm-cni daemon [--socket PATH] [--allow-uid UID]... [--replace] [--drain-timeout SECONDS] [--workers N]
+                       [--metrics-address HOST:PORT|unix:PATH]
        wasm-cni daemon status [--socket PATH] [--json]`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -20,6 +23,7 @@ export async function run(argv: string[]): Promise<number> {
         replace: { type: 'boolean' },
         'drain-timeout': { type: 'string' },
         workers: { type: 'string' },
+        'metrics-address': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -41,7 +45,9 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`--workers takes a number (0: run plugins on the main thread)\n${usage}\n`);
     return 2;
   }
+  const metrics = new Metrics();
   const daemon = await startDaemon({
+    metrics,
     workers,
     socketPath: values.socket ?? socketPathFromEnv(),
     allowUids,
@@ -49,12 +55,19 @@ export async function run(argv: string[]): Promise<number> {
     drainTimeoutMs: values['drain-timeout'] ? Number(values['drain-timeout']) * 1000 : undefined,
     log: stderrLog,
   });
+  const exporter = values['metrics-address']
+    ? await serveDaemonMetrics(values['metrics-address'], metrics, daemon, stderrLog).catch(async (e) => {
+        await daemon.close();
+        throw e;
+      })
+    : undefined;
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
   await daemon.close();
+  await exporter?.close();
   // A plugin may keep a handle open (a netlink socket, a timer); a stopped daemon must still exit.
   setTimeout(() => process.exit(0), 2000).unref();
   return 0;

@@ -47,6 +47,8 @@ export interface DaemonOptions {
   requestTimeoutMs?: number;
   /** Who may call (default: SO_PEERCRED via the native addon). */
   peerChecker?: PeerChecker;
+  /** Where calls and rejections are counted (default: a fresh model; pass one to export it, e.g. to Prometheus). */
+  metrics?: Metrics;
 }
 
 export interface DaemonStatus {
@@ -89,7 +91,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const runner =
     workers > 0 ? await workerPoolRunner(workers, log, opts.pluginsModule) : await inProcessRunner(table, log);
 
-  const metrics = new Metrics();
+  const metrics = opts.metrics ?? new Metrics();
   const serializer = new KeyedSerializer();
   const connections = new Set<Socket>();
   const startedAt = new Date();
@@ -102,6 +104,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const reject = (sock: Socket, reason: RejectReason, message: string, fields: Record<string, unknown> = {}) => {
     rejected++;
+    metrics.reject(reason);
     log('warn', 'rejected', { reason, message, ...fields });
     sock.end(encodeReject(reason, message), () => sock.destroy());
   };
@@ -132,7 +135,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       let res = await serializer.run(containerId, () => runner.run(call.plugin, { env: call.env, stdin: call.stdin }));
       const ms = performance.now() - t0;
       served++;
-      metrics.record(call.plugin, command, ms, res.exitCode !== 0);
+      metrics.record(call, ms, res);
       log(res.exitCode === 0 ? 'info' : 'warn', 'call', {
         plugin: call.plugin,
         command,

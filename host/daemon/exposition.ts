@@ -1,0 +1,208 @@
+// The daemon's Prometheus metric families, built at scrape time from the metric model (metrics.ts), the
+// daemon's status, the process, and the host-local networks its calls used (their directories are read now:
+// at most MAX_TRACKED_NETWORKS networks, each listing capped).
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { hostLocalNetwork, networkUsage } from '../plugins/host-local/usage.ts';
+import type { LogSink } from './log.ts';
+import { startMetricsEndpoint, type MetricsEndpoint } from './metrics-http.ts';
+import { LATENCY_BUCKETS, type Metrics } from './metrics.ts';
+import { histogramSamples, render, type MetricFamily, type Sample } from './prometheus.ts';
+
+/** The part of the daemon's status the exposition reads. */
+export interface LiveCounts {
+  inFlight: number;
+  busyContainers: number;
+}
+
+export interface ExpositionSource {
+  metrics: Metrics;
+  live: () => LiveCounts;
+  /** Event-loop delay, from watchEventLoop(). */
+  loop?: IntervalHistogram;
+}
+
+/** Reservation files listed per network and scrape, at most. */
+const IPAM_SCAN_LIMIT = 100_000;
+
+/** Sampling interval of the event-loop monitor; its samples are the interval plus the lag. */
+const LOOP_RESOLUTION_MS = 20;
+
+/** Starts sampling the event loop's delay; disable() it when done. */
+export function watchEventLoop(): IntervalHistogram {
+  const h = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  h.enable();
+  return h;
+}
+
+function ipamFamilies(metrics: Metrics): MetricFamily[] {
+  const size: Sample[] = [];
+  const allocated: Sample[] = [];
+  const ratio: Sample[] = [];
+  for (const conf of metrics.hostLocalConfigs()) {
+    let usage;
+    try {
+      const net = hostLocalNetwork(conf);
+      usage = { net, ...networkUsage(net, { limit: IPAM_SCAN_LIMIT }) };
+    } catch {
+      continue; // a config the plugin itself rejected: nothing was allocated from it
+    }
+    for (const r of usage.ranges) {
+      const labels = {
+        network: usage.net.name,
+        data_dir: usage.net.dataDir,
+        range_set: String(r.rangeSet),
+        range: r.range,
+      };
+      size.push({ labels, value: r.size });
+      allocated.push({ labels, value: r.allocated });
+      ratio.push({ labels, value: r.size > 0 ? r.allocated / r.size : 0 });
+    }
+  }
+  return [
+    {
+      name: 'wasm_cni_ipam_range_size_addresses',
+      help: 'Addresses a host-local range can hand out (start to end, gateway excluded), per range the daemon has served.',
+      type: 'gauge',
+      samples: size,
+    },
+    {
+      name: 'wasm_cni_ipam_range_allocated_addresses',
+      help: 'Reservation files in a host-local range, read from its data directory at scrape time.',
+      type: 'gauge',
+      samples: allocated,
+    },
+    {
+      name: 'wasm_cni_ipam_range_utilization_ratio',
+      help: 'Allocated over size of a host-local range (0 to 1).',
+      type: 'gauge',
+      samples: ratio,
+    },
+  ];
+}
+
+function processFamilies(loop: IntervalHistogram | undefined): MetricFamily[] {
+  const families: MetricFamily[] = [
+    {
+      name: 'process_resident_memory_bytes',
+      help: 'Resident memory size of the daemon in bytes.',
+      type: 'gauge',
+      samples: [{ value: process.memoryUsage.rss() }],
+    },
+    {
+      name: 'process_start_time_seconds',
+      help: 'Start time of the daemon process since the Unix epoch in seconds.',
+      type: 'gauge',
+      samples: [{ value: Math.round((Date.now() - process.uptime() * 1000) / 10) / 100 }],
+    },
+  ];
+  if (!loop) return families;
+  const s = (ns: number) => (Number.isFinite(ns) ? Math.max(0, ns - LOOP_RESOLUTION_MS * 1e6) / 1e9 : 0);
+  const count = loop.count;
+  families.push(
+    {
+      name: 'wasm_cni_daemon_event_loop_delay_seconds',
+      help: 'Lag of the daemon event loop (how late a 20 ms timer fires) since start: quantiles, sum and count.',
+      type: 'summary',
+      samples: [
+        ...[0.5, 0.9, 0.99].map((q) => ({
+          labels: { quantile: String(q) },
+          value: count ? s(loop.percentile(q * 100)) : Number.NaN,
+        })),
+        { suffix: '_sum', value: count ? s(loop.mean) * count : 0 },
+        { suffix: '_count', value: count },
+      ],
+    },
+    {
+      name: 'wasm_cni_daemon_event_loop_delay_max_seconds',
+      help: 'Largest event loop lag of the daemon since start.',
+      type: 'gauge',
+      samples: [{ value: count ? s(loop.max) : 0 }],
+    },
+  );
+  return families;
+}
+
+export function daemonFamilies(src: ExpositionSource): MetricFamily[] {
+  const { metrics } = src;
+  const live = src.live();
+  const histograms = metrics.histograms();
+  return [
+    {
+      name: 'wasm_cni_daemon_calls_total',
+      help: 'Plugin calls the daemon served, by plugin and CNI command (failed ones included).',
+      type: 'counter',
+      samples: histograms.map((h) => ({ labels: { plugin: h.plugin, command: h.command }, value: h.count })),
+    },
+    {
+      name: 'wasm_cni_daemon_call_errors_total',
+      help: 'Served calls that ended in a CNI error, by plugin, command and CNI error code.',
+      type: 'counter',
+      samples: metrics
+        .errorCounts()
+        .map((e) => ({ labels: { plugin: e.plugin, command: e.command, code: e.code }, value: e.count })),
+    },
+    {
+      name: 'wasm_cni_daemon_call_duration_seconds',
+      help: 'Time from a call being received to its result, by plugin and command (waiting for the same container included).',
+      type: 'histogram',
+      samples: histograms.flatMap((h) =>
+        histogramSamples(
+          { plugin: h.plugin, command: h.command },
+          LATENCY_BUCKETS,
+          h.cumulative,
+          h.sumSeconds,
+          h.count,
+        ),
+      ),
+    },
+    {
+      name: 'wasm_cni_daemon_calls_in_flight',
+      help: 'Calls being served now.',
+      type: 'gauge',
+      samples: [{ value: live.inFlight }],
+    },
+    {
+      name: 'wasm_cni_daemon_busy_containers',
+      help: 'Containers with a call being served now (calls for one container run one at a time).',
+      type: 'gauge',
+      samples: [{ value: live.busyContainers }],
+    },
+    {
+      name: 'wasm_cni_daemon_rejected_calls_total',
+      help: 'Connections turned away before a plugin ran, by reason (version, draining and other_namespace make the executable take the cold path).',
+      type: 'counter',
+      samples: [...metrics.rejections()].map(([reason, value]) => ({ labels: { reason }, value })),
+    },
+    ...ipamFamilies(metrics),
+    ...processFamilies(src.loop),
+  ];
+}
+
+export function exposition(src: ExpositionSource): string {
+  return render(daemonFamilies(src));
+}
+
+/** Serves the daemon's metrics at `address` (see metrics-http.ts) until closed. */
+export async function serveDaemonMetrics(
+  address: string,
+  metrics: Metrics,
+  daemon: { status(): LiveCounts },
+  log: LogSink,
+): Promise<MetricsEndpoint> {
+  const loop = watchEventLoop();
+  let endpoint: MetricsEndpoint;
+  try {
+    endpoint = await startMetricsEndpoint(address, () => exposition({ metrics, live: () => daemon.status(), loop }));
+  } catch (e) {
+    loop.disable();
+    throw e;
+  }
+  log('info', 'metrics-listening', { address: endpoint.address });
+  return {
+    address: endpoint.address,
+    close: async () => {
+      loop.disable();
+      await endpoint.close();
+    },
+  };
+}
