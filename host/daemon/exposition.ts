@@ -1,8 +1,15 @@
 // The daemon's Prometheus metric families, built at scrape time from the metric model (metrics.ts), the
-// daemon's status, the process, and the host-local networks its calls used (their directories are read now:
-// at most MAX_TRACKED_NETWORKS networks, each listing capped).
+// daemon's status, the process, and the host-local networks its calls used (at most MAX_TRACKED_NETWORKS; each
+// directory is listed again only when it changed since the last scrape, and each listing is capped).
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { hostLocalNetwork, networkUsage } from '../plugins/host-local/usage.ts';
+import {
+  hostLocalNetwork,
+  networkUsage,
+  type HostLocalNetwork,
+  type NetworkUsage,
+} from '../plugins/host-local/usage.ts';
 import type { LogSink } from './log.ts';
 import { startMetricsEndpoint, type MetricsEndpoint } from './metrics-http.ts';
 import { LATENCY_BUCKETS, type Metrics } from './metrics.ts';
@@ -19,6 +26,8 @@ export interface ExpositionSource {
   live: () => LiveCounts;
   /** Event-loop delay, from watchEventLoop(). */
   loop?: IntervalHistogram;
+  /** Keeps listings between scrapes (default: none kept). */
+  ipam?: IpamScanner;
 }
 
 /** Reservation files listed per network and scrape, at most. */
@@ -34,15 +43,47 @@ export function watchEventLoop(): IntervalHistogram {
   return h;
 }
 
-function ipamFamilies(metrics: Metrics): MetricFamily[] {
+/**
+ * host-local usage per network config, listing a directory again only when its (inode, mtime, ctime) moved.
+ * A stamp read within a second of the directory's last change is not trusted (coarse timestamps can hide a
+ * second change in the same tick), so a busy directory is simply listed on each scrape.
+ */
+export class IpamScanner {
+  private cache = new Map<string, { stamp: string; net: HostLocalNetwork; usage: NetworkUsage }>();
+
+  scan(conf: Record<string, unknown>): { net: HostLocalNetwork; usage: NetworkUsage } {
+    const key = JSON.stringify(conf);
+    const hit = this.cache.get(key);
+    const net = hit?.net ?? hostLocalNetwork(conf);
+    const stamp = dirStamp(join(net.dataDir, net.name));
+    if (hit && stamp && hit.stamp === stamp) return hit;
+    const entry = { stamp: stamp ?? '', net, usage: networkUsage(net, { limit: IPAM_SCAN_LIMIT }) };
+    if (stamp) this.cache.set(key, entry);
+    else this.cache.delete(key);
+    return entry;
+  }
+}
+
+/** The directory's identity and change times, or undefined when missing or changed within the last second. */
+function dirStamp(dir: string): string | undefined {
+  try {
+    const st = statSync(dir, { bigint: true });
+    if (BigInt(Date.now()) * 1_000_000n - st.mtimeNs < 1_000_000_000n) return undefined;
+    return `${st.ino}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function ipamFamilies(metrics: Metrics, scanner: IpamScanner): MetricFamily[] {
   const size: Sample[] = [];
   const allocated: Sample[] = [];
   const ratio: Sample[] = [];
   for (const conf of metrics.hostLocalConfigs()) {
     let usage;
     try {
-      const net = hostLocalNetwork(conf);
-      usage = { net, ...networkUsage(net, { limit: IPAM_SCAN_LIMIT }) };
+      const scanned = scanner.scan(conf);
+      usage = { net: scanned.net, ...scanned.usage };
     } catch {
       continue; // a config the plugin itself rejected: nothing was allocated from it
     }
@@ -173,7 +214,7 @@ export function daemonFamilies(src: ExpositionSource): MetricFamily[] {
       type: 'counter',
       samples: [...metrics.rejections()].map(([reason, value]) => ({ labels: { reason }, value })),
     },
-    ...ipamFamilies(metrics),
+    ...ipamFamilies(metrics, src.ipam ?? new IpamScanner()),
     ...processFamilies(src.loop),
   ];
 }
@@ -190,9 +231,12 @@ export async function serveDaemonMetrics(
   log: LogSink,
 ): Promise<MetricsEndpoint> {
   const loop = watchEventLoop();
+  const ipam = new IpamScanner();
   let endpoint: MetricsEndpoint;
   try {
-    endpoint = await startMetricsEndpoint(address, () => exposition({ metrics, live: () => daemon.status(), loop }));
+    endpoint = await startMetricsEndpoint(address, () =>
+      exposition({ metrics, live: () => daemon.status(), loop, ipam }),
+    );
   } catch (e) {
     loop.disable();
     throw e;

@@ -5,11 +5,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { callDaemon, exchange } from '../../host/daemon/client.ts';
-import { serveDaemonMetrics } from '../../host/daemon/exposition.ts';
+import { IpamScanner, serveDaemonMetrics } from '../../host/daemon/exposition.ts';
 import { parseMetricsAddress, startMetricsEndpoint } from '../../host/daemon/metrics-http.ts';
 import { Metrics } from '../../host/daemon/metrics.ts';
 import { escapeHelp, histogramSamples, render } from '../../host/daemon/prometheus.ts';
@@ -340,6 +340,31 @@ P('a metrics address in use is an error; a stale unix socket is replaced', async
   );
   await a.close();
   assert.not.ok(existsSync(path), 'close removes the socket');
+});
+
+P('IPAM gauges: a directory is listed again only when it changed since the last scrape', () => {
+  const dataDir = pbox.dir('ipam');
+  const dir = join(dataDir, 'scan-net');
+  mkdirSync(dir);
+  const conf = {
+    name: 'scan-net',
+    cniVersion: '1.0.0',
+    ipam: { type: 'host-local', dataDir, subnet: '10.200.230.64/28' },
+  };
+  const past = new Date(Date.now() - 60_000);
+  const reserve = (ip: string) => {
+    writeFileSync(join(dir, ip), 'c\r\neth0');
+    utimesSync(dir, past, new Date(Date.now() - 60_000 + Math.random() * 1000)); // a quiet directory, stamp moved
+  };
+  reserve('10.200.230.66');
+  const scanner = new IpamScanner();
+  const first = scanner.scan(conf);
+  assert.is(first.usage.ranges[0]!.allocated, 1);
+  assert.is(scanner.scan(conf), first, 'unchanged: the listing is reused');
+  reserve('10.200.230.67');
+  assert.is(scanner.scan(conf).usage.ranges[0]!.allocated, 2, 'changed: listed again');
+  writeFileSync(join(dir, '10.200.230.68'), 'c\r\neth0'); // changed just now: never served from the cache
+  assert.is(scanner.scan(conf).usage.ranges[0]!.allocated, 3);
 });
 
 P.run();

@@ -48,7 +48,7 @@ export function checkHostLocal(report: Report, networks: LoadedNetwork[], cacheD
       const key = `${net.dataDir}/${net.name}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const usage = networkUsage(net, { readOwners: true });
+      const usage = networkUsage(net, { readFiles: true });
       const sets = new Map<number, RangeUsage[]>();
       for (const r of usage.ranges) sets.set(r.rangeSet, [...(sets.get(r.rangeSet) ?? []), r]);
       for (const [i, ranges] of sets) {

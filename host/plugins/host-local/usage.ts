@@ -1,7 +1,8 @@
 // Read-only utilisation of a host-local state directory, for metrics and `wasm-cni doctor`: how many addresses
 // each configured range holds against its size, and the reservation files themselves (empty ones included).
+// Runs on the daemon's event loop at scrape time: 60,000 reservations cost one listing and no file reads.
 // Takes no lock and changes nothing; a count taken while a plugin allocates may be off by the calls in flight.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ipToBytes, tryParseIP, type RangeSet } from '../../core/index.ts';
 import { loadConfig } from './config.ts';
@@ -34,8 +35,8 @@ export interface RangeUsage {
 export interface ReservationFile {
   ip: string;
   file: string;
-  bytes: number;
-  /** The container id in the file (read only when asked). */
+  /** The file's size and container id (only when the files are read). */
+  bytes?: number;
   containerId?: string;
 }
 
@@ -48,59 +49,110 @@ export interface NetworkUsage {
   truncated: boolean;
 }
 
+/** A canonical dotted quad (as host-local names its files) as a number, else undefined. */
+function ipv4Number(name: string): number | undefined {
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i <= name.length; i++) {
+    const c = i < name.length ? name.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || part > 255) return undefined;
+      n = n * 256 + part;
+      if (++dots > 4) return undefined;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && part === 0) return undefined; // leading zero
+      part = part * 10 + (c - 48);
+      if (++digits > 3) return undefined;
+    } else return undefined;
+  }
+  return dots === 4 ? n : undefined;
+}
+
 function ipNumber(text: string): bigint {
   let n = 0n;
   for (const b of ipToBytes(text)) n = (n << 8n) | BigInt(b);
   return n;
 }
 
-/** Reads `<dataDir>/<name>`: at most `limit` reservation files; their owners only with `readOwners`. */
-export function networkUsage(net: HostLocalNetwork, opts: { readOwners?: boolean; limit?: number } = {}): NetworkUsage {
+interface Bounds {
+  rangeSet: number;
+  range: string;
+  family: 4 | 6;
+  start: bigint;
+  end: bigint;
+  /** The same as numbers, for IPv4 (the common case, compared without BigInt). */
+  start4: number;
+  end4: number;
+  size: bigint;
+  allocated: number;
+}
+
+/**
+ * Counts `<dataDir>/<name>`'s reservations per range: at most `limit` directory entries, without reading them
+ * (a listing and a parse per name); with `readFiles`, also each file's size and owner.
+ */
+export function networkUsage(net: HostLocalNetwork, opts: { readFiles?: boolean; limit?: number } = {}): NetworkUsage {
   const dir = join(net.dataDir, net.name);
   const limit = opts.limit ?? 200_000;
-  const bounds = net.rangeSets.flatMap((set, rangeSet) =>
+  const bounds: Bounds[] = net.rangeSets.flatMap((set, rangeSet) =>
     set.ranges.map((r) => {
       const start = ipNumber(r.rangeStart);
       const end = ipNumber(r.rangeEnd);
       const gw = r.gateway ? ipNumber(r.gateway) : -1n;
       const size = end - start + 1n - (gw >= start && gw <= end ? 1n : 0n);
-      return { rangeSet, range: r.text, family: r.family, start, end, size, allocated: 0 };
+      return {
+        rangeSet,
+        range: r.text,
+        family: r.family,
+        start,
+        end,
+        start4: Number(start),
+        end4: Number(end),
+        size,
+        allocated: 0,
+      };
     }),
   );
-  let names: string[] = [];
+  const v4 = bounds.filter((b) => b.family === 4);
+  const v6 = bounds.filter((b) => b.family === 6);
+  let entries: Dirent[] = [];
   let exists = true;
   try {
-    names = readdirSync(dir);
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch {
     exists = false;
   }
-  const truncated = names.length > limit;
+  const truncated = entries.length > limit;
   const reservations: ReservationFile[] = [];
-  for (const name of names.slice(0, limit)) {
-    const ip = tryParseIP(name);
-    if (!ip || ip.text !== name) continue;
-    const file = join(dir, name);
-    let bytes: number;
-    try {
-      const st = statSync(file);
-      if (!st.isFile()) continue;
-      bytes = st.size;
-    } catch {
-      continue; // released meanwhile
+  for (const e of entries.slice(0, limit)) {
+    if (!e.isFile()) continue;
+    const name = e.name;
+    const n4 = ipv4Number(name);
+    let b: Bounds | undefined;
+    if (n4 !== undefined) b = v4.find((x) => n4 >= x.start4 && n4 <= x.end4);
+    else {
+      const ip = name.includes(':') ? tryParseIP(name) : null;
+      if (!ip || ip.text !== name || ip.family !== 6) continue;
+      const n6 = ipNumber(name);
+      b = v6.find((x) => n6 >= x.start && n6 <= x.end);
     }
-    const r: ReservationFile = { ip: name, file, bytes };
-    if (opts.readOwners && bytes > 0) {
+    if (b) b.allocated++;
+    const r: ReservationFile = { ip: name, file: join(dir, name) };
+    if (opts.readFiles) {
+      let text: string;
       try {
-        r.containerId = parseOwner(readFileSync(file, 'latin1').trim()).containerId;
+        text = readFileSync(r.file, 'latin1');
       } catch {
-        /* released meanwhile */
+        continue; // released meanwhile
       }
+      r.bytes = text.length;
+      if (text.length > 0) r.containerId = parseOwner(text.trim()).containerId;
     }
     reservations.push(r);
-    const n = ipNumber(name);
-    const fam = ip.family;
-    const b = bounds.find((x) => x.family === fam && n >= x.start && n <= x.end);
-    if (b) b.allocated++;
   }
   return {
     dir,
