@@ -5,7 +5,16 @@
 // must not change the real ones); files, the daemon and the cold-path run are real. Subnet 10.200.232.0/24.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { diagnoseDeployed, type DeployedNode } from '../../host/cli/doctor/deployed.ts';
 import { exitCodeFor, type Finding } from '../../host/cli/doctor/findings.ts';
@@ -266,14 +275,24 @@ test('an empty reservation and an orphaned one: warnings with the rm that fixes 
 
 test('daemon down: a warning while the cold path works (exit 1), an error when the kit is gone too (exit 2)', async () => {
   const absent = join(root, 'run', 'absent.sock');
-  const fs = await diagnose(healthy(), { socket: absent });
-  const f = only(fs, 'daemon', 'warn', /no daemon answers at .*absent\.sock/);
-  assert.match(f.fix!, /systemctl restart wasm-cni/);
-  assert.is(exitCodeFor(fs), 1);
+  const settings = join(node.binDir, 'wasm-cni.conf');
+  const kept = existsSync(settings) ? readFileSync(settings) : undefined;
+  writeFileSync(settings, 'on-demand = false\n'); // executables that could start a daemon are told not to
+  try {
+    const fs = await diagnose(healthy(), { socket: absent });
+    const f = only(fs, 'daemon', 'warn', /no daemon answers at .*absent\.sock.*every call starts a runtime/);
+    assert.match(f.fix!, /systemctl restart wasm-cni/);
+    assert.is(exitCodeFor(fs), 1);
+    assert.ok(fs.some((x) => x.area === 'settings' && /on-demand false/.test(x.detail)));
+  } finally {
+    if (kept) writeFileSync(settings, kept);
+    else rmSync(settings);
+  }
   const kitless = join(root, 'kitless');
   const inst = await cli(['install', '--bin-dir', kitless]);
   assert.is(inst.code, 0, inst.stderr);
   rmSync(join(kitless, '.wasm-cni'), { recursive: true });
+  writeFileSync(join(kitless, 'wasm-cni.conf'), 'on-demand = false\n');
   const both = await diagnose(healthy(), { socket: absent, binDir: kitless });
   const kit = problems(both).find((x) => x.area === 'kit');
   assert.ok(kit && kit.verdict === 'fail', JSON.stringify(both));
@@ -281,6 +300,22 @@ test('daemon down: a warning while the cold path works (exit 1), an error when t
   assert.is(exitCodeFor(both), 2);
   const withDaemon = await diagnose(healthy(), { binDir: kitless });
   assert.is(problems(withDaemon).find((x) => x.area === 'kit')?.verdict, 'warn');
+});
+
+test('executables that start a daemon on demand: no daemon running is their idle state, not a problem', async () => {
+  const dir = join(root, 'on-demand');
+  const inst = await cli(['install', '--bin-dir', dir]);
+  assert.is(inst.code, 0, inst.stderr);
+  // the variable only an on-demand-capable build reads, added to each executable alike (one build still)
+  for (const f of readdirSync(dir))
+    if (!f.startsWith('.') && !f.endsWith('.conf')) appendFileSync(join(dir, f), 'WASM_CNI_ON_DEMAND');
+  rmSync(join(dir, 'wasm-cni.conf'), { force: true });
+  const absent = join(root, 'run', 'absent.sock');
+  const fs = await diagnose(healthy(), { socket: absent, binDir: dir });
+  assert.equal(problems(fs), []);
+  assert.ok(fs.some((x) => x.area === 'daemon' && x.verdict === 'info' && /starts one on demand/.test(x.detail)));
+  writeFileSync(join(dir, 'wasm-cni.conf'), '# test\non-demand = false\nidle-exit = 30\n');
+  only(await diagnose(healthy(), { socket: absent, binDir: dir }), 'daemon', 'warn', /every call starts a runtime/);
 });
 
 test('kernel: br_netfilter, bridge-nf-call-iptables, ip_forward, and a pod MTU above the uplink', async () => {

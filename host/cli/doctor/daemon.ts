@@ -7,9 +7,18 @@ import type { DaemonStatus } from '../../daemon/server.ts';
 import type { Report } from './findings.ts';
 import type { NodeProbes } from './probes.ts';
 
-export function howStarted(pid: number, probes: NodeProbes, status?: Partial<DaemonStatus>): string {
-  const told = (status as { startedBy?: unknown } | undefined)?.startedBy;
-  if (typeof told === 'string' && told) return told;
+/** How the daemon says it was started (`origin` in its status), when it does. */
+function toldOrigin(status: unknown): string | undefined {
+  const o = (status as { origin?: { startedBy?: unknown; detail?: unknown; idleExitSeconds?: unknown } })?.origin;
+  if (!o || typeof o.startedBy !== 'string') return undefined;
+  const detail = typeof o.detail === 'string' && o.detail ? ` (${o.detail})` : '';
+  const idle = typeof o.idleExitSeconds === 'number' ? `, exits after ${o.idleExitSeconds} s without calls` : '';
+  return `${o.startedBy}${detail}${idle}`;
+}
+
+export function howStarted(pid: number, probes: NodeProbes, status?: unknown): string {
+  const told = toldOrigin(status);
+  if (told) return told;
   const environ = probes.readFile(`/proc/${pid}/environ`)?.split('\0') ?? [];
   const cgroup = probes.readFile(`/proc/${pid}/cgroup`) ?? '';
   const unit = /\/([^/\n]+\.service)(?:\/|$)/m.exec(cgroup)?.[1];
@@ -30,18 +39,29 @@ function sameNamespace(kind: 'net' | 'mnt', pid: number): boolean | undefined {
   }
 }
 
-/** Returns whether the daemon answered. */
-export async function checkDaemon(report: Report, socket: string, probes: NodeProbes): Promise<boolean> {
+/**
+ * Returns whether the daemon answered. `onDemand`: the executables start a daemon when none answers (then a
+ * stopped daemon is the normal idle state, not a problem).
+ */
+export async function checkDaemon(
+  report: Report,
+  socket: string,
+  onDemand: boolean,
+  probes: NodeProbes,
+): Promise<boolean> {
   let status: DaemonStatus;
   try {
     status = await requestStatus(socket, 2000);
   } catch (e) {
-    report.add(
-      'daemon',
-      'warn',
-      `no daemon answers at ${socket} (${(e as Error).message}): every call starts a runtime (the cold path, slower)`,
-      'systemctl restart wasm-cni   # or: kubectl -n kube-system rollout restart daemonset/wasm-cni',
-    );
+    const why = `no daemon answers at ${socket} (${(e as Error).message})`;
+    if (onDemand) report.add('daemon', 'info', `${why}: the next call starts one on demand`);
+    else
+      report.add(
+        'daemon',
+        'warn',
+        `${why}: every call starts a runtime (the cold path, slower)`,
+        'systemctl restart wasm-cni   # or: kubectl -n kube-system rollout restart daemonset/wasm-cni',
+      );
     return false;
   }
   report.add(

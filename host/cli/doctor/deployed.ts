@@ -11,6 +11,7 @@ import { checkIptablesMode } from './iptables-mode.ts';
 import { checkKernel } from './kernel.ts';
 import { checkKit } from './kit.ts';
 import { checkNetworkConfigs } from './netconf.ts';
+import { readShimSettings } from './settings.ts';
 import { systemProbes, type NodeProbes } from './probes.ts';
 
 export interface DeployedNode {
@@ -18,14 +19,23 @@ export interface DeployedNode {
   confDir: string;
   /** The runtime's result cache (libcni's cache dir; the kubelet's --cni-cache-dir). */
   cacheDir?: string;
-  /** The daemon socket (default: $WASM_CNI_SOCKET or /run/wasm-cni/wasm-cni.sock). */
+  /** The daemon socket (default: $WASM_CNI_SOCKET, else the bin dir's wasm-cni.conf, else /run/wasm-cni/wasm-cni.sock). */
   socket?: string;
 }
 
 export async function diagnoseDeployed(node: DeployedNode, probes: NodeProbes = systemProbes): Promise<Finding[]> {
   const report = new Report();
   const executables = checkExecutables(report, node.binDir);
-  const daemonUp = await checkDaemon(report, node.socket ?? socketPathFromEnv(), probes);
+  const settings = readShimSettings(node.binDir);
+  if (settings.file)
+    report.add(
+      'settings',
+      'info',
+      `${settings.file}: on-demand ${settings.onDemand}, idle-exit ${settings.idleExitSeconds} s${settings.socket ? `, socket ${settings.socket}` : ''}`,
+    );
+  const onDemand = settings.onDemand && executables.some((e) => e.startsDaemon);
+  const socket = node.socket ?? (process.env.WASM_CNI_SOCKET || settings.socket || socketPathFromEnv());
+  const daemonUp = await checkDaemon(report, socket, onDemand, probes);
   await checkKit(report, node.binDir, executables, daemonUp, probes);
   const networks = checkNetworkConfigs(report, node.confDir, node.binDir, executables);
   await checkKernel(report, networks, probes);

@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import { plugins as ourPlugins } from '../../plugins/registry.ts';
 import type { Report } from './findings.ts';
 
-/** Strings in shims/exec that no other program carries together: the socket override and the kit entry. */
-const SHIM_MARKERS = ['WASM_CNI_SOCKET', '/.wasm-cni/build/js/cni-plugin.mjs'].map((s) => Buffer.from(s));
+/** Strings in shims/exec that no other program carries together: its socket variable and its kit's directory. */
+const SHIM_MARKERS = ['WASM_CNI_SOCKET', '.wasm-cni'].map((s) => Buffer.from(s));
+/** Only an executable that can start a daemon on demand reads this variable. */
+const ON_DEMAND_MARKER = Buffer.from('WASM_CNI_ON_DEMAND');
 /** The shim is well under this; a bigger file is not it (and is not read whole). */
 const MAX_SHIM_BYTES = 16 << 20;
 
@@ -17,6 +19,8 @@ export interface Executable {
   path: string;
   ours: boolean;
   sha256?: string;
+  /** Ours, and able to start a daemon when none answers. */
+  startsDaemon?: boolean;
 }
 
 export function isOurShim(bytes: Buffer): boolean {
@@ -47,7 +51,14 @@ export function listExecutables(binDir: string): Executable[] {
     }
     const bytes = readFileSync(path);
     const ours = isOurShim(bytes);
-    out.push({ name, path, ours, ...(ours ? { sha256: createHash('sha256').update(bytes).digest('hex') } : {}) });
+    out.push({
+      name,
+      path,
+      ours,
+      ...(ours
+        ? { sha256: createHash('sha256').update(bytes).digest('hex'), startsDaemon: bytes.includes(ON_DEMAND_MARKER) }
+        : {}),
+    });
   }
   return out;
 }

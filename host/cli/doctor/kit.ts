@@ -1,6 +1,7 @@
 // The cold-path kit next to the executables (<bin-dir>/.wasm-cni/, placed by `wasm-cni install`): present,
 // with any JavaScript runtime it bundles, and working — one of our executables is run for CNI VERSION with the
-// daemon socket pointed at nothing, so it takes the cold path exactly as it would with the daemon down.
+// daemon socket pointed at nothing and starting one on demand turned off, so it takes the cold path exactly as
+// it would with the daemon down.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,10 +12,10 @@ import type { NodeProbes } from './probes.ts';
 
 const KIT_ENTRY = 'build/js/cni-plugin.mjs';
 
-/** Executable files at the top of the kit or in its bin/: a runtime it carries (none in a plain install). */
+/** Executable files in the kit's runtime/ (or bin/) directories: a JavaScript runtime it carries. */
 function bundledRuntimes(kit: string): string[] {
   const out: string[] = [];
-  for (const dir of [kit, join(kit, 'bin')]) {
+  for (const dir of [join(kit, 'build', 'runtime'), join(kit, 'runtime'), join(kit, 'bin')]) {
     let names: string[] = [];
     try {
       names = readdirSync(dir);
@@ -65,6 +66,7 @@ export async function checkKit(
   const r = await probes.run(probe.path, [], {
     env: {
       CNI_COMMAND: 'VERSION',
+      WASM_CNI_ON_DEMAND: 'false', // run the call itself: never leave a daemon behind
       WASM_CNI_SOCKET: join(tmpdir(), `wasm-cni-doctor-${process.pid}-absent`, 'none.sock'),
     },
     input: '{"cniVersion":"1.0.0"}',
