@@ -12,6 +12,7 @@ import { callDaemon, exchange } from '../../host/daemon/client.ts';
 import { IpamScanner, serveDaemonMetrics } from '../../host/daemon/exposition.ts';
 import { parseMetricsAddress, startMetricsEndpoint } from '../../host/daemon/metrics-http.ts';
 import { Metrics } from '../../host/daemon/metrics.ts';
+import { hostLocalNetwork, networkUsage } from '../../host/plugins/host-local/usage.ts';
 import { escapeHelp, histogramSamples, render } from '../../host/daemon/prometheus.ts';
 import { startDaemon } from '../../host/daemon/server.ts';
 import { encodeFrame, Kind, WIRE_VERSION } from '../../host/daemon/wire.ts';
@@ -340,6 +341,53 @@ P('a metrics address in use is an error; a stale unix socket is replaced', async
   );
   await a.close();
   assert.not.ok(existsSync(path), 'close removes the socket');
+});
+
+P('host-local usage: per range of each set, IPv4 and IPv6, only canonical address names counted', () => {
+  const dataDir = pbox.dir('usage');
+  const net = hostLocalNetwork({
+    name: 'dual',
+    cniVersion: '1.0.0',
+    ipam: {
+      type: 'host-local',
+      dataDir,
+      ranges: [
+        [{ subnet: '10.200.230.128/30' }, { subnet: '10.200.230.136/30', gateway: '10.200.230.138' }],
+        [{ subnet: 'fd00:200:230::/120', rangeStart: 'fd00:200:230::10', rangeEnd: 'fd00:200:230::1f' }],
+      ],
+    },
+  });
+  const dir = join(dataDir, 'dual');
+  mkdirSync(dir);
+  const files: Record<string, string> = {
+    '10.200.230.130': 'a\r\neth0',
+    '10.200.230.137': 'b\r\neth0',
+    '10.200.230.139': '', // outside every range (broadcast): listed, not counted
+    'fd00:200:230::11': 'c\r\neth0',
+    'fd00:200:230::0011': 'not canonical',
+    '010.200.230.130': 'leading zero',
+    '10.200.230.256': 'not an address',
+    lock: '',
+    'last_reserved_ip.0': '10.200.230.130',
+  };
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const u = networkUsage(net, { readFiles: true });
+  assert.equal(
+    u.ranges.map((r) => [r.rangeSet, r.range, r.size, r.allocated]),
+    [
+      [0, '10.200.230.129-10.200.230.130', 1, 1],
+      [0, '10.200.230.137-10.200.230.138', 1, 1],
+      [1, 'fd00:200:230::10-fd00:200:230::1f', 16, 1],
+    ],
+    'sizes leave the gateways out (.129 by default, .138 as configured)',
+  );
+  assert.equal(u.reservations.map((r) => [r.ip, r.bytes, r.containerId]).sort(), [
+    ['10.200.230.130', 7, 'a'],
+    ['10.200.230.137', 7, 'b'],
+    ['10.200.230.139', 0, undefined],
+    ['fd00:200:230::11', 7, 'c'],
+  ]);
+  assert.is(networkUsage(net, { limit: 2 }).truncated, true);
 });
 
 P('IPAM gauges: a directory is listed again only when it changed since the last scrape', () => {
