@@ -231,19 +231,18 @@ export async function diagnose(flags: NetworkFlags): Promise<Check[]> {
 
 const DEPLOYED_FLAGS = ['--bin-dir', '--conf-dir', '--cache-dir', '--socket'];
 
+const DEPLOYED_OPTIONS = {
+  'bin-dir': { type: 'string', default: '/opt/cni/bin' },
+  'conf-dir': { type: 'string', default: '/etc/cni/net.d' },
+  'cache-dir': { type: 'string' },
+  socket: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 async function runDeployed(argv: string[]): Promise<number> {
-  let values;
+  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof DEPLOYED_OPTIONS }>>['values'];
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        'bin-dir': { type: 'string', default: '/opt/cni/bin' },
-        'conf-dir': { type: 'string', default: '/etc/cni/net.d' },
-        'cache-dir': { type: 'string' },
-        socket: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    }));
+    ({ values } = parseArgs({ args: argv, options: DEPLOYED_OPTIONS }));
   } catch (e) {
     process.stderr.write(`wasm-cni doctor: ${(e as Error).message}\n(see 'wasm-cni doctor --help')\n`);
     return 2;

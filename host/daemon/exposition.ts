@@ -80,7 +80,7 @@ function ipamFamilies(metrics: Metrics, scanner: IpamScanner): MetricFamily[] {
   const allocated: Sample[] = [];
   const ratio: Sample[] = [];
   for (const conf of metrics.hostLocalConfigs()) {
-    let usage;
+    let usage: NetworkUsage & { net: HostLocalNetwork };
     try {
       const scanned = scanner.scan(conf);
       usage = { net: scanned.net, ...scanned.usage };

@@ -156,8 +156,8 @@ function checkHistogram(f: ParsedFamily): void {
   for (const s of f.samples) {
     const { le, ...rest } = s.labels;
     const key = JSON.stringify(Object.entries(rest).sort());
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { les: [], counts: [] }));
+    const g = groups.get(key) ?? { les: [], counts: [] };
+    groups.set(key, g);
     if (s.name.endsWith('_bucket')) {
       assert.ok(le !== undefined, 'a bucket has le');
       g.les.push(parseValue(le!));
@@ -181,7 +181,7 @@ function checkHistogram(f: ParsedFamily): void {
 }
 
 /** The value of one series (0 when absent, as for a counter not yet incremented). */
-function valueOf(fams: ParsedFamily[], name: string, labels: Record<string, string> = {}): number {
+function seriesValue(fams: ParsedFamily[], name: string, labels: Record<string, string> = {}): number {
   for (const f of fams)
     for (const s of f.samples)
       if (s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)) {
@@ -247,7 +247,7 @@ F('label values and HELP are escaped and read back; histograms are cumulative wi
       ['lat_seconds_count', '', 7],
     ],
   );
-  assert.is(valueOf(fams, 'inf'), Number.POSITIVE_INFINITY);
+  assert.is(seriesValue(fams, 'inf'), Number.POSITIVE_INFINITY);
   assert.is(escapeHelp('a"b'), 'a"b', 'HELP does not escape quotes');
 });
 
@@ -296,16 +296,16 @@ P('a call in flight shows in the gauges; a bad frame counts as a rejection; GET 
     });
     await new Promise((r) => setTimeout(r, 200));
     const during = await scrape();
-    assert.is(valueOf(during, 'wasm_cni_daemon_calls_in_flight'), 1);
-    assert.is(valueOf(during, 'wasm_cni_daemon_busy_containers'), 1);
+    assert.is(seriesValue(during, 'wasm_cni_daemon_calls_in_flight'), 1);
+    assert.is(seriesValue(during, 'wasm_cni_daemon_busy_containers'), 1);
     await slow;
     await exchange(socket, Buffer.from('GET / HTTP/1.1\r\n\r\n'));
     const after = await scrape();
-    assert.is(valueOf(after, 'wasm_cni_daemon_calls_in_flight'), 0);
-    assert.is(valueOf(after, 'wasm_cni_daemon_calls_total', { plugin: 'sleep', command: 'ADD' }), 1);
-    assert.is(valueOf(after, 'wasm_cni_daemon_rejected_calls_total', { reason: 'bad_frame' }), 1);
-    assert.is(valueOf(after, 'wasm_cni_daemon_rejected_calls_total', { reason: 'version' }), 0);
-    assert.ok(valueOf(after, 'process_resident_memory_bytes') > 1e6);
+    assert.is(seriesValue(after, 'wasm_cni_daemon_calls_in_flight'), 0);
+    assert.is(seriesValue(after, 'wasm_cni_daemon_calls_total', { plugin: 'sleep', command: 'ADD' }), 1);
+    assert.is(seriesValue(after, 'wasm_cni_daemon_rejected_calls_total', { reason: 'bad_frame' }), 1);
+    assert.is(seriesValue(after, 'wasm_cni_daemon_rejected_calls_total', { reason: 'version' }), 0);
+    assert.ok(seriesValue(after, 'process_resident_memory_bytes') > 1e6);
     const lag = after.find((f) => f.name === 'wasm_cni_daemon_event_loop_delay_seconds');
     assert.is(lag?.type, 'summary');
 
@@ -505,7 +505,7 @@ R('counters move by exactly the calls made; errors carry the CNI code; IPAM coun
 
   const mid = await scrape();
   const delta = (name: string, labels: Record<string, string>) =>
-    valueOf(mid, name, labels) - valueOf(before, name, labels);
+    seriesValue(mid, name, labels) - seriesValue(before, name, labels);
   const calls = (plugin: string, command: string) => delta('wasm_cni_daemon_calls_total', { plugin, command });
   assert.is(calls('loopback', 'ADD'), 2);
   assert.is(calls('bridge', 'ADD'), 3);
@@ -522,25 +522,25 @@ R('counters move by exactly the calls made; errors carry the CNI code; IPAM coun
   );
   assert.ok(delta('wasm_cni_daemon_call_duration_seconds_sum', { plugin: 'bridge', command: 'ADD' }) > 0);
   assert.is(delta('wasm_cni_daemon_rejected_calls_total', { reason: 'version' }), 1);
-  assert.is(valueOf(mid, 'wasm_cni_daemon_calls_in_flight'), 0);
+  assert.is(seriesValue(mid, 'wasm_cni_daemon_calls_in_flight'), 0);
   const range = {
     network: `${box.prefix}-net`,
     data_dir: ipamDir,
     range_set: '0',
     range: '10.200.230.1-10.200.230.14',
   };
-  assert.is(valueOf(mid, 'wasm_cni_ipam_range_size_addresses', range), 13, '.1-.14 without the gateway .1');
-  assert.is(valueOf(mid, 'wasm_cni_ipam_range_allocated_addresses', range), 2);
-  assert.is(valueOf(mid, 'wasm_cni_ipam_range_utilization_ratio', range), 2 / 13);
+  assert.is(seriesValue(mid, 'wasm_cni_ipam_range_size_addresses', range), 13, '.1-.14 without the gateway .1');
+  assert.is(seriesValue(mid, 'wasm_cni_ipam_range_allocated_addresses', range), 2);
+  assert.is(seriesValue(mid, 'wasm_cni_ipam_range_utilization_ratio', range), 2 / 13);
 
   for (const pod of pods) assert.is((await plugin('bridge', 'DEL', pod, netconf())).code, 0);
   const after = await scrape();
   assert.is(
-    valueOf(after, 'wasm_cni_daemon_calls_total', { plugin: 'bridge', command: 'DEL' }) -
-      valueOf(mid, 'wasm_cni_daemon_calls_total', { plugin: 'bridge', command: 'DEL' }),
+    seriesValue(after, 'wasm_cni_daemon_calls_total', { plugin: 'bridge', command: 'DEL' }) -
+      seriesValue(mid, 'wasm_cni_daemon_calls_total', { plugin: 'bridge', command: 'DEL' }),
     2,
   );
-  assert.is(valueOf(after, 'wasm_cni_ipam_range_allocated_addresses', range), 0);
+  assert.is(seriesValue(after, 'wasm_cni_ipam_range_allocated_addresses', range), 0);
 });
 
 R('SIGTERM stops the daemon and removes the metrics socket', async () => {

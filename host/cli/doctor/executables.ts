@@ -2,7 +2,7 @@
 // carries), whether all of ours are one build (identical bytes: `wasm-cni install` copies one executable under
 // every plugin name), and which of our plugin names hold someone else's executable.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { plugins as ourPlugins } from '../../plugins/registry.ts';
 import type { Report } from './findings.ts';
@@ -38,7 +38,7 @@ export function listExecutables(binDir: string): Executable[] {
   for (const name of names) {
     if (name.startsWith('.')) continue;
     const path = join(binDir, name);
-    let st;
+    let st: Stats;
     try {
       st = statSync(path);
     } catch {

@@ -3,7 +3,12 @@
 // a reservation whose container id has no entry in the runtime's result cache (libcni's <cache-dir>/results),
 // checked only when that cache exists at all.
 import { readdirSync } from 'node:fs';
-import { hostLocalNetwork, networkUsage, type RangeUsage } from '../../plugins/host-local/usage.ts';
+import {
+  type HostLocalNetwork,
+  hostLocalNetwork,
+  networkUsage,
+  type RangeUsage,
+} from '../../plugins/host-local/usage.ts';
 import { resultsDir } from '../../runtime/cache.ts';
 import type { Report } from './findings.ts';
 import type { LoadedNetwork } from './netconf.ts';
@@ -33,7 +38,7 @@ export function checkHostLocal(report: Report, networks: LoadedNetwork[], cacheD
       const ipam = p.raw.ipam as { type?: unknown } | undefined;
       const conf = p.network.type === 'host-local' ? p.raw : ipam?.type === 'host-local' ? p.raw : undefined;
       if (!conf) continue;
-      let net;
+      let net: HostLocalNetwork;
       try {
         net = hostLocalNetwork({ ...conf, name: list.name, cniVersion: list.cniVersion });
       } catch (e) {

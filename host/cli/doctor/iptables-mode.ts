@@ -22,7 +22,7 @@ export function backendOfVersion(version: string): IptablesBackend {
 
 export async function checkIptablesMode(report: Report, probes: NodeProbes): Promise<void> {
   const version = await probes.run('iptables', ['--version']);
-  if (!version || version.code !== 0) {
+  if (version?.code !== 0) {
     report.add(
       'iptables',
       'warn',

@@ -1,7 +1,7 @@
 // The kernel settings pod networking on a bridge depends on: br_netfilter with bridge-nf-call-iptables (service
 // traffic between pods on one bridge goes through kube-proxy's rules), IPv4 forwarding, and a pod MTU that fits
 // the node's uplink.
-import { pickMtu } from '../../core/index.ts';
+import { type MtuChoice, pickMtu } from '../../core/index.ts';
 import type { Report } from './findings.ts';
 import type { LoadedNetwork } from './netconf.ts';
 import type { NodeProbes } from './probes.ts';
@@ -37,7 +37,7 @@ export async function checkKernel(report: Report, networks: LoadedNetwork[], pro
     fwd === '1' ? undefined : 'sysctl -w net.ipv4.ip_forward=1   # and persist it in /etc/sysctl.d/',
   );
 
-  let uplink;
+  let uplink: MtuChoice;
   try {
     uplink = pickMtu(await probes.interfaces());
   } catch (e) {
