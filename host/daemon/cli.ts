@@ -45,7 +45,11 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`--workers takes a number (0: run plugins on the main thread)\n${usage}\n`);
     return 2;
   }
+  // The metrics endpoint first: an address in use fails before the daemon socket (or a predecessor) is touched.
   const metrics = new Metrics();
+  const exporter = values['metrics-address']
+    ? await serveDaemonMetrics(values['metrics-address'], metrics, stderrLog)
+    : undefined;
   const daemon = await startDaemon({
     metrics,
     workers,
@@ -54,13 +58,11 @@ export async function run(argv: string[]): Promise<number> {
     replace: values.replace,
     drainTimeoutMs: values['drain-timeout'] ? Number(values['drain-timeout']) * 1000 : undefined,
     log: stderrLog,
+  }).catch(async (e) => {
+    await exporter?.close();
+    throw e;
   });
-  const exporter = values['metrics-address']
-    ? await serveDaemonMetrics(values['metrics-address'], metrics, daemon, stderrLog).catch(async (e) => {
-        await daemon.close();
-        throw e;
-      })
-    : undefined;
+  exporter?.attach(daemon);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);

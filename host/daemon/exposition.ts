@@ -223,20 +223,23 @@ export function exposition(src: ExpositionSource): string {
   return render(daemonFamilies(src));
 }
 
+export interface DaemonMetricsEndpoint extends MetricsEndpoint {
+  /** The daemon whose live counts (in flight, busy containers) to show; zero until attached. */
+  attach(daemon: { status(): LiveCounts }): void;
+}
+
 /** Serves the daemon's metrics at `address` (see metrics-http.ts) until closed. */
 export async function serveDaemonMetrics(
   address: string,
   metrics: Metrics,
-  daemon: { status(): LiveCounts },
   log: LogSink,
-): Promise<MetricsEndpoint> {
+): Promise<DaemonMetricsEndpoint> {
   const loop = watchEventLoop();
   const ipam = new IpamScanner();
+  let live = (): LiveCounts => ({ inFlight: 0, busyContainers: 0 });
   let endpoint: MetricsEndpoint;
   try {
-    endpoint = await startMetricsEndpoint(address, () =>
-      exposition({ metrics, live: () => daemon.status(), loop, ipam }),
-    );
+    endpoint = await startMetricsEndpoint(address, () => exposition({ metrics, live, loop, ipam }));
   } catch (e) {
     loop.disable();
     throw e;
@@ -244,6 +247,9 @@ export async function serveDaemonMetrics(
   log('info', 'metrics-listening', { address: endpoint.address });
   return {
     address: endpoint.address,
+    attach: (daemon) => {
+      live = () => daemon.status();
+    },
     close: async () => {
       loop.disable();
       await endpoint.close();

@@ -1,9 +1,10 @@
 // The opt-in metrics endpoint: plain HTTP, GET /metrics, on a TCP address (`127.0.0.1:9617`, `[::1]:9617`,
 // `:9617` for every address) or a unix socket (`unix:/run/wasm-cni/metrics.sock`). Separate from the call
 // socket: a scrape never competes with the protocol, and the call socket stays root-only.
-import { lstatSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
+import { dirname } from 'node:path';
 import { CONTENT_TYPE } from './prometheus.ts';
 
 export type MetricsAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
@@ -72,7 +73,10 @@ export async function startMetricsEndpoint(address: string, renderText: () => st
     res.end(req.method === 'HEAD' ? undefined : body);
   });
   server.keepAliveTimeout = 5000;
-  if (at.kind === 'unix') await removeStaleSocket(at.path);
+  if (at.kind === 'unix') {
+    mkdirSync(dirname(at.path), { recursive: true, mode: 0o700 }); // like the daemon's own socket directory
+    await removeStaleSocket(at.path);
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     const done = () => {

@@ -79,8 +79,9 @@ test.before(async () => {
   daemon.stderr!.on('data', (b) => {
     daemonLog += b;
   });
-  for (let i = 0; i < 200 && !/metrics-listening/.test(daemonLog); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(existsSync(metricsSock), `metrics socket did not appear: ${daemonLog}`);
+  for (let i = 0; i < 200 && !(/metrics-listening/.test(daemonLog) && /"event":"listening"/.test(daemonLog)); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  assert.ok(existsSync(metricsSock) && existsSync(socket), `daemon and metrics sockets did not appear: ${daemonLog}`);
 
   pm = new PrivatePodman(sb.dir('podman'), cniBinDir, sb.prefix, await hardNofile());
   // podman passes its environment to the plugins it execs: the shim finds our private daemon through it

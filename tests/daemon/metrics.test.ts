@@ -285,7 +285,8 @@ P('a call in flight shows in the gauges; a bad frame counts as a rejection; GET 
   const metrics = new Metrics();
   const socket = join(pbox.dir('inproc'), 'd.sock');
   const daemon = await startDaemon({ socketPath: socket, plugins: testPlugins, metrics, log: () => {} });
-  const endpoint = await serveDaemonMetrics('127.0.0.1:0', metrics, daemon, () => {});
+  const endpoint = await serveDaemonMetrics('127.0.0.1:0', metrics, () => {});
+  endpoint.attach(daemon);
   try {
     const port = Number(endpoint.address.split(':').pop());
     const scrape = async () => parseExposition((await httpGet({ host: '127.0.0.1', port }, '/metrics')).body);
@@ -475,8 +476,9 @@ R.before(async () => {
   daemon.stderr!.on('data', (b) => {
     daemonLog += b;
   });
-  for (let i = 0; i < 200 && !/metrics-listening/.test(daemonLog); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(existsSync(metricsSock), `metrics socket did not appear: ${daemonLog}`);
+  for (let i = 0; i < 200 && !(/metrics-listening/.test(daemonLog) && /"event":"listening"/.test(daemonLog)); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  assert.ok(existsSync(metricsSock) && existsSync(socket), `daemon and metrics sockets did not appear: ${daemonLog}`);
 });
 
 R.after(async () => {
