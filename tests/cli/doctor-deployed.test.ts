@@ -16,6 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { howStarted } from '../../host/cli/doctor/daemon.ts';
 import { diagnoseDeployed, type DeployedNode } from '../../host/cli/doctor/deployed.ts';
 import { exitCodeFor, type Finding } from '../../host/cli/doctor/findings.ts';
 import { backendOfVersion, kubeChains } from '../../host/cli/doctor/iptables-mode.ts';
@@ -357,6 +358,40 @@ test("iptables: kube-proxy's back end against ours", async () => {
   assert.ok(fs.some((x) => x.area === 'iptables' && /nftables mode/.test(x.detail)));
   assert.is(backendOfVersion('iptables v1.8.7 (legacy)'), 'legacy');
   assert.equal(kubeChains(':KUBE-DEDUP - [0:0]\n:KUBE-FORWARD - [0:0]\n'), ['KUBE-FORWARD']);
+});
+
+test('how the daemon was started: what its status says, else its environment and cgroup', () => {
+  const procOf = (files: Record<string, string>) => ({
+    ...systemProbes,
+    readFile: (path: string) => files[path] ?? null,
+  });
+  const env = (vars: string[]) => `${vars.join('\0')}\0`;
+  assert.is(
+    howStarted(
+      42,
+      procOf({
+        '/proc/42/environ': env(['LISTEN_FDS=1', 'LISTEN_PID=42']),
+        '/proc/42/cgroup': '0::/system.slice/wasm-cni.service\n',
+      }),
+    ),
+    'systemd socket activation (wasm-cni.service)',
+  );
+  assert.is(
+    howStarted(42, procOf({ '/proc/42/cgroup': '0::/system.slice/wasm-cni.service\n' })),
+    'systemd unit wasm-cni.service',
+  );
+  assert.is(
+    howStarted(42, procOf({ '/proc/42/cgroup': '0::/kubepods.slice/kubepods-pod1.slice/cri-containerd-ab.scope\n' })),
+    'a Kubernetes pod (the DaemonSet)',
+  );
+  assert.is(
+    howStarted(42, procOf({ '/proc/42/stat': '42 (node) S 7 42 42 0', '/proc/7/comm': 'bash\n' })),
+    'by hand or on demand (parent: bash, pid 7)',
+  );
+  assert.is(
+    howStarted(42, procOf({}), { origin: { startedBy: 'on-demand', idleExitSeconds: 60 } }),
+    'on-demand, exits after 60 s without calls',
+  );
 });
 
 test.run();
