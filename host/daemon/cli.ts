@@ -1,9 +1,9 @@
 // `wasm-cni daemon [--socket PATH] [--allow-uid UID]... [--replace]` and `wasm-cni daemon status [--socket PATH] [--json]`.
 import { parseArgs } from 'node:util';
-import { requestStatus } from './client.ts';
-import { stderrLog } from './log.ts';
 import { serveDaemonMetrics } from './exposition.ts';
 import { Metrics } from './metrics.ts';
+import { requestStatus } from './client.ts';
+import { stderrLog } from './log.ts';
 import { startDaemon, type DaemonStatus } from './server.ts';
 import { socketPathFromEnv } from './wire.ts';
 
@@ -19,11 +19,11 @@ export async function run(argv: string[]): Promise<number> {
       args: argv,
       options: {
         socket: { type: 'string' },
+        'metrics-address': { type: 'string' },
         'allow-uid': { type: 'string', multiple: true },
         replace: { type: 'boolean' },
         'drain-timeout': { type: 'string' },
         workers: { type: 'string' },
-        'metrics-address': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
