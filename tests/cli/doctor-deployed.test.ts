@@ -267,6 +267,12 @@ test('an empty reservation and an orphaned one: warnings with the rm that fixes 
     );
     assert.match(f.detail, /10\.200\.232\.10 \(pod-deleted-/);
     assert.match(f.fix!, new RegExp(`rm -f ${join(ipamNet, '10.200.232.10')}`));
+    // a second interface of a container the cache knows, and an old record without an interface: not orphaned
+    writeFileSync(join(ipamNet, '10.200.232.11'), ownerKey('pod-one', 'eth1'));
+    writeFileSync(join(ipamNet, '10.200.232.12'), 'pod-one');
+    only(await diagnose(), 'ipam', 'warn', /1 reservation\(s\) of containers the runtime has no cached result for/);
+    rmSync(join(ipamNet, '10.200.232.11'));
+    rmSync(join(ipamNet, '10.200.232.12'));
     const noCache = await diagnose(healthy(), { cacheDir: join(root, 'no-cache') });
     assert.equal(problems(noCache), [], 'without a result cache nothing is called orphaned');
   } finally {

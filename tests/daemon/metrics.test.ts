@@ -382,11 +382,11 @@ P('host-local usage: per range of each set, IPv4 and IPv6, only canonical addres
     ],
     'sizes leave the gateways out (.129 by default, .138 as configured)',
   );
-  assert.equal(u.reservations.map((r) => [r.ip, r.bytes, r.containerId]).sort(), [
-    ['10.200.230.130', 7, 'a'],
-    ['10.200.230.137', 7, 'b'],
-    ['10.200.230.139', 0, undefined],
-    ['fd00:200:230::11', 7, 'c'],
+  assert.equal(u.reservations.map((r) => [r.ip, r.bytes, r.containerId, r.ifName]).sort(), [
+    ['10.200.230.130', 7, 'a', 'eth0'],
+    ['10.200.230.137', 7, 'b', 'eth0'],
+    ['10.200.230.139', 0, undefined, undefined],
+    ['fd00:200:230::11', 7, 'c', 'eth0'],
   ]);
   assert.is(networkUsage(net, { limit: 2 }).truncated, true);
 });

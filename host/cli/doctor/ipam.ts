@@ -8,6 +8,7 @@ import {
   hostLocalNetwork,
   networkUsage,
   type RangeUsage,
+  type ReservationFile,
 } from '../../plugins/host-local/usage.ts';
 import { resultsDir } from '../../runtime/cache.ts';
 import type { Report } from './findings.ts';
@@ -17,13 +18,25 @@ export const NEARLY_FULL = 0.9;
 /** Files listed per reported problem before "and N more". */
 const SHOWN = 5;
 
-/** Container ids with a cached result (file names are <network>-<containerID>-<ifName>). */
-function cachedNames(cacheDir: string): string[] | undefined {
+/** The result cache's file names (<network>-<containerID>-<ifName>), or undefined when there is no cache. */
+function cachedNames(cacheDir: string): Set<string> | undefined {
   try {
-    return readdirSync(resultsDir(cacheDir));
+    return new Set(readdirSync(resultsDir(cacheDir)));
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether the runtime holds a result for the reservation's container: the exact entry for this network and
+ * interface, else (old records without an interface, or a cache kept under another name) any entry naming the
+ * container id.
+ */
+function hasCachedResult(cached: Set<string>, network: string, r: ReservationFile): boolean {
+  if (r.ifName !== undefined && cached.has(`${network}-${r.containerId}-${r.ifName}`)) return true;
+  const part = `-${r.containerId}-`;
+  for (const name of cached) if (name.includes(part)) return true;
+  return false;
 }
 
 function shortList<T>(items: T[], show: (t: T) => string): string {
@@ -91,9 +104,7 @@ export function checkHostLocal(report: Report, networks: LoadedNetwork[], cacheD
           report.add('ipam', 'info', `no result cache at ${resultsDir(cacheDir)}: orphaned reservations not checked`);
         continue;
       }
-      const orphaned = usage.reservations.filter(
-        (r) => r.containerId && !cached.some((name) => name.includes(`-${r.containerId}-`)),
-      );
+      const orphaned = usage.reservations.filter((r) => r.containerId && !hasCachedResult(cached, list.name, r));
       if (orphaned.length > 0)
         report.add(
           'ipam',

@@ -35,9 +35,10 @@ export interface RangeUsage {
 export interface ReservationFile {
   ip: string;
   file: string;
-  /** The file's size and container id (only when the files are read). */
+  /** The file's size, container id and interface (only when the files are read; no ifName in old records). */
   bytes?: number;
   containerId?: string;
+  ifName?: string;
 }
 
 export interface NetworkUsage {
@@ -150,7 +151,7 @@ export function networkUsage(net: HostLocalNetwork, opts: { readFiles?: boolean;
         continue; // released meanwhile
       }
       r.bytes = text.length;
-      if (text.length > 0) r.containerId = parseOwner(text.trim()).containerId;
+      if (text.length > 0) Object.assign(r, parseOwner(text.trim()));
     }
     reservations.push(r);
   }
