@@ -45,7 +45,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`--workers takes a number (0: run plugins on the main thread)\n${usage}\n`);
     return 2;
   }
-  // The metrics endpoint first: an address in use fails before the daemon socket (or a predecessor) is touched.
+  // Metrics first: a malformed address fails before the daemon socket (or a predecessor) is touched.
   const metrics = new Metrics();
   const exporter = values['metrics-address']
     ? await serveDaemonMetrics(values['metrics-address'], metrics, stderrLog)

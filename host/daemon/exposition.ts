@@ -11,7 +11,7 @@ import {
   type NetworkUsage,
 } from '../plugins/host-local/usage.ts';
 import type { LogSink } from './log.ts';
-import { startMetricsEndpoint, type MetricsEndpoint } from './metrics-http.ts';
+import { parseMetricsAddress, startMetricsEndpoint, type MetricsEndpoint } from './metrics-http.ts';
 import { LATENCY_BUCKETS, type Metrics } from './metrics.ts';
 import { histogramSamples, render, type MetricFamily, type Sample } from './prometheus.ts';
 
@@ -228,31 +228,53 @@ export interface DaemonMetricsEndpoint extends MetricsEndpoint {
   attach(daemon: { status(): LiveCounts }): void;
 }
 
-/** Serves the daemon's metrics at `address` (see metrics-http.ts) until closed. */
+/**
+ * Serves the daemon's metrics at `address` (see metrics-http.ts) until closed. A malformed address throws; an
+ * address that cannot be bound now (in use, e.g. by a predecessor still draining after `--replace`, or not yet
+ * configured) is retried every `retryMs` in the background: metrics never keep the daemon from serving calls.
+ */
 export async function serveDaemonMetrics(
   address: string,
   metrics: Metrics,
   log: LogSink,
+  opts: { retryMs?: number } = {},
 ): Promise<DaemonMetricsEndpoint> {
+  parseMetricsAddress(address);
   const loop = watchEventLoop();
   const ipam = new IpamScanner();
   let live = (): LiveCounts => ({ inFlight: 0, busyContainers: 0 });
-  let endpoint: MetricsEndpoint;
-  try {
-    endpoint = await startMetricsEndpoint(address, () => exposition({ metrics, live, loop, ipam }));
-  } catch (e) {
-    loop.disable();
-    throw e;
-  }
-  log('info', 'metrics-listening', { address: endpoint.address });
+  let endpoint: MetricsEndpoint | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  let reported = false;
+  const attempt = async (): Promise<void> => {
+    try {
+      const started = await startMetricsEndpoint(address, () => exposition({ metrics, live, loop, ipam }));
+      if (closed) return void (await started.close());
+      endpoint = started;
+      log('info', 'metrics-listening', { address: started.address });
+    } catch (e) {
+      if (closed) return;
+      if (!reported)
+        log('warn', 'metrics-unavailable', { address, error: (e as Error).message, retryMs: opts.retryMs ?? 5000 });
+      reported = true;
+      timer = setTimeout(() => void attempt(), opts.retryMs ?? 5000);
+      timer.unref();
+    }
+  };
+  await attempt();
   return {
-    address: endpoint.address,
+    get address() {
+      return endpoint?.address ?? address;
+    },
     attach: (daemon) => {
       live = () => daemon.status();
     },
     close: async () => {
+      closed = true;
+      clearTimeout(timer);
       loop.disable();
-      await endpoint.close();
+      await endpoint?.close();
     },
   };
 }

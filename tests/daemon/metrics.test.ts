@@ -323,26 +323,41 @@ P('a call in flight shows in the gauges; a bad frame counts as a rejection; GET 
   }
 });
 
-P('a metrics address in use is an error; a stale unix socket is replaced', async () => {
-  const first = await startMetricsEndpoint('127.0.0.1:0', () => '');
-  try {
-    await startMetricsEndpoint(first.address, () => '').then(
-      (e) => e.close().then(() => assert.unreachable('second listener on one port')),
-      (e: Error) => assert.match(e.message, /EADDRINUSE/),
+P(
+  'a metrics address in use: an error for the listener, retried by the daemon; a stale unix socket is replaced',
+  async () => {
+    const first = await startMetricsEndpoint('127.0.0.1:0', () => '');
+    try {
+      await startMetricsEndpoint(first.address, () => '').then(
+        (e) => e.close().then(() => assert.unreachable('second listener on one port')),
+        (e: Error) => assert.match(e.message, /EADDRINUSE/),
+      );
+    } finally {
+      await first.close();
+    }
+    // the daemon's endpoint does not fail on a busy address: it keeps trying and takes it once free
+    const busy = await startMetricsEndpoint('127.0.0.1:0', () => '');
+    const events: string[] = [];
+    const exporter = await serveDaemonMetrics(busy.address, new Metrics(), (_l, event) => void events.push(event), {
+      retryMs: 100,
+    });
+    assert.equal(events, ['metrics-unavailable']);
+    await busy.close();
+    for (let i = 0; i < 50 && !events.includes('metrics-listening'); i++) await new Promise((r) => setTimeout(r, 100));
+    const port = Number(exporter.address.split(':').pop());
+    assert.match((await httpGet({ host: '127.0.0.1', port }, '/metrics')).body, /wasm_cni_daemon_calls_in_flight 0/);
+    await exporter.close();
+    const path = join(pbox.dir('stale'), 'm.sock');
+    const a = await startMetricsEndpoint(`unix:${path}`, () => 'a\n');
+    assert.ok(existsSync(path));
+    await startMetricsEndpoint(`unix:${path}`, () => '').then(
+      () => assert.unreachable('a live unix endpoint is not taken over'),
+      (e: Error) => assert.match(e.message, /another process/),
     );
-  } finally {
-    await first.close();
-  }
-  const path = join(pbox.dir('stale'), 'm.sock');
-  const a = await startMetricsEndpoint(`unix:${path}`, () => 'a\n');
-  assert.ok(existsSync(path));
-  await startMetricsEndpoint(`unix:${path}`, () => '').then(
-    () => assert.unreachable('a live unix endpoint is not taken over'),
-    (e: Error) => assert.match(e.message, /another process/),
-  );
-  await a.close();
-  assert.not.ok(existsSync(path), 'close removes the socket');
-});
+    await a.close();
+    assert.not.ok(existsSync(path), 'close removes the socket');
+  },
+);
 
 P('host-local usage: per range of each set, IPv4 and IPv6, only canonical address names counted', () => {
   const dataDir = pbox.dir('usage');
