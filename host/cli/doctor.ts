@@ -1,9 +1,11 @@
 // `wasm-cni doctor`: checks this node for pod networking the way the kubelet layer will use it — plugin
 // binaries, the default CNI config, sysctls, br_netfilter, iptables/nftables, the MTU kubenet would pick,
-// and the warm daemon. Read-only: it changes nothing. Exit 1 when a check fails.
+// and the warm daemon. With --bin-dir/--conf-dir it checks a deployed node instead (doctor/deployed.ts).
+// Read-only: it changes nothing. Exit 0 when nothing is wrong, 1 with warnings, 2 with errors (findings.ts).
 import { errorMessage } from '../errors.ts';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { pickMtu } from '../core/index.ts';
 import { requestStatus } from '../daemon/client.ts';
 import { socketPathFromEnv } from '../daemon/wire.ts';
@@ -25,21 +27,32 @@ import {
   parseNetworkFlags,
   type NetworkFlags,
 } from '../kubelet/index.ts';
+import { diagnoseDeployed } from './doctor/deployed.ts';
+import { exitCodeFor, formatFindings, type Finding, type Verdict } from './doctor/findings.ts';
 
 const HELP = `usage: wasm-cni doctor [--json] [kubelet flags]
+       wasm-cni doctor --bin-dir DIR --conf-dir DIR [--cache-dir DIR] [--socket PATH] [--json]
 
-Checks this node for pod networking and changes nothing: plugin binaries in --cni-bin-dir, the default network
-in --cni-conf-dir, sysctls (ip_forward, bridge-nf-call-*), br_netfilter, iptables/nftables backends, the MTU
-kubenet would pick, and the wasm-cni daemon. Exit 0 when nothing failed (warnings allowed), 1 otherwise.
+Checks this node for pod networking and changes nothing.
+
+With kubelet flags: plugin binaries in --cni-bin-dir, the default network in --cni-conf-dir, sysctls
+(ip_forward, bridge-nf-call-*), br_netfilter, iptables/nftables backends, the MTU kubenet would pick, the
+wasm-cni daemon, and this build tree.
+
+With --bin-dir/--conf-dir, a node as deployed: every executable in --bin-dir is the wasm-cni one and all of one
+build; the cold-path kit (--bin-dir/.wasm-cni) runs; the daemon at --socket answers (and how it was started);
+every file in --conf-dir parses and names only plugins in --bin-dir; br_netfilter, bridge-nf-call-iptables,
+ip_forward and the pod MTU; the iptables back end (legacy or nf_tables) is the one kube-proxy uses; host-local
+ranges of the configured networks nearly full, or holding empty or orphaned reservations (orphaned: no entry for
+the container in --cache-dir/results, default /var/lib/cni). Each finding comes with the command that fixes it.
+
+Exit status: 0 nothing wrong, 1 warnings only, 2 errors (also for a usage error).
+--json prints the findings as a JSON array of {area, verdict: ok|info|warn|fail, detail, fix?}.
 
 ${FLAG_HELP}`;
 
-export type Verdict = 'ok' | 'warn' | 'fail' | 'info';
-export interface Check {
-  area: string;
-  verdict: Verdict;
-  detail: string;
-}
+export type { Verdict };
+export type Check = Finding;
 
 function sysctl(key: string): string | null {
   try {
@@ -217,7 +230,40 @@ export async function diagnose(flags: NetworkFlags): Promise<Check[]> {
   return out;
 }
 
+const DEPLOYED_FLAGS = ['--bin-dir', '--conf-dir', '--cache-dir', '--socket'];
+
+const DEPLOYED_OPTIONS = {
+  'bin-dir': { type: 'string', default: '/opt/cni/bin' },
+  'conf-dir': { type: 'string', default: '/etc/cni/net.d' },
+  'cache-dir': { type: 'string' },
+  socket: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+async function runDeployed(argv: string[]): Promise<number> {
+  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof DEPLOYED_OPTIONS }>>['values'];
+  try {
+    ({ values } = parseArgs({ args: argv, options: DEPLOYED_OPTIONS }));
+  } catch (e) {
+    process.stderr.write(`wasm-cni doctor: ${(e as Error).message}\n(see 'wasm-cni doctor --help')\n`);
+    return 2;
+  }
+  const findings = await diagnoseDeployed({
+    binDir: values['bin-dir'],
+    confDir: values['conf-dir'],
+    cacheDir: values['cache-dir'],
+    socket: values.socket,
+  });
+  process.stdout.write(values.json ? `${JSON.stringify(findings, null, 2)}\n` : formatFindings(findings));
+  return exitCodeFor(findings);
+}
+
 export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('-h') || argv.includes('--help')) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (argv.some((a) => DEPLOYED_FLAGS.some((f) => a === f || a.startsWith(`${f}=`)))) return runDeployed(argv);
   let flags: NetworkFlags;
   let rest: string[];
   try {
@@ -228,24 +274,12 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const json = rest.includes('--json');
-  if (rest.includes('-h') || rest.includes('--help')) {
-    process.stdout.write(HELP);
-    return 0;
-  }
   const unknown = rest.filter((a) => a !== '--json');
   if (unknown.length) {
     process.stderr.write(`wasm-cni doctor: unknown option ${unknown[0]}\n(see 'wasm-cni doctor --help')\n`);
     return 2;
   }
   const checks = await diagnose(flags);
-  if (json) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
-  else {
-    const tag: Record<Verdict, string> = { ok: '[ ok ]', warn: '[warn]', fail: '[FAIL]', info: '[info]' };
-    const w = Math.max(...checks.map((c) => c.area.length));
-    for (const c of checks) process.stdout.write(`${tag[c.verdict]} ${c.area.padEnd(w)}  ${c.detail}\n`);
-    const fails = checks.filter((c) => c.verdict === 'fail').length;
-    const warns = checks.filter((c) => c.verdict === 'warn').length;
-    process.stdout.write(`\n${fails} failed, ${warns} warnings\n`);
-  }
-  return checks.some((c) => c.verdict === 'fail') ? 1 : 0;
+  process.stdout.write(json ? `${JSON.stringify(checks, null, 2)}\n` : formatFindings(checks));
+  return exitCodeFor(checks);
 }

@@ -27,7 +27,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
     load: () => import('./demo.ts'),
   },
   doctor: {
-    summary: 'check this node for pod networking: plugins, config, sysctls, br_netfilter, iptables/nft, MTU, daemon',
+    summary:
+      'check this node for pod networking: plugins, config, kernel, iptables, MTU, daemon, IPAM (--bin-dir: as deployed)',
     load: () => import('./doctor.ts'),
   },
   install: {

@@ -3,6 +3,8 @@
 import { closeSync, writeSync } from 'node:fs';
 import { errorMessage } from '../errors.ts';
 import { parseArgs } from 'node:util';
+import { serveDaemonMetrics } from './exposition.ts';
+import { Metrics } from './metrics.ts';
 import { requestStatus } from './client.ts';
 import { watchIdle } from './idle.ts';
 import { inheritedSocket, signalReady } from './listen.ts';
@@ -13,6 +15,7 @@ import { socketPathFromEnv, type DaemonStatus } from './wire.ts';
 
 const usage = `usage: wasm-cni daemon [--socket PATH] [--allow-uid UID]... [--replace] [--drain-timeout SECONDS] [--workers N]
                       [--idle-exit SECONDS] [--started-by ${START_WAYS.join('|')}]
+                      [--metrics-address HOST:PORT|unix:PATH]
        wasm-cni daemon status [--socket PATH] [--json]
 
 --idle-exit: exit after SECONDS with no calls (0, the default: run until stopped; a daemon started on demand
@@ -28,6 +31,7 @@ export async function run(argv: string[]): Promise<number> {
       args: argv,
       options: {
         socket: { type: 'string' },
+        'metrics-address': { type: 'string' },
         'allow-uid': { type: 'string', multiple: true },
         replace: { type: 'boolean' },
         'drain-timeout': { type: 'string' },
@@ -66,7 +70,13 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const inherited = inheritedSocket();
+  // Metrics first: a malformed address fails before the daemon socket (or a predecessor) is touched.
+  const metrics = new Metrics();
+  const exporter = values['metrics-address']
+    ? await serveDaemonMetrics(values['metrics-address'], metrics, stderrLog)
+    : undefined;
   const daemon = await startDaemon({
+    metrics,
     workers,
     socketPath: values.socket ?? socketPathFromEnv(),
     allowUids,
@@ -75,11 +85,15 @@ export async function run(argv: string[]): Promise<number> {
     log: stderrLog,
     listenFd: inherited?.fd,
     origin: detectOrigin(startedBy, inherited, process.env, idleExit || undefined),
+  }).catch(async (e) => {
+    await exporter?.close();
+    throw e;
   });
   signalReady((fd, line) => {
     writeSync(fd, line);
     closeSync(fd);
   });
+  exporter?.attach(daemon);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
@@ -91,6 +105,7 @@ export async function run(argv: string[]): Promise<number> {
       });
   });
   await daemon.close();
+  await exporter?.close();
   // A plugin may keep a handle open (a netlink socket, a timer); a stopped daemon must still exit.
   setTimeout(() => process.exit(0), 2000).unref();
   return 0;

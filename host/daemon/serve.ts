@@ -69,7 +69,7 @@ export async function serveCall(
     );
     const ms = performance.now() - t0;
     served = true;
-    s.metrics.record(call.plugin, command, ms, res.exitCode !== 0);
+    s.metrics.record(call, ms, res);
     s.log(res.exitCode === 0 ? 'info' : 'warn', 'call', {
       plugin: call.plugin,
       command,

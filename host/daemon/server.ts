@@ -24,7 +24,6 @@ import {
   encodeReject,
   Kind,
   RejectReason,
-  type RejectionStats,
   rejectReasonName,
   WIRE_VERSION,
 } from './wire.ts';
@@ -59,6 +58,8 @@ export interface DaemonOptions {
   origin?: DaemonOrigin;
   /** Who may call (default: SO_PEERCRED via the native addon). */
   peerChecker?: PeerChecker;
+  /** Where calls and rejections are counted (default: a fresh model; pass one to export it, e.g. to Prometheus). */
+  metrics?: Metrics;
 }
 
 export const defaultLimits = { requestTimeoutMs: 10_000, maxConnections: 256, maxBufferedBytes: 64 << 20 };
@@ -68,23 +69,6 @@ export interface Daemon {
   status(): DaemonStatus;
   /** Stops accepting, lets in-flight calls finish (up to drainTimeoutMs), removes the socket if still ours. */
   close(): Promise<void>;
-}
-
-/** Rejections by reason, for status and metrics. */
-class RejectionCounter {
-  private byReason = new Map<string, RejectionStats>();
-  total = 0;
-  count(reason: number, message: string): void {
-    const name = rejectReasonName(reason);
-    const row = this.byReason.get(name) ?? { reason: name, count: 0, lastMessage: '' };
-    row.count++;
-    row.lastMessage = message;
-    this.byReason.set(name, row);
-    this.total++;
-  }
-  snapshot(): RejectionStats[] {
-    return [...this.byReason.values()].map((r) => ({ ...r })).sort((a, b) => a.reason.localeCompare(b.reason));
-  }
 }
 
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
@@ -105,9 +89,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const runner =
     workers > 0 ? await workerPoolRunner(workers, log, opts.pluginsModule) : await inProcessRunner(table, log);
 
-  const metrics = new Metrics();
+  const metrics = opts.metrics ?? new Metrics();
   const serializer = new KeyedSerializer();
-  const rejections = new RejectionCounter();
   const connections = new Set<Socket>();
   const startedAt = new Date();
   const startPerf = performance.now();
@@ -117,7 +100,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   let drained: (() => void) | undefined;
 
   const reject = (sock: Socket, reason: number, message: string, fields: Record<string, unknown> = {}) => {
-    rejections.count(reason, message);
+    metrics.reject(reason as RejectReason, message);
     log('warn', 'rejected', { reason: rejectReasonName(reason), message, ...fields });
     sock.end(encodeReject(reason as RejectReason, message), () => sock.destroy());
   };
@@ -134,8 +117,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     connections: connections.size,
     maxConnections,
     served,
-    rejected: rejections.total,
-    rejections: rejections.snapshot(),
+    rejected: metrics.rejectedTotal,
+    rejections: metrics.rejectionStats(),
     peerCheck: peerChecker.describe,
     workers: runner.workers,
     plugins: Object.keys(table).sort(),
@@ -248,7 +231,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       for (const sock of connections) sock.destroy();
       await stopped;
       await runner.close();
-      log('info', 'stopped', { served, rejected: rejections.total, abandoned: inFlight });
+      log('info', 'stopped', { served, rejected: metrics.rejectedTotal, abandoned: inFlight });
     })());
 
   return { socketPath, status, close };

@@ -8,7 +8,6 @@
 //   STATUS  (empty)       STATUS_REPLY  UTF-8 JSON
 // str/bytes: u32 length + bytes.
 
-import type { CallStats } from './metrics.ts';
 import type { DaemonOrigin } from './origin.ts';
 
 export const WIRE_MAGIC = Buffer.from('WCNI');
@@ -39,6 +38,18 @@ export interface RejectionStats {
 }
 
 /** The STATUS_REPLY payload. */
+/** One row of `daemon status`: a plugin and command's calls, errors and latency. */
+export interface CallStats {
+  plugin: string;
+  command: string;
+  calls: number;
+  errors: number;
+  meanMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  maxMs: number;
+}
+
 export interface DaemonStatus {
   protocolVersion: number;
   pid: number;

@@ -135,10 +135,10 @@ T('doctor checks the node and reports in JSON', async () => {
       checks.some((c) => c.area === area),
       area,
     );
-  assert.is(r.code, checks.some((c) => c.verdict === 'fail') ? 1 : 0);
+  assert.is(r.code, checks.some((c) => c.verdict === 'fail') ? 2 : checks.some((c) => c.verdict === 'warn') ? 1 : 0);
   assert.ok(checks.some((c) => c.area === 'binaries' && c.verdict === 'ok' && c.detail.startsWith('kubenet:')));
   const missing = await cli(['doctor', '--json', '--network-plugin=kubenet', `--cni-bin-dir=${sb.dir('nothing')}`]);
-  assert.is(missing.code, 1);
+  assert.is(missing.code, 2);
   assert.is((await cli(['doctor', '--bogus'])).code, 2);
 });
 
