@@ -32,6 +32,9 @@ export interface Decoder<T> {
   readonly goType: string;
   /** Decode a non-null JSON value. */
   decode(v: unknown, at: Where): T;
+  /** What Go puts in a slice for a JSON null element, where that is a value rather than nil (a struct: its zero
+   * value, all fields absent). Without it a null element is left out. */
+  readonly zero?: () => T;
 }
 
 export type Decoded<D> = D extends Decoder<infer T> ? T : never;
@@ -108,6 +111,7 @@ export function list<T>(el: Decoder<T>, goType = `[]${el.goType}`): Decoder<T[]>
     const out: T[] = [];
     v.forEach((x, i) => {
       if (x !== null) out.push(el.decode(x, withLiteral(at, v, i, x)));
+      else if (el.zero) out.push(el.zero());
     });
     return out;
   });
@@ -145,7 +149,7 @@ export function struct<F extends Record<string, Decoder<unknown>>>(goType: strin
   const names = Object.keys(fields);
   const folded = new Map<string, string>();
   for (const n of names) if (!folded.has(n.toLowerCase())) folded.set(n.toLowerCase(), n);
-  return custom(goType, (v, at) => {
+  const decoder = custom(goType, (v, at) => {
     if (!isPlainObject(v)) return typeError(jsonTypeName(v), goType, at);
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(v)) {
@@ -159,6 +163,7 @@ export function struct<F extends Record<string, Decoder<unknown>>>(goType: strin
     }
     return out as StructOf<F>;
   });
+  return { ...decoder, zero: () => ({}) as StructOf<F> };
 }
 
 /** Decode an already-parsed JSON value against a schema at the root. */

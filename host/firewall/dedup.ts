@@ -1,4 +1,5 @@
-// promiscuous-bridge mode's de-duplication rules (kubelet-network.md §6.6). With cbr0 promiscuous, the bridge
+// promiscuous-bridge mode's de-duplication rules (kubernetes v1.23
+// pkg/kubelet/dockershim/network/kubenet/kubenet_linux.go, syncEbtablesDedupRules). With cbr0 promiscuous, the bridge
 // would hand pods copies of frames that appear to come from the bridge MAC with a pod-range source; only the
 // gateway's own traffic may leave towards the veths. The kubelet runs `ebtables`; we write the same rules in
 // ebtables-nft's layout (`bridge filter`, chain KUBE-DEDUP jumped to from OUTPUT) as one nf_tables transaction over

@@ -80,6 +80,12 @@ same(
   'failed to parse config: Invalid container port number: -1',
 );
 same(
+  'a null port mapping is a zero one (Go decodes null into a struct element as its zero value)',
+  'ADD',
+  () => conf({}, [null]),
+  'failed to parse config: Invalid container port number: 0',
+);
+same(
   'host port 0 also fails DEL',
   'DEL',
   () => conf({}, [{ hostPort: 0, containerPort: 80, protocol: 'tcp' }]),
