@@ -28,7 +28,7 @@ let socket = '';
 let limited = '';
 let daemon: FixtureDaemon | undefined;
 let small: FixtureDaemon | undefined;
-const REQUEST_TIMEOUT_MS = 6000; // long enough to accept 1,000 connections on a loaded machine
+const REQUEST_TIMEOUT_MS = 20_000; // long enough to accept (and pin) 1,000 connections on a loaded 2-core machine
 
 const echo = (cid = 'fz') => ({
   plugin: 'echo',

@@ -113,7 +113,14 @@ test('a container started and removed by podman moves the counters by exactly it
   const before = await scrape();
   const name = `${sb.prefix}-c1`;
   await pm.podmanOk(['run', '-d', '--name', name, '--network', net.name, pm.image, 'sleep', '600']);
-  const up = await scrape();
+  let up = await scrape();
+  // the gauge is read from the data directory at scrape time; on a loaded machine give it a moment
+  const allocatedKey = (m: Map<string, number>) =>
+    [...m.keys()].find((k) => k.startsWith('wasm_cni_ipam_range_allocated_addresses{')) ?? '';
+  for (let i = 0; i < 30 && (up.get(allocatedKey(up)) ?? 0) < 1; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    up = await scrape();
+  }
   const delta = (after: Map<string, number>, from: Map<string, number>, key: string) =>
     (after.get(key) ?? 0) - (from.get(key) ?? 0);
   const calls = (plugin: string, command: string) =>
