@@ -47,7 +47,12 @@ test.after.each(() => {
   current = undefined;
 });
 
+// A fuzzed bridge config with an empty name gets the plugin's default bridge, as the reference's does.
+let defaultBridgeBefore = false;
+const defaultBridgeExists = async () => (await run('ip', ['link', 'show', 'cni0'])).code === 0;
+
 test.before(async () => {
+  defaultBridgeBefore = await defaultBridgeExists();
   const dir = sb.dir('rel');
   socket = join(dir, 'daemon.sock');
   absent = join(dir, 'absent.sock');
@@ -58,6 +63,7 @@ test.before(async () => {
 test.after(async () => {
   await daemon?.stop();
   await sb.cleanup();
+  if (!defaultBridgeBefore && (await defaultBridgeExists())) await run('ip', ['link', 'delete', 'cni0']);
   const rows = Object.entries(figures).map(([name, f]) => [
     name,
     String(f.cases),
