@@ -1,30 +1,25 @@
 // The floor of a row: the same kernel and firewall changes made with the fewest processes (one `ip -batch`
 // per namespace, one `tc -batch`, one `iptables-restore` per direction), minus those processes' own start-up.
-// What is left is the kernel's cost, which no implementation avoids.
+// What is left is the kernel's cost, which no implementation avoids. The processes are started as the runtime
+// starts plugins (posix_spawn), so the start-up taken off is small next to what is measured.
 import { spawnSync } from 'node:child_process';
-import { performance } from 'node:perf_hooks';
 import type { BenchHost } from './host.ts';
-import { cmd } from './host.ts';
+import { cmd, timedRun } from './host.ts';
 import { median } from './stats.ts';
 
 type Tool = 'ip' | 'tc' | 'iptables-restore';
 
-/** One process run; returns its wall time in ms (throws when it fails). */
-function timed(tool: Tool, args: string[], input: string): number {
-  const t0 = performance.now();
-  const r = spawnSync(tool, args, { input, encoding: 'utf8' });
-  const t = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`${tool} ${args.join(' ')} failed: ${r.stderr.trim()}\n${input}`);
-  return t;
-}
+const timed = (tool: Tool, args: string[], input: string) => timedRun(tool, args, input);
 
 const batch = (tool: Tool, ns?: string) =>
   tool === 'iptables-restore' ? ['--noflush', '--wait'] : [...(ns ? ['-n', ns] : []), '-batch', '-'];
 
 /** Start-up of each tool doing nothing, to subtract. */
-function startup(tool: Tool): number {
+async function startup(tool: Tool): Promise<number> {
   const input = tool === 'iptables-restore' ? '*nat\nCOMMIT\n' : '';
-  return median(Array.from({ length: 15 }, () => timed(tool, batch(tool), input)));
+  const xs: number[] = [];
+  for (let i = 0; i < 21; i++) xs.push(await timed(tool, batch(tool), input));
+  return median(xs);
 }
 
 export interface FloorMs {
@@ -35,8 +30,8 @@ export interface FloorMs {
   loopback: number;
 }
 
-export function measureFloor(host: BenchHost, iterations: number): FloorMs {
-  const start = { ip: startup('ip'), tc: startup('tc'), ipt: startup('iptables-restore') };
+export async function measureFloor(host: BenchHost, iterations: number): Promise<FloorMs> {
+  const start = { ip: await startup('ip'), tc: await startup('tc'), ipt: await startup('iptables-restore') };
   const nsName = `${host.prefix}-floor`;
   host.netns('floor');
   const br = host.name('fbr'),
@@ -48,70 +43,63 @@ export function measureFloor(host: BenchHost, iterations: number): FloorMs {
   const podIp = '10.200.40.250',
     gw = '10.200.40.193';
   cmd('ip', ['-batch', '-'], `link add ${br} type bridge\naddr add ${gw}/26 dev ${br}\nlink set ${br} up\n`);
-  timed('iptables-restore', batch('iptables-restore'), `*nat\n:${hp} - [0:0]\nCOMMIT\n`);
+  await timed('iptables-restore', batch('iptables-restore'), `*nat\n:${hp} - [0:0]\nCOMMIT\n`);
 
   const samples: Record<keyof FloorMs, number[]> = { bridge: [], ipMasq: [], portmap: [], bandwidth: [], loopback: [] };
   try {
     for (let i = 0; i < iterations; i++) {
       // bridge: veth into the pod, enslave, address and default route inside; DEL removes the pod end.
-      const bridgeMs =
-        timed(
-          'ip',
-          batch('ip'),
-          `link add ${veth} type veth peer name eth0 netns ${nsName}\nlink set ${veth} master ${br}\nlink set ${veth} up\n`,
-        ) +
-        timed(
-          'ip',
-          batch('ip', nsName),
-          `addr add ${podIp}/26 dev eth0\nlink set eth0 up\nroute add default via ${gw}\n`,
-        );
+      const vethUp = await timed(
+        'ip',
+        batch('ip'),
+        `link add ${veth} type veth peer name eth0 netns ${nsName}\nlink set ${veth} master ${br}\nlink set ${veth} up\n`,
+      );
+      const podUp = await timed(
+        'ip',
+        batch('ip', nsName),
+        `addr add ${podIp}/26 dev eth0\nlink set eth0 up\nroute add default via ${gw}\n`,
+      );
       // bandwidth (while the veth exists): ifb, tbf on both, ingress + mirred redirect.
-      const bwMs =
-        timed('ip', batch('ip'), `link add ${ifb} type ifb\nlink set ${ifb} up\n`) +
-        timed(
-          'tc',
-          batch('tc'),
-          [
-            `qdisc add dev ${veth} root tbf rate 10mbit burst 1mb latency 25ms`,
-            `qdisc add dev ${veth} ingress`,
-            `filter add dev ${veth} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${ifb}`,
-            `qdisc add dev ${ifb} root tbf rate 20mbit burst 1mb latency 25ms`,
-            '',
-          ].join('\n'),
-        ) +
-        timed('ip', batch('ip'), `link del ${ifb}\n`) -
-        2 * start.ip -
-        start.tc;
-      const masqMs =
-        timed(
-          'iptables-restore',
-          batch('iptables-restore'),
-          `*nat\n:${chain} - [0:0]\n-A ${chain} -d 10.200.40.192/26 -j ACCEPT\n-A ${chain} ! -d 224.0.0.0/4 -j MASQUERADE\n-A POSTROUTING -s ${podIp}/32 -j ${chain}\nCOMMIT\n`,
-        ) +
-        timed(
-          'iptables-restore',
-          batch('iptables-restore'),
-          `*nat\n-D POSTROUTING -s ${podIp}/32 -j ${chain}\n-F ${chain}\n-X ${chain}\nCOMMIT\n`,
-        ) -
-        2 * start.ipt;
-      const portmapMs =
-        timed(
-          'iptables-restore',
-          batch('iptables-restore'),
-          `*nat\n:${dn} - [0:0]\n-A ${dn} -s ${podIp}/32 -p tcp --dport 48080 -j MARK --set-xmark 0x2000/0x2000\n-A ${dn} -p tcp --dport 48080 -j DNAT --to-destination ${podIp}:80\n-A ${hp} -p tcp -m multiport --dports 48080 -j ${dn}\nCOMMIT\n`,
-        ) +
-        timed(
-          'iptables-restore',
-          batch('iptables-restore'),
-          `*nat\n-D ${hp} -p tcp -m multiport --dports 48080 -j ${dn}\n-F ${dn}\n-X ${dn}\nCOMMIT\n`,
-        ) -
-        2 * start.ipt;
-      const delMs = timed('ip', batch('ip', nsName), 'link del eth0\n');
-      samples.bridge.push(bridgeMs + delMs - 3 * start.ip);
-      samples.bandwidth.push(bwMs);
-      samples.ipMasq.push(masqMs);
-      samples.portmap.push(portmapMs);
-      samples.loopback.push(timed('ip', batch('ip', nsName), 'link set lo down\nlink set lo up\n') - start.ip);
+      const ifbUp = await timed('ip', batch('ip'), `link add ${ifb} type ifb\nlink set ${ifb} up\n`);
+      const shaping = await timed(
+        'tc',
+        batch('tc'),
+        [
+          `qdisc add dev ${veth} root tbf rate 10mbit burst 1mb latency 25ms`,
+          `qdisc add dev ${veth} ingress`,
+          `filter add dev ${veth} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${ifb}`,
+          `qdisc add dev ${ifb} root tbf rate 20mbit burst 1mb latency 25ms`,
+          '',
+        ].join('\n'),
+      );
+      const ifbDown = await timed('ip', batch('ip'), `link del ${ifb}\n`);
+      const masqAdd = await timed(
+        'iptables-restore',
+        batch('iptables-restore'),
+        `*nat\n:${chain} - [0:0]\n-A ${chain} -d 10.200.40.192/26 -j ACCEPT\n-A ${chain} ! -d 224.0.0.0/4 -j MASQUERADE\n-A POSTROUTING -s ${podIp}/32 -j ${chain}\nCOMMIT\n`,
+      );
+      const masqDel = await timed(
+        'iptables-restore',
+        batch('iptables-restore'),
+        `*nat\n-D POSTROUTING -s ${podIp}/32 -j ${chain}\n-F ${chain}\n-X ${chain}\nCOMMIT\n`,
+      );
+      const pmAdd = await timed(
+        'iptables-restore',
+        batch('iptables-restore'),
+        `*nat\n:${dn} - [0:0]\n-A ${dn} -s ${podIp}/32 -p tcp --dport 48080 -j MARK --set-xmark 0x2000/0x2000\n-A ${dn} -p tcp --dport 48080 -j DNAT --to-destination ${podIp}:80\n-A ${hp} -p tcp -m multiport --dports 48080 -j ${dn}\nCOMMIT\n`,
+      );
+      const pmDel = await timed(
+        'iptables-restore',
+        batch('iptables-restore'),
+        `*nat\n-D ${hp} -p tcp -m multiport --dports 48080 -j ${dn}\n-F ${dn}\n-X ${dn}\nCOMMIT\n`,
+      );
+      const podDown = await timed('ip', batch('ip', nsName), 'link del eth0\n');
+      const loUpDown = await timed('ip', batch('ip', nsName), 'link set lo down\nlink set lo up\n');
+      samples.bridge.push(vethUp + podUp + podDown - 3 * start.ip);
+      samples.bandwidth.push(ifbUp + shaping + ifbDown - 2 * start.ip - start.tc);
+      samples.ipMasq.push(masqAdd + masqDel - 2 * start.ipt);
+      samples.portmap.push(pmAdd + pmDel - 2 * start.ipt);
+      samples.loopback.push(loUpDown - start.ip);
     }
   } finally {
     spawnSync('iptables-restore', batch('iptables-restore'), { input: `*nat\n-F ${hp}\n-X ${hp}\nCOMMIT\n` });

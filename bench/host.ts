@@ -2,10 +2,12 @@
 // prefix, and a sweep that removes every namespace and link carrying it.
 import { spawnSync } from 'node:child_process';
 import { childEnv as withoutNodeStartupVars } from '../host/child-env.ts';
+import { runProcess } from '../host/native/process.ts';
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 
 /** The environment for everything benchmarked: without the variables that slow Node's start (both sides). */
 export function benchEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
@@ -23,6 +25,30 @@ export function cmd(file: string, args: string[], input?: string): string {
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} exited ${r.status}: ${r.stderr.trim()}`);
   return r.stdout;
+}
+
+/** The absolute path of a command on $PATH (floors start processes the way the runtime starts plugins). */
+export function which(file: string): string {
+  for (const d of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter)) {
+    try {
+      accessSync(join(d, file), constants.X_OK);
+      return join(d, file);
+    } catch {
+      /* next */
+    }
+  }
+  throw new Error(`${file} not found on $PATH`);
+}
+
+/** One run of a process, started as the runtime starts plugins (host/native/process.ts); its wall time in ms.
+ * Throws when it fails. */
+export async function timedRun(file: string, args: string[], input: string): Promise<number> {
+  const path = which(file);
+  const t0 = performance.now();
+  const r = await runProcess(path, args, benchEnv(), input);
+  const t = performance.now() - t0;
+  if (r.code !== 0) throw new Error(`${file} ${args.join(' ')} failed: ${r.stderr.toString().trim()}\n${input}`);
+  return t;
 }
 
 export class BenchHost {

@@ -31,7 +31,7 @@ export interface Row {
   /** Sides one after another (prepare, all repetitions, close) instead of interleaved. */
   sequential?: boolean;
   prepare(side: Side, ctx: RowContext): Promise<BenchCase>;
-  floor?(f: FloorMs): number;
+  floor?(f: FloorMs): number | Promise<number>;
   target: string;
 }
 
@@ -80,7 +80,7 @@ export function chainRow(
   title: string,
   needs: string[],
   plugins: (ctx: RowContext, side: Side, dataDir: string, bridge: string) => unknown[],
-  floor: (f: FloorMs) => number,
+  floor: (f: FloorMs) => number | Promise<number>,
   target: string,
   caps: Record<string, unknown> = {},
 ): Row {

@@ -47,7 +47,12 @@ function missingPlugins(row: Row): string[] {
 }
 
 async function measureRow(row: Row, floor: FloorMs | undefined): Promise<RowOutcome> {
-  const out: RowOutcome = { row, medians: {}, errors: {}, floor: floor && row.floor ? row.floor(floor) : undefined };
+  const out: RowOutcome = {
+    row,
+    medians: {},
+    errors: {},
+    floor: floor && row.floor ? await row.floor(floor) : undefined,
+  };
   const missing = missingPlugins(row);
   if (missing.length) return { ...out, skipped: `not registered yet: ${missing.join(', ')}` };
   const iterations = values.iterations ? Number(values.iterations) : row.iterations;
@@ -116,7 +121,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', stopAll);
   const outcomes: RowOutcome[] = [];
   try {
-    const floor = selected.some((r) => r.floor) ? measureFloor(host, 20) : undefined;
+    const floor = selected.some((r) => r.floor) ? await measureFloor(host, 20) : undefined;
     for (const row of selected) {
       process.stderr.write(`bench: ${row.title} …\n`);
       outcomes.push(await measureRow(row, floor));

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestStatus } from '../host/daemon/client.ts';
 import { bundlesFresh, cliEntryPath, cniBinDir, projectRoot } from '../host/paths.ts';
+import { nodeDaemonFlags } from '../host/daemon/runtime-flags.ts';
 import { benchEnv } from './host.ts';
 
 export type SideId = 'ref' | 'daemon' | 'cold';
@@ -39,6 +40,7 @@ export interface BenchDaemon {
 export async function startBenchDaemon(socket: string, profileDir?: string, workers?: number): Promise<BenchDaemon> {
   const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const args = [
+    ...nodeDaemonFlags,
     ...profile,
     ...(existsSync(cliEntryPath) && bundlesFresh()
       ? [cliEntryPath, 'daemon', '--socket', socket]

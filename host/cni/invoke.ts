@@ -2,7 +2,6 @@
 // env + stdin, failures turned into CniErrors with the reference's wording. Used by delegation (delegate.ts)
 // and by the runtime (host/runtime); plugins themselves never call this directly.
 import { annotate } from '../errors.ts';
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, ErrCode } from './errors.ts';
@@ -11,6 +10,7 @@ import { parseResult } from './result.ts';
 import type { PluginResponse } from './handler.ts';
 import type { Result } from './types.ts';
 import { commandInCallerWorld, ownCaller, type CallerContext } from './caller.ts';
+import { runProcess } from '../native/process.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -52,29 +52,12 @@ export async function spawnPlugin(
   }
 }
 
-function spawnOnce(path: string, stdin: Uint8Array, env: Env, caller: CallerContext): Promise<PluginResponse> {
-  return new Promise((resolve, reject) => {
-    const clean: Record<string, string> = {};
-    for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
-    const cmd = commandInCallerWorld(caller, path, [], { asCaller: true });
-    const child = spawn(cmd.file, cmd.args, { env: clean, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.stdin.on('error', () => {
-      /* the plugin may exit without reading stdin (VERSION) */
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      resolve({
-        exitCode: code ?? (signal ? 128 : 1),
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      });
-    });
-    child.stdin.end(stdin);
-  });
+async function spawnOnce(path: string, stdin: Uint8Array, env: Env, caller: CallerContext): Promise<PluginResponse> {
+  const clean: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
+  const cmd = commandInCallerWorld(caller, path, [], { asCaller: true });
+  const r = await runProcess(cmd.file, cmd.args, clean, stdin);
+  return { exitCode: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
 }
 
 const errorSchema = struct('types.Error', { code: uint, msg: str, details: str });

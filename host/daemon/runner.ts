@@ -77,7 +77,11 @@ export async function workerPoolRunner(size: number, log: LogSink, tableModule?:
   const slots: Slot[] = [];
 
   const spawnSlot = (index: number): Slot => {
-    const worker = new Worker(entry.code ?? entry.url, { eval: !!entry.code, workerData: { tableModule } });
+    const worker = new Worker(entry.code ?? entry.url, {
+      eval: !!entry.code,
+      workerData: { tableModule },
+      resourceLimits: { maxYoungGenerationSizeMb: 2 },
+    });
     const pending = new Map<number, (res: PluginResponse) => void>();
     const ready = new Promise<void>((resolve, reject) => {
       worker.once('error', reject);

@@ -2,10 +2,10 @@
 // Binaries are found once per process by looking at the file system (no exec), so choosing a backend is free.
 // A tool always runs in the world of the call's caller (host/cni/caller.ts): the daemon runs the caller's own
 // iptables in the caller's mount and network namespaces (its xtables lock, its legacy-or-nft choice).
-import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { commandInCallerWorld, currentCaller, type CallerContext } from '../cni/caller.ts';
+import { runProcess } from '../native/process.ts';
 
 export type Tool = 'iptables' | 'ip6tables' | 'iptables-restore' | 'ip6tables-restore' | 'nft' | 'conntrack';
 
@@ -66,35 +66,15 @@ export function toolRuns(): ReadonlyMap<Tool, number> {
 }
 
 /** Runs a tool with `input` on stdin. Never throws for a non-zero exit; throws when the tool is missing. */
-export function runTool(tool: Tool, args: string[], input = ''): Promise<ToolResult> {
+export async function runTool(tool: Tool, args: string[], input = ''): Promise<ToolResult> {
   const caller = currentCaller();
   const path = toolPath(tool);
-  if (!path) return Promise.reject(new Error(`${tool} not found in $PATH`));
+  if (!path) throw new Error(`${tool} not found in $PATH`);
   runs.set(tool, (runs.get(tool) ?? 0) + 1);
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string> = {
-      PATH: (caller.own && process.env.PATH) || SYSTEM_DIRS.join(':'),
-      LC_ALL: 'C',
-    };
-    const cmd = commandInCallerWorld(caller, path, args);
-    const child = spawn(cmd.file, cmd.args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({
-        code: code ?? (signal ? 128 : 1),
-        stdout: Buffer.concat(out).toString(),
-        stderr: cleanStderr(Buffer.concat(err).toString()),
-      }),
-    );
-    child.stdin.on('error', () => {
-      /* the tool may exit before reading everything */
-    });
-    child.stdin.end(input);
-  });
+  const env = { PATH: (caller.own && process.env.PATH) || SYSTEM_DIRS.join(':'), LC_ALL: 'C' };
+  const cmd = commandInCallerWorld(caller, path, args);
+  const r = await runProcess(cmd.file, cmd.args, env, input);
+  return { code: r.code, stdout: r.stdout.toString(), stderr: cleanStderr(r.stderr.toString()) };
 }
 
 /** iptables-nft warns on every call when legacy tables exist; that line is noise in error messages. */

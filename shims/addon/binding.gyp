@@ -12,7 +12,8 @@
         "src/flock.c",
         "src/thread_job.c",
         "src/peercred.c",
-        "src/pidfd.c"
+        "src/pidfd.c",
+        "src/spawn.c"
       ],
       "cflags": ["-Wall", "-Wextra", "-Werror", "-O2", "-std=gnu11"],
       "ldflags": ["-Wl,-z,nodelete"],

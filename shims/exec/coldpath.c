@@ -30,6 +30,18 @@ char **runtime_environment(void) {
   return env;
 }
 
+/* V8 flags the daemon runs with under Node (host/daemon/runtime-flags.ts has the same list; a test compares
+ * them): a small young generation and size-first heap growth keep a long-lived daemon's RSS flat. Other
+ * runtimes (the kit's bun) get none. */
+static const char *const node_daemon_flags[] = {"--max-semi-space-size=1", "--optimize-for-size", NULL};
+static const char *const no_flags[] = {NULL};
+
+const char *const *daemon_runtime_flags(const struct kit *k) {
+  const char *slash = strrchr(k->runtime, '/');
+  const char *base = slash ? slash + 1 : k->runtime;
+  return strcmp(base, "node") == 0 ? node_daemon_flags : no_flags;
+}
+
 static int replace_stdin(const uint8_t *bytes, size_t len) {
   int fd = memfd_create("cni-stdin", MFD_CLOEXEC);
   if (fd < 0) return -1;
@@ -67,11 +79,16 @@ void cli_exec(const struct kit *k, int argc, char **argv) {
   }
   char entry[PATH_MAX + 32];
   snprintf(entry, sizeof entry, "%s/js/wasm-cni.mjs", k->root);
-  char **args = calloc((size_t)argc + 2, sizeof *args);
+  const char *const *flags = argc > 1 && strcmp(argv[1], "daemon") == 0 ? daemon_runtime_flags(k) : no_flags;
+  size_t nflags = 0;
+  while (flags[nflags]) nflags++;
+  char **args = calloc((size_t)argc + nflags + 2, sizeof *args);
   if (!args) exit(127);
-  args[0] = (char *)k->runtime;
-  args[1] = entry;
-  for (int i = 1; i < argc; i++) args[i + 1] = argv[i];
+  size_t n = 0;
+  args[n++] = (char *)k->runtime;
+  for (size_t i = 0; i < nflags; i++) args[n++] = (char *)flags[i];
+  args[n++] = entry;
+  for (int i = 1; i < argc; i++) args[n++] = argv[i];
   execve(k->runtime, args, runtime_environment());
   fprintf(stderr, "wasm-cni: cannot exec %s: %s\n", k->runtime, strerror(errno));
   exit(127);

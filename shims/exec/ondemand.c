@@ -90,8 +90,12 @@ _Noreturn static void exec_daemon(const char *socket_path, const struct kit *k, 
   snprintf(entry, sizeof entry, "%s/js/wasm-cni.mjs", k->root);
   snprintf(idle, sizeof idle, "%ld", s->idle_exit_s);
   snprintf(unit, sizeof unit, "wasm-cni-on-demand-%ld", (long)getpid());
-  char *daemon_argv[] = {(char *)k->runtime, entry, "daemon", "--socket", (char *)socket_path, "--idle-exit", idle,
-                         "--started-by", "on-demand", NULL};
+  char *daemon_argv[24] = {(char *)k->runtime};
+  size_t d = 1;
+  for (const char *const *f = daemon_runtime_flags(k); *f && d < 8; f++) daemon_argv[d++] = (char *)*f;
+  const char *rest[] = {entry, "daemon", "--socket", socket_path, "--idle-exit", idle, "--started-by", "on-demand", NULL};
+  for (size_t i = 0; rest[i]; i++) daemon_argv[d++] = (char *)rest[i];
+  daemon_argv[d] = NULL;
   char *env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "WASM_CNI_READY_FD=3", NULL};
   if (scope_runner) {
     char *argv[32] = {(char *)scope_runner, "--scope", "--quiet", "--collect", "--unit", unit,

@@ -28,6 +28,8 @@ _Noreturn void cli_exec(const struct kit *k, int argc, char **argv);
 
 /* The caller's environment without NODE_OPTIONS/NODE_EXTRA_CA_CERTS. */
 char **runtime_environment(void);
+/* Runtime flags for `daemon` (NULL-terminated; empty unless the runtime is node). */
+const char *const *daemon_runtime_flags(const struct kit *k);
 
 /* Starts a daemon on demand (see ondemand.c); a connected socket, or -1 with the reason in why. */
 int ondemand_connect(const char *socket_path, const struct kit *k, const struct settings *s, char *why,

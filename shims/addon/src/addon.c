@@ -7,6 +7,7 @@
 #include "netns.h"
 #include "peercred.h"
 #include "pidfd.h"
+#include "spawn.h"
 #include "sysctl.h"
 #include "util.h"
 
@@ -31,6 +32,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"peerPidfd", NULL, pidfd_js_peer, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pidfdOpen", NULL, pidfd_js_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pidfdAlive", NULL, pidfd_js_alive, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"spawnCollect", NULL, spawn_js_collect, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (netlink_env_setup(env) != napi_ok) {
     napi_throw_error(env, NULL, "wasm_cni addon: cannot set up per-thread state");
