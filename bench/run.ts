@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { requestStatus } from '../host/daemon/client.ts';
 import { plugins } from '../host/plugins/registry.ts';
 import { measureFloor, type FloorMs } from './floor.ts';
-import { BenchHost } from './host.ts';
+import { BenchHost, timedRun } from './host.ts';
 import { rows, type BenchCase, type Row } from './rows.ts';
 import { deployRows } from './rows-deploy.ts';
 import { runLoadRows } from './rows-load.ts';
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
       outcomes.push(await measureRow(row, floor));
     }
     const status = await requestStatus(join(sockDir, 'wasm-cni.sock')).catch(() => undefined);
-    print(outcomes, status?.calls ?? []);
+    print(outcomes, status?.calls ?? [], await execCost());
     process.stdout.write(
       await deployRows(values.rows?.split(','), values.iterations ? Number(values.iterations) : undefined),
     );
@@ -149,9 +149,18 @@ async function main(): Promise<void> {
     );
 }
 
+/** What starting any executable costs here, the way plugins are started (median of 21 runs of /bin/true): the
+ * floors leave it out, yet every plugin call of a chain pays it once, whatever the plugin is written in. */
+async function execCost(): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < 21; i++) xs.push(await timedRun('true', [], ''));
+  return median(xs);
+}
+
 function print(
   outcomes: RowOutcome[],
   calls: Array<{ plugin: string; command: string; calls: number; p50Ms: number }>,
+  execMs: number,
 ): void {
   const head = [
     'row',
@@ -185,6 +194,10 @@ function print(
     `\nwasm-cni benchmarks on ${machine()}; medians of whole-process runs, NODE_OPTIONS/NODE_EXTRA_CA_CERTS unset\n\n`,
   );
   process.stdout.write(`${table([head, ...body])}\n`);
+  process.stdout.write(
+    `\nStarting an executable (the runtime's exec of a plugin, not in any floor): ${ms(execMs)} ms; ` +
+      'the full-chain rows make 6 plugin calls (3 ADD + 3 DEL), the bridge and portmap rows 2, loopback 1.\n',
+  );
   if (hl0 !== undefined && hl60 !== undefined)
     process.stdout.write(`\nhost-local via daemon at 60,000 vs at 0 reservations: ${ratio(hl60, hl0)}\n`);
   for (const o of outcomes)
