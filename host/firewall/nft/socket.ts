@@ -1,7 +1,7 @@
 // One NETLINK_NETFILTER socket opened inside a network namespace (the addon enters it, creates the socket and
 // comes back): nf_tables batches (BATCH_BEGIN ... BATCH_END, one atomic transaction, every message ACKed and
 // each ACK mapped back to the operation it answers), dumps (retried when the kernel interrupts them) and gets.
-import { addon } from '../../native/addon.ts';
+import { NetlinkChannel } from '../../net/nl/channel.ts';
 import {
   NLMSG_DONE,
   NLMSG_ERROR,
@@ -13,7 +13,7 @@ import {
   NLM_F_REQUEST,
 } from '../../net/nl/constants.ts';
 import { NetlinkError, errnoText } from '../../net/nl/error.ts';
-import { decodeError, decodeMessages, encodeMessage, type NlMessage } from '../../net/nl/message.ts';
+import { decodeError, encodeMessage } from '../../net/nl/message.ts';
 import {
   NETLINK_NETFILTER,
   NFNL_MSG_BATCH_BEGIN,
@@ -23,7 +23,6 @@ import {
 } from './constants.ts';
 import { nfgenmsg } from './encode.ts';
 
-const ETIMEDOUT = 110;
 const EINTR = 4;
 const ENOENT = 2;
 const DUMP_RETRIES = 5;
@@ -45,25 +44,11 @@ export class NftNetlinkError extends NetlinkError {
   }
 }
 
-export class NftSocket {
-  private seq = Math.floor(Math.random() * 0x7fffffff);
-  private queue: Promise<unknown> = Promise.resolve();
-
-  private constructor(
-    private fd: number,
-    readonly nsPath: string | null,
-    readonly timeoutMs: number,
-  ) {}
-
+export class NftSocket extends NetlinkChannel {
   /** Opens a socket inside the namespace at nsPath (none: this process's). */
   static open(nsPath?: string | null, timeoutMs = 10_000): NftSocket {
     const path = nsPath || null;
-    return new NftSocket(addon().netlinkOpen(path, NETLINK_NETFILTER), path, timeoutMs);
-  }
-
-  close(): void {
-    if (this.fd >= 0) addon().netlinkClose(this.fd);
-    this.fd = -1;
+    return new NftSocket(NetlinkChannel.openFd(path, NETLINK_NETFILTER), path, timeoutMs);
   }
 
   /**
@@ -101,17 +86,6 @@ export class NftSocket {
     });
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  private nextSeq(): number {
-    this.seq = (this.seq + 1) >>> 0 || 1;
-    return this.seq;
-  }
-
   private async exchangeBatch(ops: readonly BatchOp[]): Promise<void> {
     const begin = this.nextSeq();
     const seqs = ops.map(() => this.nextSeq());
@@ -122,7 +96,7 @@ export class NftSocket {
       ...ops.map((op, i) => encodeMessage(nftType(op.msg), NLM_F_REQUEST | NLM_F_ACK | op.flags, seqs[i]!, op.payload)),
       encodeMessage(NFNL_MSG_BATCH_END, NLM_F_REQUEST, end, control),
     ];
-    this.send(Buffer.concat(frames));
+    await this.send(Buffer.concat(frames));
     const errors: Array<NftNetlinkError | undefined> = ops.map(() => undefined);
     let answered = 0;
     let batchError: NftNetlinkError | undefined;
@@ -156,7 +130,7 @@ export class NftSocket {
     isDump: boolean,
   ): Promise<Buffer[]> {
     const seq = this.nextSeq();
-    this.send(encodeMessage(nftType(msg), NLM_F_REQUEST | flags, seq, payload));
+    await this.send(encodeMessage(nftType(msg), NLM_F_REQUEST | flags, seq, payload));
     const out: Buffer[] = [];
     let interrupted = false;
     let failure: NetlinkError | undefined;
@@ -178,29 +152,7 @@ export class NftSocket {
     return out;
   }
 
-  private send(datagram: Buffer): void {
-    if (this.fd < 0) throw new Error('nftables netlink socket is closed');
-    addon().netlinkSend(this.fd, datagram);
-  }
-
-  /** Feeds every message received to onMessage until it returns true; afterwards drains what is queued. */
-  private async receive(onMessage: (m: NlMessage) => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + this.timeoutMs;
-    let done = false;
-    for (;;) {
-      const dgram = addon().netlinkRecv(this.fd);
-      if (!dgram) {
-        if (done) return;
-        const left = deadline - Date.now();
-        if (left <= 0)
-          throw new NetlinkError(ETIMEDOUT, {
-            request: what,
-            message: `nftables ${what}: no reply within ${this.timeoutMs} ms`,
-          });
-        await addon().netlinkWait(this.fd, left);
-        continue;
-      }
-      for (const m of decodeMessages(dgram)) if (onMessage(m)) done = true;
-    }
+  protected override get label(): string {
+    return 'nftables';
   }
 }

@@ -1,6 +1,6 @@
 // One netlink socket bound to a network namespace: sequence numbers, one request in flight at a time,
 // ACK/error decoding, multi-part dumps (retried when the kernel reports an interrupted dump), batches.
-import { addon } from '../../native/addon.ts';
+import { NetlinkChannel } from './channel.ts';
 import {
   NETLINK_ROUTE,
   NLMSG_DONE,
@@ -13,9 +13,8 @@ import {
   NLM_F_REQUEST,
 } from './constants.ts';
 import { NetlinkError } from './error.ts';
-import { decodeError, decodeMessages, encodeMessage, type NlMessage } from './message.ts';
+import { decodeError, encodeMessage, type NlMessage } from './message.ts';
 
-const ETIMEDOUT = 110;
 const EINTR = 4;
 const DUMP_RETRIES = 5;
 
@@ -31,31 +30,10 @@ export interface NlRequest {
   slow?: boolean;
 }
 
-export class NetlinkSocket {
-  private seq = Math.floor(Math.random() * 0x7fffffff);
-  private queue: Promise<unknown> = Promise.resolve();
-  private fd: number;
-
-  private constructor(
-    fd: number,
-    readonly nsPath: string | null,
-    readonly timeoutMs: number,
-  ) {
-    this.fd = fd;
-  }
-
+export class NetlinkSocket extends NetlinkChannel {
   /** Opens a socket inside the namespace at nsPath (null: this process's). */
   static open(nsPath: string | null = null, protocol = NETLINK_ROUTE, timeoutMs = 10_000): NetlinkSocket {
-    return new NetlinkSocket(addon().netlinkOpen(nsPath, protocol), nsPath, timeoutMs);
-  }
-
-  get closed(): boolean {
-    return this.fd < 0;
-  }
-
-  close(): void {
-    if (this.fd >= 0) addon().netlinkClose(this.fd);
-    this.fd = -1;
+    return new NetlinkSocket(NetlinkChannel.openFd(nsPath, protocol), nsPath, timeoutMs);
   }
 
   /** A request answered by an ACK (and possibly messages before it, e.g. a GET by name). */
@@ -82,50 +60,24 @@ export class NetlinkSocket {
     return this.serial(() => this.exchange(reqs, false));
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  private nextSeq(): number {
-    this.seq = (this.seq + 1) >>> 0 || 1;
-    return this.seq;
-  }
-
   private async exchange(reqs: NlRequest[], isDump: boolean): Promise<Array<NlMessage[] | NetlinkError>> {
-    if (this.fd < 0) throw new Error('netlink socket is closed');
     const seqs = reqs.map(() => this.nextSeq());
     const frames = reqs.map((r, i) =>
       encodeMessage(r.type, NLM_F_REQUEST | (isDump ? NLM_F_DUMP : NLM_F_ACK) | (r.flags ?? 0), seqs[i], r.payload),
     );
-    const datagram = frames.length === 1 ? frames[0] : Buffer.concat(frames);
-    if (reqs.some((r) => r.slow)) await addon().netlinkSendAsync(this.fd, datagram);
-    else addon().netlinkSend(this.fd, datagram);
+    await this.send(
+      frames.length === 1 ? frames[0] : Buffer.concat(frames),
+      reqs.some((r) => r.slow),
+    );
 
     const results: Array<NlMessage[] | NetlinkError | undefined> = reqs.map(() => undefined);
     const collected: NlMessage[][] = reqs.map(() => []);
     const interrupted = reqs.map(() => false);
     let pending = reqs.length;
-    const deadline = Date.now() + this.timeoutMs;
-
-    while (pending > 0) {
-      const dgram = addon().netlinkRecv(this.fd);
-      if (!dgram) {
-        const left = deadline - Date.now();
-        if (left <= 0) {
-          const what = reqs.map((r) => r.name ?? r.type).join(', ');
-          throw new NetlinkError(ETIMEDOUT, {
-            request: reqs[0].name,
-            message: `netlink ${what}: no reply within ${this.timeoutMs} ms`,
-          });
-        }
-        await addon().netlinkWait(this.fd, left);
-        continue;
-      }
-      for (const msg of decodeMessages(dgram)) {
+    await this.receive(
+      (msg) => {
         const i = seqs.indexOf(msg.seq);
-        if (i < 0 || results[i] !== undefined) continue; // a late reply to an abandoned request
+        if (i < 0 || results[i] !== undefined) return false; // a late reply to an abandoned request
         if (msg.flags & NLM_F_DUMP_INTR) interrupted[i] = true;
         if (msg.type === NLMSG_ERROR || msg.type === NLMSG_DONE) {
           const { errno, detail } = decodeError(msg, msg.type === NLMSG_DONE);
@@ -137,8 +89,11 @@ export class NetlinkSocket {
         } else if (msg.type !== NLMSG_NOOP && msg.type !== NLMSG_OVERRUN) {
           collected[i].push(msg);
         }
-      }
-    }
+        return pending === 0;
+      },
+      reqs.map((r) => r.name ?? r.type).join(', '),
+      reqs[0].name,
+    );
     return results as Array<NlMessage[] | NetlinkError>;
   }
 }
