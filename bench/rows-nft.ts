@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { FloorMs } from './floor.ts';
-import { bandwidthArgs, bridgeConf, chainRow, execPlugin, type Row } from './rows.ts';
+import { bandwidthArgs, bridgeConf, chainRow, portmapRow, type Row } from './rows.ts';
 import { median } from './stats.ts';
 import { timedRun } from './host.ts';
 
@@ -179,40 +179,14 @@ export function nftRows(rows: Row[]): Row[] {
       async (f: FloorMs) => f.bridge + (await nftFloor()).masq,
       '≤ 1.15× floor',
     ),
-    {
-      id: 'pmnft',
-      title: 'portmap ADD+DEL, 1 mapping, nftables',
-      needs: ['portmap'],
-      iterations: 12,
-      target: '≤ 1.3× floor',
-      floor: async () => (await nftFloor()).portmap,
-      async prepare(side, ctx) {
-        const { pod, gw } = SUBNET(ctx.slot);
-        const netns = ctx.host.netns(`pmn-${side.id}`);
-        const conf = {
-          cniVersion: '1.0.0',
-          name: `${ctx.host.prefix}-pmn-${side.id}`,
-          type: 'portmap',
-          backend: 'nftables',
-          snat: true,
-          runtimeConfig: { portMappings: [{ hostPort: 47181 + ctx.slot, containerPort: 80, protocol: 'tcp' }] },
-          prevResult: {
-            cniVersion: '1.0.0',
-            interfaces: [{ name: 'eth0', sandbox: netns }],
-            ips: [{ address: `${pod}/26`, gateway: gw, interface: 0 }],
-          },
-        };
-        return {
-          async once(i) {
-            const env = { CNI_CONTAINERID: `${ctx.host.prefix}-${side.id}-${i}`, CNI_NETNS: netns, CNI_IFNAME: 'eth0' };
-            return (
-              (await execPlugin(side, 'portmap', 'ADD', env, conf)) +
-              (await execPlugin(side, 'portmap', 'DEL', env, conf))
-            );
-          },
-          async close() {},
-        };
-      },
-    },
+    portmapRow(
+      'pmnft',
+      'portmap ADD+DEL, 1 mapping, nftables',
+      async () => (await nftFloor()).portmap,
+      '≤ 1.3× floor',
+      47181,
+      SUBNET,
+      { backend: 'nftables' },
+    ),
   ];
 }

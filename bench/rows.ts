@@ -188,6 +188,53 @@ function hostLocalRow(existing: number): Row {
   };
 }
 
+/** portmap ADD then DEL of one mapping for a pod given as prevResult (no bridge: the rules only). */
+export function portmapRow(
+  id: string,
+  title: string,
+  floor: (f: FloorMs) => number | Promise<number>,
+  target: string,
+  hostPort: number,
+  pick: (slot: number) => { pod: string; gw: string },
+  extra: Record<string, unknown> = {},
+): Row {
+  return {
+    id,
+    title,
+    needs: ['portmap'],
+    iterations: 12,
+    target,
+    floor,
+    async prepare(side, ctx) {
+      const { pod, gw } = pick(ctx.slot);
+      const netns = ctx.host.netns(`${id}-${side.id}`);
+      const conf = {
+        cniVersion: '1.0.0',
+        name: `${ctx.host.prefix}-${id}-${side.id}`,
+        type: 'portmap',
+        ...extra,
+        snat: true,
+        runtimeConfig: { portMappings: [{ hostPort: hostPort + ctx.slot, containerPort: 80, protocol: 'tcp' }] },
+        prevResult: {
+          cniVersion: '1.0.0',
+          interfaces: [{ name: 'eth0', sandbox: netns }],
+          ips: [{ address: `${pod}/26`, gateway: gw, interface: 0 }],
+        },
+      };
+      return {
+        async once(i) {
+          const env = { CNI_CONTAINERID: `${ctx.host.prefix}-${side.id}-${i}`, CNI_NETNS: netns, CNI_IFNAME: 'eth0' };
+          return (
+            (await execPlugin(side, 'portmap', 'ADD', env, conf)) +
+            (await execPlugin(side, 'portmap', 'DEL', env, conf))
+          );
+        },
+        async close() {},
+      };
+    },
+  };
+}
+
 export const rows: Row[] = [
   chainRow(
     'full',
@@ -218,40 +265,7 @@ export const rows: Row[] = [
     (f) => f.bridge + f.ipMasq,
     '≤ 1.3× floor',
   ),
-  {
-    id: 'pm',
-    title: 'portmap ADD+DEL, 1 mapping',
-    needs: ['portmap'],
-    iterations: 12,
-    target: '≤ 1.5× floor',
-    floor: (f) => f.portmap,
-    async prepare(side, ctx) {
-      const { pod, gw } = subnet(ctx.slot);
-      const netns = ctx.host.netns(`pm-${side.id}`);
-      const conf = {
-        cniVersion: '1.0.0',
-        name: `${ctx.host.prefix}-pm-${side.id}`,
-        type: 'portmap',
-        snat: true,
-        runtimeConfig: { portMappings: [{ hostPort: 48081 + ctx.slot, containerPort: 80, protocol: 'tcp' }] },
-        prevResult: {
-          cniVersion: '1.0.0',
-          interfaces: [{ name: 'eth0', sandbox: netns }],
-          ips: [{ address: `${pod}/26`, gateway: gw, interface: 0 }],
-        },
-      };
-      return {
-        async once(i) {
-          const env = { CNI_CONTAINERID: `${ctx.host.prefix}-${side.id}-${i}`, CNI_NETNS: netns, CNI_IFNAME: 'eth0' };
-          return (
-            (await execPlugin(side, 'portmap', 'ADD', env, conf)) +
-            (await execPlugin(side, 'portmap', 'DEL', env, conf))
-          );
-        },
-        async close() {},
-      };
-    },
-  },
+  portmapRow('pm', 'portmap ADD+DEL, 1 mapping', (f) => f.portmap, '≤ 1.5× floor', 48081, subnet),
   hostLocalRow(0),
   hostLocalRow(1000),
   hostLocalRow(60_000),
