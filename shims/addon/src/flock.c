@@ -121,11 +121,8 @@ napi_value flock_js_wait(napi_env env, napi_callback_info info) {
 
 /* unlock(fd) */
 napi_value flock_js_unlock(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int64_t fd;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || util_arg_int(env, argv[0], "fd", &fd)) return NULL;
+  if (util_only_int_arg(env, info, "fd", &fd)) return NULL;
   while (flock((int)fd, LOCK_UN) < 0) {
     if (errno == EINTR) continue;
     util_throw_errno(env, errno, "flock", "flock unlock");

@@ -204,11 +204,8 @@ napi_value netlink_js_send_async(napi_env env, napi_callback_info info) {
 
 /* recv(fd) -> Buffer | null (null when nothing is queued yet) */
 napi_value netlink_js_recv(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int64_t fd;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || util_arg_int(env, argv[0], "fd", &fd)) return NULL;
+  if (util_only_int_arg(env, info, "fd", &fd)) return NULL;
   nl_env *state = netlink_env(env);
   if (!state) return NULL;
   ssize_t n;
@@ -236,11 +233,8 @@ napi_value netlink_js_recv(napi_env env, napi_callback_info info) {
 
 /* close(fd): pending waits on it are rejected first (an fd must not be closed under a live poll handle). */
 napi_value netlink_js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int64_t fd;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || util_arg_int(env, argv[0], "fd", &fd)) return NULL;
+  if (util_only_int_arg(env, info, "fd", &fd)) return NULL;
   nl_env *state = netlink_env(env);
   if (!state) return NULL;
   netlink_wait_cancel_fd(env, state, (int)fd);

@@ -7,11 +7,8 @@
 
 /* peerCred(fd) -> { pid, uid, gid } */
 napi_value peercred_js_get(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int64_t fd;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || util_arg_int(env, argv[0], "fd", &fd)) return NULL;
+  if (util_only_int_arg(env, info, "fd", &fd)) return NULL;
   struct ucred cred;
   socklen_t len = sizeof cred;
   if (getsockopt((int)fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {

@@ -22,11 +22,8 @@
 /* peerPidfd(socketFd) -> fd of the process that connected (Linux 6.5+), or null where the kernel has no
  * SO_PEERPIDFD (the caller then pins the SO_PEERCRED pid with pidfdOpen). */
 napi_value pidfd_js_peer(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int64_t fd;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || util_arg_int(env, argv[0], "fd", &fd)) return NULL;
+  if (util_only_int_arg(env, info, "fd", &fd)) return NULL;
   int pidfd = -1;
   socklen_t len = sizeof pidfd;
   if (getsockopt((int)fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0) {
@@ -39,11 +36,8 @@ napi_value pidfd_js_peer(napi_env env, napi_callback_info info) {
 
 /* pidfdOpen(pid) -> fd (close-on-exec, like every pidfd). */
 napi_value pidfd_js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int64_t pid;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || util_arg_int(env, argv[0], "pid", &pid)) return NULL;
+  if (util_only_int_arg(env, info, "pid", &pid)) return NULL;
   long fd = syscall(SYS_pidfd_open, (pid_t)pid, 0);
   if (fd < 0) {
     util_throw_errno(env, errno, "pidfd_open", "pin the caller process");
@@ -54,11 +48,8 @@ napi_value pidfd_js_open(napi_env env, napi_callback_info info) {
 
 /* pidfdAlive(fd) -> whether the process the pidfd names is still running (signal 0 sends nothing). */
 napi_value pidfd_js_alive(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int64_t fd;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || util_arg_int(env, argv[0], "fd", &fd)) return NULL;
+  if (util_only_int_arg(env, info, "fd", &fd)) return NULL;
   if (syscall(SYS_pidfd_send_signal, (int)fd, 0, NULL, 0) == 0) return util_bool(env, 1);
   if (errno == ESRCH) return util_bool(env, 0);
   util_throw_errno(env, errno, "pidfd_send_signal", "check the caller process");

@@ -136,15 +136,26 @@ napi_value util_null(napi_env env) {
 }
 
 napi_value util_js_errno_text(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int64_t n;
   char reason[256];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || util_arg_int(env, argv[0], "errno", &n)) return NULL;
+  if (util_only_int_arg(env, info, "errno", &n)) return NULL;
   snprintf(reason, sizeof reason, "%s", strerror((int)n));
   lower_first(reason);
   napi_value out;
   NAPI_CALL(env, napi_create_string_utf8(env, reason, NAPI_AUTO_LENGTH, &out));
   return out;
+}
+
+int util_only_int_arg(napi_env env, napi_callback_info info, const char *name, int64_t *out) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    util_throw_napi(env, "napi_get_cb_info");
+    return -1;
+  }
+  if (argc < 1) {
+    util_throw_type(env, "missing arguments");
+    return -1;
+  }
+  return util_arg_int(env, argv[0], name, out);
 }
