@@ -103,21 +103,35 @@ static int prepare_run_dir(void) {
   return -1;
 }
 
-/* create(name) -> path. A new network namespace kept alive by a bind mount at /var/run/netns/<name>. */
-napi_value netns_js_create(napi_env env, napi_callback_info info) {
+/* The call's namespace name (checked like `ip netns`) and its /var/run/netns path: 0, or -1 having thrown. */
+static int read_netns_name(napi_env env, napi_callback_info info, char name[NAME_MAX + 1], char path[PATH_MAX]) {
   size_t argc = 1;
   napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    util_throw_napi(env, "napi_get_cb_info");
+    return -1;
+  }
+  if (argc < 1) {
+    util_throw_type(env, "missing arguments");
+    return -1;
+  }
+  if (util_arg_string(env, argv[0], "name", name, NAME_MAX + 1)) return -1;
+  if (!valid_netns_name(name)) {
+    char what[NAME_MAX + 64];
+    snprintf(what, sizeof what, "invalid netns name \"%s\"", name);
+    util_throw_errno(env, EINVAL, "", what);
+    return -1;
+  }
+  snprintf(path, PATH_MAX, NETNS_RUN_DIR "/%s", name);
+  return 0;
+}
+
+/* create(name) -> path. A new network namespace kept alive by a bind mount at /var/run/netns/<name>. */
+napi_value netns_js_create(napi_env env, napi_callback_info info) {
   char name[NAME_MAX + 1];
   char path[PATH_MAX];
   char what[PATH_MAX + 64];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || util_arg_string(env, argv[0], "name", name, sizeof name)) return NULL;
-  if (!valid_netns_name(name)) {
-    snprintf(what, sizeof what, "invalid netns name \"%s\"", name);
-    util_throw_errno(env, EINVAL, "", what);
-    return NULL;
-  }
-  snprintf(path, sizeof path, NETNS_RUN_DIR "/%s", name);
+  if (read_netns_name(env, info, name, path)) return NULL;
   if (prepare_run_dir() < 0) {
     util_throw_errno(env, errno, "mount", "prepare " NETNS_RUN_DIR);
     return NULL;
@@ -164,19 +178,10 @@ napi_value netns_js_create(napi_env env, napi_callback_info info) {
 
 /* remove(name): unmount and delete /var/run/netns/<name> (the namespace dies with its last user). */
 napi_value netns_js_remove(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   char name[NAME_MAX + 1];
   char path[PATH_MAX];
   char what[PATH_MAX + 64];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || util_arg_string(env, argv[0], "name", name, sizeof name)) return NULL;
-  if (!valid_netns_name(name)) {
-    snprintf(what, sizeof what, "invalid netns name \"%s\"", name);
-    util_throw_errno(env, EINVAL, "", what);
-    return NULL;
-  }
-  snprintf(path, sizeof path, NETNS_RUN_DIR "/%s", name);
+  if (read_netns_name(env, info, name, path)) return NULL;
   if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL) {
     snprintf(what, sizeof what, "cannot unmount netns \"%s\"", path);
     util_throw_errno(env, errno, "umount2", what);
