@@ -4,9 +4,10 @@ import type { MtuInterface } from '../core/index.ts';
 import { withNetHandle } from '../net/index.ts';
 import { IFF_LOOPBACK, IFF_POINTOPOINT, IFF_UP } from '../net/nl/constants.ts';
 
-/** The host's interfaces in kernel index order, as pickMtu wants them. */
-export async function hostInterfaces(): Promise<MtuInterface[]> {
-  return withNetHandle(null, async (h) =>
+/** The host's interfaces in kernel index order, as pickMtu wants them: those of the network namespace at
+ * `netns` (a path this process can open; null: this process's). The daemon passes its caller's. */
+export async function hostInterfaces(netns: string | null = null): Promise<MtuInterface[]> {
+  return withNetHandle(netns, async (h) =>
     (await h.link.list())
       .sort((a, b) => a.index - b.index)
       .map((l) => ({

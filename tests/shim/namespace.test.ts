@@ -91,6 +91,54 @@ test("a real plugin called from another netns acts in the caller's netns, throug
   assert.is(after.served, before.served + 2, 'both calls were served by the daemon');
 });
 
+test("kubenet without an mtu takes the smallest MTU of the caller's interfaces, not the daemon's", async () => {
+  // the caller's namespace: an up veth pair at 1280, below anything the daemon's namespace has
+  const [m0, m1] = [box.name('m0'), box.name('m1')];
+  await run('ip', [
+    '-n',
+    other.name,
+    'link',
+    'add',
+    m0,
+    'mtu',
+    '1280',
+    'type',
+    'veth',
+    'peer',
+    'name',
+    m1,
+    'mtu',
+    '1280',
+  ]);
+  await run('ip', ['-n', other.name, 'link', 'set', m0, 'up']);
+  await run('ip', ['-n', other.name, 'link', 'set', m1, 'up']);
+  const pod = await box.netns('kpod');
+  const conf = JSON.stringify({
+    cniVersion: '1.0.0',
+    name: `${box.prefix}-kn`,
+    type: 'kubenet',
+    podCIDR: '10.200.197.0/24',
+    bridge: box.name('kb'),
+    nonMasqueradeCIDR: '0.0.0.0/0',
+    dataDir: box.dir('kn-ipam'),
+  });
+  const call = (command: string) =>
+    run('ip', ['netns', 'exec', other.name, join(cniBinDir, 'kubenet')], {
+      input: conf,
+      env: { ...env(), CNI_COMMAND: command, CNI_CONTAINERID: 'kn1', CNI_NETNS: pod.path, CNI_IFNAME: 'eth0' },
+      timeoutMs: 30_000,
+    });
+  const before = await requestStatus(socket);
+  const added = await call('ADD');
+  assert.is(added.code, 0, added.stdout + added.stderr);
+  const podLink = (await run('ip', ['-n', pod.name, '-o', 'link', 'show', 'eth0'])).stdout;
+  assert.match(podLink, / mtu 1280 /);
+  const deleted = await call('DEL');
+  assert.is(deleted.code, 0, deleted.stdout + deleted.stderr);
+  const after = await requestStatus(socket);
+  assert.is(after.served, before.served + 2, 'both calls were served by the daemon');
+});
+
 test('a caller the daemon cannot pin gets REJECT OtherNamespace: cold path, and status says why', async () => {
   const r = await run(join(dir, 'echo'), [], { input: '{}', env: env(hiddenSocket), timeoutMs: 30_000 });
   // the cold path has only the product's plugins: its answer proves the daemon did not run the call

@@ -14,7 +14,7 @@ import { cmdDel } from './del.ts';
 export async function cmdAdd(a: CmdArgs): Promise<Result> {
   const c = loadConfig(a, true);
   await ensureMasqRule(c.nonMasqueradeCidr);
-  let result = (await runDelegate(a, c, await bridgeDelegate(c), 'ADD', c.prevResult))!;
+  let result = (await runDelegate(a, c, await bridgeDelegate(c, a.caller.netns), 'ADD', c.prevResult))!;
   try {
     if (c.portMappings.length > 0) result = (await runDelegate(a, c, portmapDelegate(c), 'ADD', result))!;
     if (c.bandwidth) result = (await runDelegate(a, c, bandwidthDelegate(c), 'ADD', result))!;

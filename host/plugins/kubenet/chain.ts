@@ -18,9 +18,10 @@ export interface Delegate {
   conf: Record<string, unknown>;
 }
 
-/** The bridge config kubenet generates, named and versioned like the kubenet network. */
-export async function bridgeDelegate(c: KubenetConfig): Promise<Delegate> {
-  const mtu = c.mtu > 0 ? c.mtu : pickMtu(await hostInterfaces()).mtu;
+/** The bridge config kubenet generates, named and versioned like the kubenet network. Without a configured MTU,
+ * the smallest of the caller's host interfaces (its network namespace, not the daemon's). */
+export async function bridgeDelegate(c: KubenetConfig, hostNetns: string | null): Promise<Delegate> {
+  const mtu = c.mtu > 0 ? c.mtu : pickMtu(await hostInterfaces(hostNetns)).mtu;
   const conf = JSON.parse(
     kubenetBridgeConfigText({
       podCidrs: c.podCidrs,

@@ -8,5 +8,5 @@ export async function cmdDel(a: CmdArgs): Promise<void> {
   const c = loadConfig(a, false);
   await runDelegate(a, c, bandwidthDelegate(c), 'DEL', c.prevResult);
   await runDelegate(a, c, portmapDelegate(c), 'DEL', c.prevResult);
-  await runDelegate(a, c, await bridgeDelegate(c), 'DEL', c.prevResult);
+  await runDelegate(a, c, await bridgeDelegate(c, a.caller.netns), 'DEL', c.prevResult);
 }
