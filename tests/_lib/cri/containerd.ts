@@ -13,7 +13,7 @@ import { run, sh } from '../run.ts';
 export const CONTAINERD = '/usr/bin/containerd';
 export const CTR = '/usr/bin/ctr';
 export const RUNC = '/usr/sbin/runc';
-const NODE_PATHS = ['/usr/bin/node', '/usr/local/bin/node'];
+const NODE_PATHS = ['/usr/bin/node', '/usr/bin/nodejs', '/usr/local/bin/node'];
 const K8S_NAMESPACE = 'k8s.io';
 
 export interface PrivateContainerdOptions {
