@@ -4,10 +4,11 @@
 // systemd units) and README.md. Nothing else is needed on the target: no compiler, no npm, no Node.js.
 // The same placeKit() as `wasm-cni install` lays it out. Run build.sh first (the npm script does).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readRevision } from '../host/build-identity.ts';
 import { WASM_CNI_VERSION } from '../host/cni/version.ts';
 import { kitDirName, placeKit, settingsFileName } from '../host/daemon/kit.ts';
 import { plugins } from '../host/plugins/registry.ts';
@@ -50,7 +51,7 @@ function main(): void {
   const arch = ARCH[process.arch];
   if (!arch) throw new Error(`no release layout for ${process.arch}`);
   const outDir = resolve(values.out ?? join(projectRoot, 'dist'));
-  const revision = readFileSync(join(buildDir, 'REVISION'), 'utf8').trim();
+  const revision = readRevision();
   const stage = mkdtempSync(join(tmpdir(), 'wasm-cni-dist-'));
   try {
     chmodSync(stage, 0o755); // the archive's "./": unpacking applies it to the target directory

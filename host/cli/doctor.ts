@@ -40,7 +40,8 @@ With kubelet flags: plugin binaries in --cni-bin-dir, the default network in --c
 wasm-cni daemon, and this build tree.
 
 With --bin-dir/--conf-dir, a node as deployed: every executable in --bin-dir is the wasm-cni one and all of one
-build; the cold-path kit (--bin-dir/.wasm-cni) runs; the daemon at --socket answers (and how it was started);
+build; the cold-path kit (--bin-dir/.wasm-cni) runs; the daemon at --socket answers (and how it was started)
+and runs the executables' build (what --bin-dir/wasm-cni version prints; another wire protocol is an error);
 every file in --conf-dir parses and names only plugins in --bin-dir; br_netfilter, bridge-nf-call-iptables,
 ip_forward and the pod MTU; the iptables back end (legacy or nf_tables) is the one kube-proxy uses; host-local
 ranges of the configured networks nearly full, or holding empty or orphaned reservations (orphaned: no entry for

@@ -1,16 +1,19 @@
 // `wasm-cni version`: our release, the CNI spec versions we speak, the build's git revision (build/REVISION,
-// written by build.sh and carried in the kit) and the JavaScript runtime running us.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { CURRENT_VERSION, SPEC_VERSIONS, WASM_CNI_VERSION } from '../cni/version.ts';
-import { buildDir } from '../paths.ts';
+// written by build.sh and carried in the kit), the daemon protocol it speaks and the JavaScript runtime running us.
+// doctor reads the --json form from a bin dir's kit to learn the executables' build.
+import { ownBuild } from '../build-identity.ts';
+import { CURRENT_VERSION, SPEC_VERSIONS } from '../cni/version.ts';
+import { WIRE_VERSION } from '../daemon/wire.ts';
 
-function revision(): string {
-  try {
-    return readFileSync(join(buildDir, 'REVISION'), 'utf8').trim() || 'unknown';
-  } catch {
-    return 'unknown';
-  }
+/** What `wasm-cni version --json` prints. */
+export interface VersionReport {
+  version: string;
+  cniVersion: string;
+  supportedVersions: readonly string[];
+  revision: string;
+  /** The shim <-> daemon wire protocol of this build (absent from builds before it was reported). */
+  protocolVersion?: number;
+  runtime: string;
 }
 
 function runtime(): string {
@@ -30,20 +33,21 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`wasm-cni version: unexpected argument "${unknown[0]}"\n`);
     return 2;
   }
+  const { version, revision } = ownBuild();
   if (argv.includes('--json')) {
-    process.stdout.write(
-      `${JSON.stringify({
-        version: WASM_CNI_VERSION,
-        cniVersion: CURRENT_VERSION,
-        supportedVersions: SPEC_VERSIONS,
-        revision: revision(),
-        runtime: runtime(),
-      })}\n`,
-    );
+    const report: VersionReport = {
+      version,
+      cniVersion: CURRENT_VERSION,
+      supportedVersions: SPEC_VERSIONS,
+      revision,
+      protocolVersion: WIRE_VERSION,
+      runtime: runtime(),
+    };
+    process.stdout.write(`${JSON.stringify(report)}\n`);
   } else {
     process.stdout.write(
-      `wasm-cni ${WASM_CNI_VERSION}\nCNI spec ${CURRENT_VERSION} (supports ${SPEC_VERSIONS.join(', ')})\n` +
-        `revision ${revision()}, runtime ${runtime()}\n`,
+      `wasm-cni ${version}\nCNI spec ${CURRENT_VERSION} (supports ${SPEC_VERSIONS.join(', ')})\n` +
+        `revision ${revision}, runtime ${runtime()}\n`,
     );
   }
   return 0;

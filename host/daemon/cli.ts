@@ -1,6 +1,7 @@
 // `wasm-cni daemon [--socket PATH] [--allow-uid UID]... [--replace] [--idle-exit SECONDS] [--started-by WAY]` and
 // `wasm-cni daemon status [--socket PATH] [--json]`. A socket handed over by systemd (LISTEN_FDS) is served as is.
 import { closeSync, writeSync } from 'node:fs';
+import { describeBuild } from '../build-identity.ts';
 import { errorMessage } from '../errors.ts';
 import { parseArgs } from 'node:util';
 import { serveDaemonMetrics } from './exposition.ts';
@@ -137,6 +138,7 @@ export function formatStatus(s: DaemonStatus): string {
     `in flight ${s.inFlight} (${s.busyContainers} containers), connections ${s.connections ?? 0}/${s.maxConnections ?? '?'}, served ${s.served}, rejected ${s.rejected}; callers checked by ${s.peerCheck}`,
     ...(s.rejections ?? []).map((r) => `  rejected ${r.count} × ${r.reason}; latest: ${r.lastMessage}`),
     `plugins: ${s.plugins.join(', ') || '(none)'}`,
+    `build: ${describeBuild(s.build)}`,
     ...(s.origin ? [describeOrigin(s.origin)] : []),
   ];
   if (s.calls.length) {

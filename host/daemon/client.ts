@@ -13,6 +13,7 @@ import {
   type DaemonStatus,
   type Header,
   type Rejection,
+  WIRE_VERSION,
 } from './wire.ts';
 
 export interface Reply {
@@ -49,9 +50,20 @@ export function exchange(socketPath: string, request: Uint8Array, timeoutMs = 50
   });
 }
 
+/** The daemon answered a request with REJECT; `protocolVersion` is the one its reply was framed in (its own). */
+export class DaemonRefused extends Error {
+  constructor(
+    readonly rejection: Rejection,
+    readonly protocolVersion: number,
+  ) {
+    super(`daemon refused: ${rejection.message}`);
+  }
+}
+
 export async function requestStatus(socketPath: string, timeoutMs = 2000): Promise<DaemonStatus> {
   const { header, payload } = await exchange(socketPath, encodeFrame(Kind.Status, new Uint8Array(0)), timeoutMs);
-  if (header.kind === Kind.Reject) throw new Error(`daemon refused: ${decodeReject(payload).message}`);
+  if (header.kind === Kind.Reject) throw new DaemonRefused(decodeReject(payload), header.version);
+  if (header.version !== WIRE_VERSION) throw new Error(`reply in protocol version ${header.version}`);
   if (header.kind !== Kind.StatusReply) throw new Error(`unexpected reply kind ${header.kind}`);
   return JSON.parse(payload.toString('utf8')) as DaemonStatus;
 }

@@ -5,6 +5,7 @@
 // keeps the counters for `daemon status`, and drains on close().
 import { createServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { ownBuild } from '../build-identity.ts';
 import type { PluginTable } from '../plugins/dispatch.ts';
 import { plugins as registered } from '../plugins/registry.ts';
 import { ByteBudget, readRequest, type RequestReader } from './connection.ts';
@@ -93,6 +94,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const serializer = new KeyedSerializer();
   const connections = new Set<Socket>();
   const startedAt = new Date();
+  const build = ownBuild();
   const startPerf = performance.now();
   let inFlight = 0,
     served = 0,
@@ -124,6 +126,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     plugins: Object.keys(table).sort(),
     calls: metrics.snapshot(),
     origin: opts.origin,
+    build,
   });
 
   const callServer: CallServer = {

@@ -8,6 +8,7 @@
 //   STATUS  (empty)       STATUS_REPLY  UTF-8 JSON
 // str/bytes: u32 length + bytes.
 
+import type { BuildIdentity } from '../build-identity.ts';
 import type { DaemonOrigin } from './origin.ts';
 
 export const WIRE_MAGIC = Buffer.from('WCNI');
@@ -71,6 +72,8 @@ export interface DaemonStatus {
   calls: CallStats[];
   /** How the daemon was started (origin.ts). */
   origin?: DaemonOrigin;
+  /** The build it runs, as read when it started (absent from daemons before it was reported). */
+  build?: BuildIdentity;
 }
 
 export const defaultSocketPath = '/run/wasm-cni/wasm-cni.sock';
@@ -261,7 +264,9 @@ export class FrameCollector {
       if ('error' in h) throw new FrameError(h.error);
       this.header = h;
       fresh = true;
-      if (h.version !== WIRE_VERSION) return 'header'; // the caller answers with REJECT Version
+      // A server answers another version with REJECT Version at once; a client reads the REJECT it was sent
+      // (its layout is the same in every version), so a complete frame is still reported as one.
+      if (h.version !== WIRE_VERSION) return this.complete() ? 'frame' : 'header';
       if (h.length > this.maxPayload) {
         throw new FrameError(`payload of ${h.length} bytes is over the ${this.maxPayload}-byte limit`);
       }

@@ -2,9 +2,12 @@
 // `wasm-cni install --bin-dir`, a conflist, host-local state, a result cache and a daemon on a private socket.
 // Healthy, it exits 0; each broken variant gives its finding, its fix and its exit code (1 warnings, 2 errors).
 // The node's kernel settings, interfaces and iptables rule sets are presented through doctor's probes (tests
-// must not change the real ones); files, the daemon and the cold-path run are real. Subnet 10.200.232.0/24.
+// must not change the real ones); files, the daemon and the cold-path run are real. A daemon of another build is
+// one started from the bin dir before its kit was replaced; one of another protocol (or older than build
+// reporting) answers on a socket of the test's as such a daemon does. Subnet 10.200.232.0/24.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { type ChildProcess, spawn } from 'node:child_process';
 import {
   appendFileSync,
   copyFileSync,
@@ -15,17 +18,24 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { readRevision } from '../../host/build-identity.ts';
+import { WASM_CNI_VERSION } from '../../host/cni/version.ts';
+import { matchBuilds, rebuildFix } from '../../host/cli/doctor/build.ts';
 import { howStarted } from '../../host/cli/doctor/daemon.ts';
 import { diagnoseDeployed, type DeployedNode } from '../../host/cli/doctor/deployed.ts';
 import { exitCodeFor, type Finding } from '../../host/cli/doctor/findings.ts';
 import { backendOfVersion, kubeChains } from '../../host/cli/doctor/iptables-mode.ts';
 import { systemProbes, type NodeProbes } from '../../host/cli/doctor/probes.ts';
-import { startDaemon, type Daemon } from '../../host/daemon/server.ts';
+import { requestStatus } from '../../host/daemon/client.ts';
+import { kitDirName } from '../../host/daemon/kit.ts';
+import { startDaemon, type Daemon, type DaemonStatus } from '../../host/daemon/server.ts';
+import { encodeFrame, encodeReject, Kind, RejectReason, WIRE_VERSION } from '../../host/daemon/wire.ts';
 import { projectRoot } from '../../host/paths.ts';
 import { ownerKey } from '../../host/plugins/host-local/store.ts';
 import { writeCacheEntry } from '../../host/runtime/cache.ts';
-import { run } from '../_lib/run.ts';
+import { cleanEnv, run } from '../_lib/run.ts';
 import { Sandbox } from '../_lib/sandbox.ts';
 
 const box = new Sandbox();
@@ -112,6 +122,51 @@ function writeConf(plugins: unknown[]): void {
 const reserve = (ip: string, containerId: string) =>
   writeFileSync(join(ipamNet, ip), containerId ? ownerKey(containerId, 'eth0') : '');
 
+/** A pattern matching `s` as it is. */
+const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function stopProcess(proc: ChildProcess | undefined): Promise<void> {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** `argv` (a daemon command line) as a process, once the status at `socket` answers with its pid. */
+async function startDaemonProcess(argv: string[], socket: string): Promise<ChildProcess> {
+  const [file, ...args] = argv as [string, ...string[]];
+  const proc = spawn(file, args, { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+  box.defer(() => stopProcess(proc));
+  let err = '';
+  proc.stderr!.on('data', (b) => {
+    err += b;
+  });
+  for (const t0 = Date.now(); Date.now() - t0 < 60_000; await sleep(100)) {
+    if (proc.exitCode !== null) throw new Error(`${argv.join(' ')} exited ${proc.exitCode}: ${err}`);
+    if ((await requestStatus(socket, 500).catch(() => undefined))?.pid === proc.pid) return proc;
+  }
+  await stopProcess(proc);
+  throw new Error(`${argv.join(' ')} did not answer at ${socket}: ${err}`);
+}
+
+/** A socket answering every request with `reply`, as a daemon of another build would. */
+async function fakeDaemon(path: string, reply: Buffer): Promise<Server> {
+  rmSync(path, { force: true });
+  const server = createServer((sock) => {
+    sock.on('error', () => {});
+    sock.once('data', () => sock.end(reply));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, resolve);
+  });
+  return server;
+}
+const closeServer = (server: Server) => new Promise<void>((r) => server.close(() => r()));
+
 test.before(async () => {
   root = box.dir('node');
   node = {
@@ -153,6 +208,12 @@ test('a healthy deployed node: every check passes, exit 0', async () => {
   assert.match(detail('executables'), /ours: bandwidth, bridge, host-local, kubenet, loopback, portmap/);
   assert.match(detail('executables'), /one build/);
   assert.match(detail('daemon'), new RegExp(`pid ${process.pid} answers at .*started: by hand or on demand`));
+  assert.match(
+    detail('daemon'),
+    new RegExp(
+      `the daemon and the executables are one build: ${literal(`${WASM_CNI_VERSION} (revision ${readRevision()})`)}`,
+    ),
+  );
   assert.match(detail('kit'), /cold path works: loopback VERSION answered .*1\.1\.0/);
   assert.match(detail('config'), new RegExp(`network "${network}" .*bridge → portmap`));
   assert.match(
@@ -364,6 +425,155 @@ test("iptables: kube-proxy's back end against ours", async () => {
   assert.ok(fs.some((x) => x.area === 'iptables' && /nftables mode/.test(x.detail)));
   assert.is(backendOfVersion('iptables v1.8.7 (legacy)'), 'legacy');
   assert.equal(kubeChains(':KUBE-DEDUP - [0:0]\n:KUBE-FORWARD - [0:0]\n'), ['KUBE-FORWARD']);
+});
+
+test('a daemon of another build than the executables: a warning naming both and the fix for how it was started; exit 1, also in --json', async () => {
+  const kitBuild = join(node.binDir, kitDirName, 'build');
+  const installed = readRevision(kitBuild);
+  const older = 'feedc0ffee00';
+  const socket = join(root, 'run', 'other-build.sock');
+  const cliPath = join(node.binDir, 'wasm-cni');
+  let old: ChildProcess | undefined;
+  let fixed: ChildProcess | undefined;
+  // started from the bin dir while its kit was of another build, which is then replaced (an upgrade of the
+  // executables only); --idle-exit: it ends by itself should this test die before stopping it
+  writeFileSync(join(kitBuild, 'REVISION'), `${older}\n`);
+  try {
+    old = await startDaemonProcess(
+      [cliPath, 'daemon', '--socket', socket, '--started-by', 'manual', '--idle-exit', '120', '--workers', '0'],
+      socket,
+    );
+  } finally {
+    writeFileSync(join(kitBuild, 'REVISION'), `${installed}\n`);
+  }
+  try {
+    const fs = await diagnose(healthy(), { socket });
+    const f = only(
+      fs,
+      'daemon',
+      'warn',
+      new RegExp(
+        literal(
+          `pid ${old.pid} runs ${WASM_CNI_VERSION} (revision ${older}), the executables in ${node.binDir} are ${WASM_CNI_VERSION} (revision ${installed}): the calls it serves run another build`,
+        ),
+      ),
+    );
+    const replace = `${cliPath} daemon --replace --socket ${socket}`;
+    assert.is(f.fix!.split('#')[0]!.trim(), replace);
+    assert.match(
+      f.fix!,
+      new RegExp(`# or keep the daemon's build: run its wasm-cni install --bin-dir ${literal(node.binDir)}$`),
+    );
+    assert.is(exitCodeFor(fs), 1);
+
+    const args = ['doctor', '--bin-dir', node.binDir, '--conf-dir', node.confDir, '--cache-dir', node.cacheDir];
+    const r = await cli([...args, '--socket', socket, '--json']);
+    const json = JSON.parse(r.stdout) as Finding[];
+    assert.ok(
+      json.some((x) => x.area === 'daemon' && x.verdict === 'warn' && x.detail === f.detail && x.fix === f.fix),
+      r.stdout,
+    );
+    assert.is(r.code, exitCodeFor(json));
+    assert.ok(r.code >= 1, `exit ${r.code}`);
+    const text = await cli([...args, '--socket', socket]);
+    assert.ok(text.stdout.includes(`[warn] daemon`) && text.stdout.includes(`fix: ${f.fix}`), text.stdout);
+
+    // the fix, as printed: a daemon of the installed build takes the socket over, the old one drains and exits
+    fixed = await startDaemonProcess(replace.split(' '), socket);
+    await Promise.race([new Promise((r) => old!.once('exit', r)), sleep(30_000)]);
+    assert.ok(old.exitCode !== null || old.signalCode !== null, 'the replaced daemon exited');
+    const after = await diagnose(healthy(), { socket });
+    assert.equal(problems(after), []);
+    assert.ok(
+      after.some(
+        (x) =>
+          x.verdict === 'ok' &&
+          x.detail === `the daemon and the executables are one build: ${WASM_CNI_VERSION} (revision ${installed})`,
+      ),
+      JSON.stringify(after, null, 1),
+    );
+  } finally {
+    await stopProcess(fixed);
+    await stopProcess(old);
+  }
+});
+
+test('a daemon of another wire protocol is an error (exit 2); one older than build reporting, a warning', async () => {
+  const socket = join(root, 'run', 'fake.sock');
+  const installed = readRevision(join(node.binDir, kitDirName, 'build'));
+  const execs = `the executables in ${node.binDir} are ${WASM_CNI_VERSION} (revision ${installed})`;
+  const other = WIRE_VERSION + 1;
+  // how a daemon of another protocol answers this doctor's status request: REJECT, framed in its own version
+  const refusal = encodeReject(RejectReason.Version, `daemon speaks protocol version ${other}, not ${WIRE_VERSION}`);
+  refusal.writeUInt16BE(other, 4);
+  let server = await fakeDaemon(socket, refusal);
+  try {
+    const fs = await diagnose(healthy(), { socket });
+    const f = only(
+      fs,
+      'daemon',
+      'fail',
+      new RegExp(
+        literal(
+          `the daemon at ${socket} runs a build this doctor cannot read (protocol ${other}), ${execs}: the daemon speaks protocol ${other}, they speak ${WIRE_VERSION}, so it rejects their calls`,
+        ),
+      ),
+    );
+    assert.match(f.fix!, /^systemctl restart wasm-cni .*kubectl -n kube-system rollout restart daemonset\/wasm-cni/);
+    assert.is(exitCodeFor(fs), 2);
+    assert.ok(fs.some((x) => x.verdict === 'info' && x.detail.includes(`in protocol ${other}, not this doctor's`)));
+  } finally {
+    await closeServer(server);
+  }
+  const { build: _, ...withoutBuild } = daemon!.status();
+  const status = { ...withoutBuild, origin: { startedBy: 'on-demand', idleExitSeconds: 60 } };
+  server = await fakeDaemon(socket, encodeFrame(Kind.StatusReply, Buffer.from(JSON.stringify(status))));
+  try {
+    const fs = await diagnose(healthy(), { socket });
+    const f = only(
+      fs,
+      'daemon',
+      'warn',
+      new RegExp(literal(`pid ${process.pid} runs an unknown build (older than build reporting), ${execs}`)),
+    );
+    assert.match(f.fix!, new RegExp(`^kill -TERM ${process.pid} +# it drains and exits`));
+    assert.is(exitCodeFor(fs), 1);
+  } finally {
+    await closeServer(server);
+    rmSync(socket, { force: true });
+  }
+});
+
+test('builds compared: protocol first, then version and revision; the fix by how the daemon was started', () => {
+  const build = { version: '0.1.0', revision: 'aaaaaaaaaaaa' };
+  const ours = { ...build, protocolVersion: 1 };
+  assert.is(matchBuilds({ protocolVersion: 1, build }, ours), 'same');
+  assert.is(matchBuilds({ protocolVersion: 2, build }, ours), 'other-protocol');
+  assert.is(matchBuilds({ protocolVersion: 1, build: { ...build, version: '0.2.0' } }, ours), 'other-build');
+  assert.is(matchBuilds({ protocolVersion: 1, build }, { ...ours, revision: 'bbbbbbbbbbbb' }), 'other-build');
+  assert.is(matchBuilds({ protocolVersion: 1, build }, { ...ours, revision: 'unknown' }), 'cannot-tell');
+  assert.is(matchBuilds({ protocolVersion: 1 }, ours), 'unknown-daemon-build');
+  assert.is(matchBuilds({ protocolVersion: 1 }, build), 'cannot-tell', 'a kit as old as the daemon');
+  assert.is(matchBuilds({ protocolVersion: 2, build }, build), 'same', 'a kit that does not say its protocol');
+
+  const probes = {
+    ...systemProbes,
+    readFile: (path: string) => (path === '/proc/42/cgroup' ? '0::/system.slice/cni-daemon.service\n' : null),
+  };
+  const fix = (origin?: DaemonStatus['origin']) =>
+    rebuildFix({ pid: 42, origin }, '/opt/cni/bin', '/run/w.sock', probes);
+  assert.is(fix({ startedBy: 'systemd-unit', detail: 'wasm-cni.service' }), 'systemctl restart wasm-cni.service');
+  assert.is(fix({ startedBy: 'socket-activation', detail: 'wasm-cni.socket' }), 'systemctl restart cni-daemon.service');
+  assert.match(
+    fix({ startedBy: 'daemonset' }),
+    /^kubectl -n kube-system rollout restart daemonset\/wasm-cni +# its init container re-runs wasm-cni install --bin-dir \/opt\/cni\/bin$/,
+  );
+  assert.match(fix({ startedBy: 'on-demand', idleExitSeconds: 60 }), /^kill -TERM 42 /);
+  assert.match(fix({ startedBy: 'manual' }), /^\/opt\/cni\/bin\/wasm-cni daemon --replace --socket \/run\/w\.sock +#/);
+  assert.match(
+    fix(),
+    /^systemctl restart wasm-cni +# or: kubectl .*, or kill -TERM 42, or run the daemon's build's wasm-cni install/,
+  );
 });
 
 test('how the daemon was started: what its status says, else its environment and cgroup', () => {

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { ownBuild } from '../../host/build-identity.ts';
 import { callDaemon, exchange, requestStatus } from '../../host/daemon/client.ts';
 import type { LogSink } from '../../host/daemon/log.ts';
 import { startDaemon, type Daemon } from '../../host/daemon/server.ts';
@@ -101,7 +102,7 @@ test('socket is root-only: mode 0600 in a directory only root can enter', () => 
   assert.is(statSync(dir).mode & 0o077, 0);
 });
 
-test('a call runs the handler and returns its result; status counts it per plugin and command', async () => {
+test('a call runs the handler and returns its result; status counts it per plugin and command, and names the build', async () => {
   const r = await callDaemon(socket, echoCall({ CNI_ARGS: 'EXIT=2' }));
   assert.ok(isResult(r));
   assert.is(r.exitCode, 2);
@@ -109,6 +110,7 @@ test('a call runs the handler and returns its result; status counts it per plugi
   const st = await requestStatus(socket);
   assert.is(st.pid, process.pid);
   assert.is(st.protocolVersion, WIRE_VERSION);
+  assert.equal(st.build, ownBuild());
   assert.ok(st.plugins.includes('echo'));
   const add = st.calls.find((c) => c.plugin === 'echo' && c.command === 'ADD');
   assert.ok(add && add.calls >= 1 && add.errors >= 1, JSON.stringify(st.calls));

@@ -2,10 +2,17 @@
 // how the daemon was started (systemd unit, socket activation, a Kubernetes pod, or by hand / on demand),
 // read from its /proc entries.
 import { readlinkSync } from 'node:fs';
-import { requestStatus } from '../../daemon/client.ts';
+import { DaemonRefused, requestStatus } from '../../daemon/client.ts';
 import type { DaemonStatus } from '../../daemon/server.ts';
+import { RejectReason, WIRE_VERSION } from '../../daemon/wire.ts';
 import type { Report } from './findings.ts';
 import type { NodeProbes } from './probes.ts';
+
+/** A daemon that answers: its status, or only its protocol when it speaks another one than this doctor. */
+export interface DaemonAnswer {
+  protocolVersion: number;
+  status?: DaemonStatus;
+}
 
 /** How the daemon says it was started (`origin` in its status), when it does. */
 function toldOrigin(status: unknown): string | undefined {
@@ -16,12 +23,17 @@ function toldOrigin(status: unknown): string | undefined {
   return `${o.startedBy}${detail}${idle}`;
 }
 
+/** The systemd service whose cgroup holds the process, if any. */
+export function serviceUnitOf(pid: number, probes: NodeProbes): string | undefined {
+  return /\/([^/\n]+\.service)(?:\/|$)/m.exec(probes.readFile(`/proc/${pid}/cgroup`) ?? '')?.[1];
+}
+
 export function howStarted(pid: number, probes: NodeProbes, status?: unknown): string {
   const told = toldOrigin(status);
   if (told) return told;
   const environ = probes.readFile(`/proc/${pid}/environ`)?.split('\0') ?? [];
   const cgroup = probes.readFile(`/proc/${pid}/cgroup`) ?? '';
-  const unit = /\/([^/\n]+\.service)(?:\/|$)/m.exec(cgroup)?.[1];
+  const unit = serviceUnitOf(pid, probes);
   if (environ.some((e) => e.startsWith('LISTEN_FDS='))) return `systemd socket activation${unit ? ` (${unit})` : ''}`;
   if (/kubepods/.test(cgroup)) return 'a Kubernetes pod (the DaemonSet)';
   if (unit) return `systemd unit ${unit}`;
@@ -40,19 +52,28 @@ function sameNamespace(kind: 'net' | 'mnt', pid: number): boolean | undefined {
 }
 
 /**
- * Returns whether the daemon answered. `onDemand`: the executables start a daemon when none answers (then a
- * stopped daemon is the normal idle state, not a problem).
+ * Returns the daemon's answer, undefined when none answers. `onDemand`: the executables start a daemon when none
+ * answers (then a stopped daemon is the normal idle state, not a problem).
  */
 export async function checkDaemon(
   report: Report,
   socket: string,
   onDemand: boolean,
   probes: NodeProbes,
-): Promise<boolean> {
+): Promise<DaemonAnswer | undefined> {
   let status: DaemonStatus;
   try {
     status = await requestStatus(socket, 2000);
   } catch (e) {
+    if (e instanceof DaemonRefused && e.rejection.reason === RejectReason.Version) {
+      // Whether that matters depends on the executables' protocol: the build check says (build.ts).
+      report.add(
+        'daemon',
+        'info',
+        `a daemon answers at ${socket} in protocol ${e.protocolVersion}, not this doctor's ${WIRE_VERSION}: its status cannot be read from here (${e.rejection.message})`,
+      );
+      return { protocolVersion: e.protocolVersion };
+    }
     const why = `no daemon answers at ${socket} (${(e as Error).message})`;
     if (onDemand) report.add('daemon', 'info', `${why}: the next call starts one on demand`);
     else
@@ -62,7 +83,7 @@ export async function checkDaemon(
         `${why}: every call starts a runtime (the cold path, slower)`,
         'systemctl restart wasm-cni   # or: kubectl -n kube-system rollout restart daemonset/wasm-cni',
       );
-    return false;
+    return undefined;
   }
   report.add(
     'daemon',
@@ -76,5 +97,5 @@ export async function checkDaemon(
       'info',
       `the daemon runs in another ${elsewhere.join(' and ')} namespace than this shell: calls from here may take the cold path`,
     );
-  return true;
+  return { protocolVersion: status.protocolVersion, status };
 }

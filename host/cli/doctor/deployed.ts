@@ -1,8 +1,10 @@
 // `wasm-cni doctor --bin-dir DIR --conf-dir DIR`: a node as it is deployed, in the order a pod's network
-// setup depends on it: the executables, the daemon, the cold-path kit, the network config, the kernel, iptables,
-// and host-local's state. Read-only: it changes nothing (the cold-path probe runs CNI VERSION).
+// setup depends on it: the executables, the daemon (and whether it runs their build), the cold-path kit, the
+// network config, the kernel, iptables, and host-local's state. Read-only: it changes nothing (the probes run
+// CNI VERSION on the cold path and `wasm-cni version` from the bin dir).
 import { DEFAULT_CACHE_DIR } from '../../runtime/cache.ts';
 import { socketPathFromEnv } from '../../daemon/wire.ts';
+import { checkDaemonBuild } from './build.ts';
 import { checkDaemon } from './daemon.ts';
 import { checkExecutables } from './executables.ts';
 import { Report, type Finding } from './findings.ts';
@@ -35,8 +37,11 @@ export async function diagnoseDeployed(node: DeployedNode, probes: NodeProbes = 
     );
   const onDemand = settings.onDemand && executables.some((e) => e.startsDaemon);
   const socket = node.socket ?? (process.env.WASM_CNI_SOCKET || settings.socket || socketPathFromEnv());
-  const daemonUp = await checkDaemon(report, socket, onDemand, probes);
-  await checkKit(report, node.binDir, executables, daemonUp, probes);
+  const daemon = await checkDaemon(report, socket, onDemand, probes);
+  const daemonServes = daemon
+    ? await checkDaemonBuild(report, { binDir: node.binDir, socket }, daemon, executables, probes)
+    : false;
+  await checkKit(report, node.binDir, executables, daemonServes, probes);
   const networks = checkNetworkConfigs(report, node.confDir, node.binDir, executables);
   await checkKernel(report, networks, probes);
   await checkIptablesMode(report, probes);
