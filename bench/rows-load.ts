@@ -2,20 +2,20 @@
 //  - load: 16 bridge + host-local ADDs in parallel, then their 16 DELs, rounds after rounds; the reference alone
 //    against ours (daemon) alone: p50 and p99 per call and the wall time of a round (goal: ours p50 and p99 ≤
 //    the reference's, wall ≤ 0.7× the reference's);
-//  - soak: 20,000 loopback calls (ADD/DEL pairs, 4 in flight) through the daemon: its RSS after the first 2,000
+//  - soak: 20,000 loopback calls (ADD/DEL pairs, 4 in flight) through a daemon of its own, started for the row
+//    (what the other rows left in the shared daemon's heap is not the soak's): its RSS after the first 2,000
 //    calls and at the end, and the growth per call (goal: flat within 10 %, under 100 MB).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { spawnPlugin } from '../host/cni/invoke.ts';
-import { cmd, type BenchHost } from './host.ts';
-import type { Side } from './sides.ts';
+import { benchEnv, cmd, type BenchHost } from './host.ts';
+import { startBenchDaemon, type Side } from './sides.ts';
 import { ms, ratio, table } from './stats.ts';
 
 export interface LoadRowsOptions {
   host: BenchHost;
   sides: Side[];
-  daemonPid: number;
   /** --rows: the rows to run (all when undefined); 'load' and 'soak' are these. */
   only?: string[];
   /** --iterations: rounds of the load row; the soak row scales its 20,000 calls by iterations / 10. */
@@ -90,7 +90,19 @@ function rssMB(pid: number): number {
 }
 
 async function soak(o: LoadRowsOptions, calls: number): Promise<string> {
-  const side = o.sides.find((s) => s.id === 'daemon')!;
+  const socket = join(o.host.dir('soak-sock'), 'soak.sock');
+  const daemon = await startBenchDaemon(socket);
+  try {
+    return await soakOn(o, calls, daemon.proc.pid!, {
+      ...o.sides.find((s) => s.id === 'daemon')!,
+      env: benchEnv({ WASM_CNI_SOCKET: socket }),
+    });
+  } finally {
+    await daemon.stop();
+  }
+}
+
+async function soakOn(o: LoadRowsOptions, calls: number, daemonPid: number, side: Side): Promise<string> {
   const netns = o.host.netns('soak');
   const conf = new TextEncoder().encode(JSON.stringify({ cniVersion: '1.0.0', name: 'soak', type: 'loopback' }));
   const warm = Math.min(2000, Math.floor(calls / 10));
@@ -109,12 +121,12 @@ async function soak(o: LoadRowsOptions, calls: number): Promise<string> {
         });
         if (r.exitCode !== 0) throw new Error(`soak ${command}: ${r.stdout.slice(0, 300)}`);
       }
-      if (Number.isNaN(atWarm) && done >= warm) atWarm = rssMB(o.daemonPid);
+      if (Number.isNaN(atWarm) && done >= warm) atWarm = rssMB(daemonPid);
     }
   };
-  const start = rssMB(o.daemonPid);
+  const start = rssMB(daemonPid);
   await Promise.all(Array.from({ length: 4 }, worker));
-  const end = rssMB(o.daemonPid);
+  const end = rssMB(daemonPid);
   const perCall = ((end - atWarm) * 1024 * 1024) / Math.max(1, done - warm);
   return table([
     [

@@ -134,7 +134,6 @@ async function main(): Promise<void> {
     await runLoadRows({
       host,
       sides: allSides,
-      daemonPid: daemon.proc.pid!,
       only: values.rows?.split(','),
       iterations: values.iterations ? Number(values.iterations) : undefined,
     });
