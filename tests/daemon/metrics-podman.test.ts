@@ -1,15 +1,18 @@
-// The metrics endpoint under a real client: Debian's podman (CNI backend) runs containers on build/cni/ served by
-// a `wasm-cni daemon --metrics-address unix:...` on a private socket; scrapes before and after show the call
+// The metrics endpoint under a real client: Debian's podman (CNI backend) runs containers on an installed bin dir
+// (`wasm-cni install`, its wasm-cni.conf naming a private socket, as an operator would set it: conmon's cleanup
+// process runs DELs without podman's environment, so only the file reaches every call) served by
+// a `wasm-cni daemon --metrics-address unix:...` on that socket; scrapes before and after show the call
 // counters moving by exactly the plugin calls podman made (for bridge and portmap: VERSION then ADD per container
 // start, VERSION then DEL per removal), the latency histograms counting the same, and host-local's gauge following the container.
 // Subnet 10.200.233.0/24.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { cniBinDir, projectRoot } from '../../host/paths.ts';
+import { projectRoot } from '../../host/paths.ts';
+import { installForAnyUser } from '../_lib/installed.ts';
 import { removeUnusedHostportChains } from '../_lib/firewall.ts';
 import { cleanEnv, run } from '../_lib/run.ts';
 import { Sandbox } from '../_lib/sandbox.ts';
@@ -83,9 +86,9 @@ test.before(async () => {
     await new Promise((r) => setTimeout(r, 100));
   assert.ok(existsSync(metricsSock) && existsSync(socket), `daemon and metrics sockets did not appear: ${daemonLog}`);
 
-  pm = new PrivatePodman(sb.dir('podman'), cniBinDir, sb.prefix, await hardNofile());
-  // podman passes its environment to the plugins it execs: the shim finds our private daemon through it
-  Object.assign(pm.env, { WASM_CNI_SOCKET: socket });
+  const binDir = await installForAnyUser(sb);
+  writeFileSync(join(binDir, 'wasm-cni.conf'), `socket = ${socket}\non-demand = false\n`);
+  pm = new PrivatePodman(sb.dir('podman'), binDir, sb.prefix, await hardNofile());
   sb.defer(async () => {
     await pm.removeAll();
     await removeUnusedHostportChains([4]);
@@ -149,20 +152,12 @@ test('a container started and removed by podman moves the counters by exactly it
   const total = (m: Map<string, number>) =>
     [...m].filter(([k]) => k.startsWith('wasm_cni_daemon_calls_total{')).reduce((n, [, v]) => n + v, 0);
   assert.is(down.get('wasm_cni_daemon_calls_in_flight'), 0);
-  // When conmon's cleanup process wins the race with `podman rm`, it runs the DEL without the test's
-  // WASM_CNI_SOCKET (it does not inherit podman's environment), so the DEL runs on the cold path and this daemon
-  // never sees it: then only the ADD half can be counted. Seen in CI; the installed layout with `socket =` in
-  // wasm-cni.conf would make every call reach the daemon.
-  if (delta(down, up, calls('bridge', 'DEL')) === 0) {
-    assert.is(total(down) - total(before), 4, 'no other call reached the daemon');
-  } else {
-    assert.is(delta(down, up, calls('bridge', 'DEL')), 1, daemonLog);
-    assert.is(delta(down, up, calls('portmap', 'DEL')), 1);
-    assert.is(delta(down, up, calls('bridge', 'VERSION')), 1);
-    assert.is(delta(down, up, calls('portmap', 'VERSION')), 1);
-    assert.is(total(down) - total(before), 8, 'no other call reached the daemon');
-    assert.is(down.get(`wasm_cni_ipam_range_allocated_addresses${range}`), 0);
-  }
+  assert.is(delta(down, up, calls('bridge', 'DEL')), 1, daemonLog);
+  assert.is(delta(down, up, calls('portmap', 'DEL')), 1);
+  assert.is(delta(down, up, calls('bridge', 'VERSION')), 1);
+  assert.is(delta(down, up, calls('portmap', 'VERSION')), 1);
+  assert.is(total(down) - total(before), 8, 'no other call reached the daemon');
+  assert.is(down.get(`wasm_cni_ipam_range_allocated_addresses${range}`), 0);
   const errors = [...down].filter(([k]) => k.startsWith('wasm_cni_daemon_call_errors_total{'));
   assert.equal(errors, [], 'no call failed');
 });
