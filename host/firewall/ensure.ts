@@ -51,9 +51,14 @@ export async function ensureRules(plan: SetupPlan): Promise<void> {
   const first = view ? viewSetup(plan, view) : fastSetup(plan);
   if (first?.empty) return;
   if (first && (await tryIptables(first))) return;
+  await retryOnRace(() => slowSetup(plan));
+}
+
+/** Builds a transaction from what the tables hold now and applies it; again when another writer raced it. */
+async function retryOnRace(build: () => Promise<IptTransaction>): Promise<void> {
   let lastError: unknown;
   for (let i = 0; i < ATTEMPTS; i++) {
-    const tx = await slowSetup(plan);
+    const tx = await build();
     try {
       await applyIptables(tx);
       return;
@@ -161,18 +166,7 @@ export async function removeRules(plan: TeardownPlan): Promise<void> {
   for (const c of plan.chains) fast.flushChain(c);
   for (const c of plan.chains) fast.deleteChain(c);
   if (await tryIptables(fast)) return;
-  let lastError: unknown;
-  for (let i = 0; i < ATTEMPTS; i++) {
-    const tx = await slowTeardown(plan);
-    try {
-      await applyIptables(tx);
-      return;
-    } catch (e) {
-      lastError = e;
-      if (!isRaceFailure(e)) break;
-    }
-  }
-  throw lastError;
+  await retryOnRace(() => slowTeardown(plan));
 }
 
 async function slowTeardown(plan: TeardownPlan): Promise<IptTransaction> {
