@@ -6,16 +6,21 @@ import { join } from 'node:path';
 import { iptablesOnNfTables } from '../../host/firewall/iptview.ts';
 import { projectRoot } from '../../host/paths.ts';
 import { run } from '../_lib/run.ts';
-import { Sandbox } from '../_lib/sandbox.ts';
+import { Sandbox, type TestNetns } from '../_lib/sandbox.ts';
 
 const test = suite('firewall: iptables spawns only what it must');
 const sb = new Sandbox();
 test.after(() => sb.cleanup());
 
-test('portmap iptables ADD, CHECK, DEL, DEL again in a fresh namespace', async () => {
-  assert.ok(await iptablesOnNfTables(4), 'this host runs iptables-nft (scripts/setup.sh installs it)');
-  const ns = await sb.netns('ipt');
-  const pod = await sb.netns('pod');
+/** Runs _ipt-spawn-child.ts in a fresh namespace (its own iptables) against a fresh pod; its stdout, parsed. */
+async function inFreshNamespace(
+  suffix: string,
+  id: string,
+  ...extra: string[]
+): Promise<{ ns: TestNetns; out: unknown }> {
+  const ns = await sb.netns(`ip${suffix}`);
+  const pod = await sb.netns(`pod${suffix}`);
+  const child = join(projectRoot, 'tests', 'firewall', '_ipt-spawn-child.ts');
   const r = await run('ip', [
     'netns',
     'exec',
@@ -23,12 +28,19 @@ test('portmap iptables ADD, CHECK, DEL, DEL again in a fresh namespace', async (
     process.execPath,
     '--import',
     'tsx',
-    join(projectRoot, 'tests', 'firewall', '_ipt-spawn-child.ts'),
+    child,
     pod.path,
-    `${sb.prefix}-c`,
+    id,
+    ...extra,
   ]);
   assert.is(r.code, 0, r.stderr);
-  const steps = JSON.parse(r.stdout) as Record<string, Record<string, number>>;
+  return { ns, out: JSON.parse(r.stdout) };
+}
+
+test('portmap iptables ADD, CHECK, DEL, DEL again in a fresh namespace', async () => {
+  assert.ok(await iptablesOnNfTables(4), 'this host runs iptables-nft (scripts/setup.sh installs it)');
+  const { ns, out } = await inFreshNamespace('t', `${sb.prefix}-c`);
+  const steps = out as Record<string, Record<string, number>>;
   assert.equal(steps, {
     ADD: { 'iptables-restore': 1, 'ip6tables-restore': 1 },
     CHECK: {},
@@ -40,22 +52,8 @@ test('portmap iptables ADD, CHECK, DEL, DEL again in a fresh namespace', async (
 });
 
 test('portmap iptables CHECK read over netlink names a flushed pod chain and a missing one', async () => {
-  const ns = await sb.netns('ipc');
-  const pod = await sb.netns('pod2');
-  const r = await run('ip', [
-    'netns',
-    'exec',
-    ns.name,
-    process.execPath,
-    '--import',
-    'tsx',
-    join(projectRoot, 'tests', 'firewall', '_ipt-spawn-child.ts'),
-    pod.path,
-    `${sb.prefix}-d`,
-    'damaged',
-  ]);
-  assert.is(r.code, 0, r.stderr);
-  const [flushed, gone] = JSON.parse(r.stdout) as [string, string];
+  const { out } = await inFreshNamespace('c', `${sb.prefix}-d`, 'damaged');
+  const [flushed, gone] = out as [string, string];
   assert.match(
     flushed,
     /^could not check ipv4 dnat: rule \[\[-p tcp --dport 18950 -s 10\.200\.218\.5\/24 -j CNI-HOSTPORT-SETMARK\] .*\] in chain CNI-DN-[0-9a-f]+ not found in table nat$/,
