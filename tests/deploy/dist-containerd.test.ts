@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { requestStatus } from '../../host/daemon/client.ts';
-import { projectRoot } from '../../host/paths.ts';
+import { readySandbox } from '../_lib/cri/sandbox.ts';
 import { CriRuntime, type PodSandboxConfig } from '../_lib/cri/client.ts';
 import { containerdMissing, PrivateContainerd } from '../_lib/cri/containerd.ts';
 import {
@@ -29,6 +29,7 @@ import { ociImageTarball } from '../_lib/rootfs.ts';
 import { run, sh } from '../_lib/run.ts';
 import { Sandbox } from '../_lib/sandbox.ts';
 import { BUSYBOX } from '../e2e/podman-kit.ts';
+import { unpackedDist } from './_dist.ts';
 import { daemonsServing, killDaemons, reservations } from './_daemons.ts';
 
 const SUBNET = '10.200.184.0/24';
@@ -129,16 +130,7 @@ async function startPod(name: string): Promise<Pod> {
     responder: null,
   };
   pods.push(pod);
-  const status = await cri!.podSandboxStatus(id);
-  assert.is(status.status.state, 'SANDBOX_READY');
-  pod.ip = status.status.network?.ip ?? '';
-  const info = await cri!.sandboxInfo(id);
-  pod.pid = info.pid;
-  pod.netnsPath = info.runtimeSpec?.linux?.namespaces?.find((n) => n.type === 'network')?.path ?? '';
-  const ifaces = info.cniResult?.Interfaces ?? {};
-  pod.hostVeth = Object.keys(ifaces).find((n) => n.startsWith('veth') && !ifaces[n]!.Sandbox) ?? '';
-  await sh('ip', ['netns', 'attach', pod.alias, String(pod.pid)]);
-  return pod;
+  return Object.assign(pod, await readySandbox(cri!, id, pod.alias));
 }
 
 /** Address from our host-local, the gateway reachable through our bridge, the hostPort through our portmap. */
@@ -229,18 +221,7 @@ async function setUp(): Promise<void> {
   box.defer(tearDown);
   const why = await containerdMissing();
   if (why) throw new Error(why);
-  const out = box.dir('dist');
-  await sh(process.execPath, ['--import', 'tsx', join(projectRoot, 'scripts', 'dist.ts'), '--out', out], {
-    cwd: projectRoot,
-    timeoutMs: 180_000,
-  });
-  dir = box.dir('opt-cni-bin');
-  await sh('tar', [
-    '-xzf',
-    join(out, `wasm-cni-linux-${process.arch === 'x64' ? 'amd64' : process.arch}.tgz`),
-    '-C',
-    dir,
-  ]);
+  dir = await unpackedDist(box);
   socket = join(box.dir('run'), 'wasm-cni.sock');
   ipamDir = box.dir('ipam');
   netName = `${box.prefix}-net`;

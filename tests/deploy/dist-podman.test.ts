@@ -9,10 +9,10 @@ import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestStatus } from '../../host/daemon/client.ts';
-import { projectRoot } from '../../host/paths.ts';
 import { PrivatePodman, podmanMissing, type PodmanNetwork } from '../e2e/podman-kit.ts';
 import { run, sh, type RunResult } from '../_lib/run.ts';
 import { Sandbox } from '../_lib/sandbox.ts';
+import { unpackedDist } from './_dist.ts';
 import { daemonsServing, killDaemons, reservations } from './_daemons.ts';
 
 const SUBNET = '10.200.183.0/24';
@@ -58,18 +58,7 @@ async function oneShot(name: string): Promise<RunResult> {
 test.before(async () => {
   const why = await podmanMissing();
   if (why) throw new Error(why);
-  const out = box.dir('dist');
-  await sh(process.execPath, ['--import', 'tsx', join(projectRoot, 'scripts', 'dist.ts'), '--out', out], {
-    cwd: projectRoot,
-    timeoutMs: 180_000,
-  });
-  dir = box.dir('opt-cni-bin');
-  await sh('tar', [
-    '-xzf',
-    join(out, `wasm-cni-linux-${process.arch === 'x64' ? 'amd64' : process.arch}.tgz`),
-    '-C',
-    dir,
-  ]);
+  dir = await unpackedDist(box);
   empty = join(box.dir('empty'), 'node');
   writeFileSync(empty, '');
   socket = join(box.dir('run'), 'wasm-cni.sock');

@@ -9,9 +9,10 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestStatus } from '../../host/daemon/client.ts';
-import { buildDir, projectRoot } from '../../host/paths.ts';
+import { buildDir } from '../../host/paths.ts';
 import { run, sh, type RunResult } from '../_lib/run.ts';
 import { Sandbox, type TestNetns } from '../_lib/sandbox.ts';
+import { unpackedDist } from './_dist.ts';
 import { daemonsServing, killDaemons, reservations } from './_daemons.ts';
 
 const box = new Sandbox();
@@ -55,14 +56,7 @@ function cni(command: 'add' | 'del', network: string, containerId: string): Prom
 }
 
 test.before(async () => {
-  const out = box.dir('dist');
-  await sh(process.execPath, ['--import', 'tsx', join(projectRoot, 'scripts', 'dist.ts'), '--out', out], {
-    cwd: projectRoot,
-    timeoutMs: 180_000,
-  });
-  const tarball = join(out, `wasm-cni-linux-${process.arch === 'x64' ? 'amd64' : process.arch}.tgz`);
-  dir = box.dir('opt-cni-bin');
-  await sh('tar', ['-xzf', tarball, '-C', dir]);
+  dir = await unpackedDist(box);
   empty = join(box.dir('empty'), 'node');
   writeFileSync(empty, '');
   pod = await box.netns('pod'); // before the private mount namespace, which copies the mounts that exist then

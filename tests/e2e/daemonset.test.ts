@@ -34,6 +34,7 @@ import {
   type Dockerfile,
 } from '../_lib/rootfs.ts';
 import { CriRuntime, type PodSandboxConfig } from '../_lib/cri/client.ts';
+import { readySandbox } from '../_lib/cri/sandbox.ts';
 import { containerdMissing, PrivateContainerd } from '../_lib/cri/containerd.ts';
 import { cliEntryPath, cniBinDir, projectRoot } from '../../host/paths.ts';
 import { ifbName } from '../../host/plugins/bandwidth/names.ts';
@@ -189,17 +190,7 @@ async function startPod(name: string, hostPort: number): Promise<RunningPod> {
     responder: null,
   };
   ctx.pods.push(pod);
-  const status = await cri.podSandboxStatus(id);
-  assert.is(status.status.state, 'SANDBOX_READY');
-  pod.ip = status.status.network?.ip ?? '';
-  const info = await cri.sandboxInfo(id);
-  pod.pid = info.pid;
-  pod.netnsPath = info.runtimeSpec?.linux?.namespaces?.find((n) => n.type === 'network')?.path ?? '';
-  const ifaces = info.cniResult?.Interfaces ?? {};
-  pod.hostVeth = Object.keys(ifaces).find((n) => n.startsWith('veth') && !ifaces[n]!.Sandbox) ?? '';
-  // A name in the host's /run/netns for the same netns, so the shared helpers (ip netns exec) reach it.
-  await sh('ip', ['netns', 'attach', pod.alias, String(pod.pid)]);
-  return pod;
+  return Object.assign(pod, await readySandbox(cri, id, pod.alias));
 }
 
 /**
