@@ -5,6 +5,7 @@
 // path the call names (CNI_NETNS, dataDir, resolvConf, CNI_PATH) is looked up in the caller's filesystem view
 // and never climbs out of the caller's root, and the host side of the call is the caller's network namespace.
 // CallerData is plain data (it crosses to worker threads); callerContext() rebuilds the functions around it.
+import type { ProcessWorld } from '../native/process.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { lstatSync, readlinkSync } from 'node:fs';
 
@@ -114,36 +115,20 @@ export function currentCaller(): CallerContext {
   return scope.getStore() ?? ownCaller;
 }
 
-const NSENTER_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin'];
-
 /**
- * How to run `file` (a path in the caller's view) with `args` in the caller's mount and network namespaces
- * and root: through util-linux nsenter, which opens the namespace files this process holds and setns()es in
- * the child only (a Node process cannot safely move its own threads into another mount namespace).
- * With asCaller (an executable the call itself names, e.g. an IPAM delegate from CNI_PATH), a caller that is
- * not root runs it with its own uid and gid. The command as given in the own world of a root caller.
+ * Where a process of this call runs (host/native/process.ts): the caller's network and mount namespaces and root,
+ * entered by the child itself before it execs (the descriptors this process holds; a Node process cannot safely
+ * move its own threads into another mount namespace). With asCaller (an executable the call itself names, e.g. an
+ * IPAM delegate from CNI_PATH), a caller that is not root runs it with its own uid and gid. Undefined in the own
+ * world of a root caller: the process runs as this one does.
  */
-export function commandInCallerWorld(
-  caller: CallerContext,
-  file: string,
-  args: string[],
-  opts: { asCaller?: boolean } = {},
-): { file: string; args: string[] } {
+export function processWorld(caller: CallerContext, opts: { asCaller?: boolean } = {}): ProcessWorld | undefined {
   const asUser = opts.asCaller && caller.uid !== undefined && caller.uid !== 0;
-  if (caller.own && !asUser) return { file, args };
-  const nsenter = NSENTER_DIRS.map((d) => `${d}/nsenter`).find((p) => {
-    try {
-      return lstatSync(p).isFile() || lstatSync(p).isSymbolicLink();
-    } catch {
-      return false;
-    }
-  });
-  if (!nsenter)
-    throw new Error(`nsenter (util-linux) is needed to run ${file} in the caller's namespaces and was not found`);
-  const enter: string[] = [];
-  if (caller.mntns) enter.push(`--mount=${caller.mntns}`);
-  if (caller.netns) enter.push(`--net=${caller.netns}`);
-  if (caller.root !== '/') enter.push(`--root=${caller.root}`, `--wd=${caller.root}`);
-  if (asUser) enter.push(`--setgid=${caller.gid ?? caller.uid}`, `--setuid=${caller.uid}`);
-  return { file: nsenter, args: [...enter, '--', file, ...args] };
+  if (caller.own && !asUser) return undefined;
+  return {
+    netns: caller.netns,
+    mntns: caller.mntns,
+    root: caller.root !== '/' ? caller.root : null,
+    ...(asUser ? { uid: caller.uid, gid: caller.gid ?? caller.uid } : {}),
+  };
 }

@@ -9,7 +9,7 @@ import { DecodeError, parseJson, str, struct, uint } from './decode.ts';
 import { parseResult } from './result.ts';
 import type { PluginResponse } from './handler.ts';
 import type { Result } from './types.ts';
-import { commandInCallerWorld, ownCaller, type CallerContext } from './caller.ts';
+import { ownCaller, processWorld, type CallerContext } from './caller.ts';
 import { runProcess } from '../native/process.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -55,8 +55,7 @@ export async function spawnPlugin(
 async function spawnOnce(path: string, stdin: Uint8Array, env: Env, caller: CallerContext): Promise<PluginResponse> {
   const clean: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
-  const cmd = commandInCallerWorld(caller, path, [], { asCaller: true });
-  const r = await runProcess(cmd.file, cmd.args, clean, stdin);
+  const r = await runProcess(path, [], clean, stdin, processWorld(caller, { asCaller: true }));
   return { exitCode: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
 }
 

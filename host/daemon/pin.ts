@@ -79,7 +79,7 @@ export function pinCaller(sockFd: number, pid: number | undefined, uid: number):
     const sameRoot = sameMnt && same(root, '/proc/self/root');
     const sameNet = same(net, '/proc/self/ns/net');
     const sameUserns = same(user, '/proc/self/ns/user');
-    // /proc/<daemon pid>/fd/<n> rather than /proc/self/...: the same path works in a spawned nsenter
+    // /proc/<daemon pid>/fd/<n> rather than /proc/self/...: a path that names this process's descriptor from any thread
     const viaFd = (fd: number) => `/proc/${process.pid}/fd/${fd}`;
     const gid = Number(/^Gid:\s*\d+\s+(\d+)/m.exec(status)?.[1] ?? uid);
     const data: CallerData = {

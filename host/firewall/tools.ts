@@ -4,7 +4,7 @@
 // iptables in the caller's mount and network namespaces (its xtables lock, its legacy-or-nft choice).
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
-import { commandInCallerWorld, currentCaller, type CallerContext } from '../cni/caller.ts';
+import { currentCaller, processWorld, type CallerContext } from '../cni/caller.ts';
 import { runProcess } from '../native/process.ts';
 
 export type Tool = 'iptables' | 'ip6tables' | 'iptables-restore' | 'ip6tables-restore' | 'nft' | 'conntrack';
@@ -72,8 +72,7 @@ export async function runTool(tool: Tool, args: string[], input = ''): Promise<T
   if (!path) throw new Error(`${tool} not found in $PATH`);
   runs.set(tool, (runs.get(tool) ?? 0) + 1);
   const env = { PATH: (caller.own && process.env.PATH) || SYSTEM_DIRS.join(':'), LC_ALL: 'C' };
-  const cmd = commandInCallerWorld(caller, path, args);
-  const r = await runProcess(cmd.file, cmd.args, env, input);
+  const r = await runProcess(path, args, env, input, processWorld(caller));
   return { code: r.code, stdout: r.stdout.toString(), stderr: cleanStderr(r.stderr.toString()) };
 }
 

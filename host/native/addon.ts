@@ -57,14 +57,15 @@ export interface WasmCniAddon {
   pidfdOpen(pid: number): number;
   /** Whether the process a pidfd names still runs (pidfd_send_signal with signal 0). */
   pidfdAlive(fd: number): boolean;
-  /** posix_spawn of file (absolute; args exclude argv[0]; env as "K=V") with stdin, resolved when it has exited
-   * and its output is drained. status is null when a signal ended it. Rejects (ENOENT, EACCES, ETXTBSY, ...)
-   * when it could not start. */
+  /** Starts file (absolute; args exclude argv[0]; env as "K=V") with stdin, optionally in another world (namespace
+   * and root paths to open, uid/gid), resolved when it has exited and its output is drained. status is null when a
+   * signal ended it. Rejects (ENOENT, EACCES, ETXTBSY, EPERM, ...; syscall names the step) when it could not start. */
   spawnCollect(
     file: string,
     args: string[],
     env: string[],
     stdin: Uint8Array,
+    world?: { netns?: string | null; mntns?: string | null; root?: string | null; uid?: number; gid?: number },
   ): Promise<{ status: number | null; signal: number | null; stdout: Buffer; stderr: Buffer }>;
   /** strerror(errno) lower-cased at the start, as Go prints a syscall.Errno ("file exists"). */
   errnoText(errno: number): string;

@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { callerContext, commandInCallerWorld, ownCaller, resolveInRoot } from '../../host/cni/caller.ts';
+import { callerContext, processWorld, ownCaller, resolveInRoot } from '../../host/cni/caller.ts';
 import { lackOfAuthority } from '../../host/daemon/authority.ts';
 import { Sandbox } from '../_lib/sandbox.ts';
 
@@ -79,27 +79,20 @@ test('the context: identity in our own world, rooted otherwise; errors read in t
   assert.is(c.inCallerTerms(`open ${root}/run/netns/pod: gone`), 'open /run/netns/pod: gone');
 });
 
-test("commands: our own world runs them as they are; another world through nsenter; a granted uid's own", () => {
-  assert.equal(commandInCallerWorld(ownCaller, '/usr/sbin/iptables', ['-S']), {
-    file: '/usr/sbin/iptables',
-    args: ['-S'],
-  });
+test("processes: our own world runs them as they are; another world's namespaces and root; a granted uid's own", () => {
+  assert.is(processWorld(ownCaller), undefined);
   const other = callerContext({ pid: 7, root: '/proc/1/fd/5', netns: '/proc/1/fd/6', mntns: '/proc/1/fd/7' });
-  const cmd = commandInCallerWorld(other, '/usr/sbin/iptables-restore', ['--noflush']);
-  assert.match(cmd.file, /nsenter$/);
-  assert.equal(cmd.args, [
-    '--mount=/proc/1/fd/7',
-    '--net=/proc/1/fd/6',
-    '--root=/proc/1/fd/5',
-    '--wd=/proc/1/fd/5',
-    '--',
-    '/usr/sbin/iptables-restore',
-    '--noflush',
-  ]);
+  assert.equal(processWorld(other), { netns: '/proc/1/fd/6', mntns: '/proc/1/fd/7', root: '/proc/1/fd/5' });
   const granted = callerContext({ pid: 8, root: '/', netns: null, mntns: null, uid: 1000, gid: 100 });
-  assert.equal(commandInCallerWorld(granted, '/usr/sbin/iptables', []).file, '/usr/sbin/iptables'); // a host tool
-  const delegate = commandInCallerWorld(granted, '/opt/cni/bin/x', [], { asCaller: true });
-  assert.equal(delegate.args, ['--setgid=100', '--setuid=1000', '--', '/opt/cni/bin/x']); // never as the daemon
+  assert.is(processWorld(granted), undefined); // a host tool, as the daemon
+  // an executable the call names: never as the daemon
+  assert.equal(processWorld(granted, { asCaller: true }), {
+    netns: null,
+    mntns: null,
+    root: null,
+    uid: 1000,
+    gid: 100,
+  });
 });
 
 test("authority: capabilities, user namespace, and the --allow-uid grant (only in the daemon's own view)", () => {

@@ -4,7 +4,7 @@
 // errno, and many at once without a lost byte.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runProcess } from '../../host/native/process.ts';
 import { Sandbox } from '../_lib/sandbox.ts';
@@ -65,6 +65,50 @@ test('cannot start: the errno, as a rejection', async () => {
       assert.is((e as NodeJS.ErrnoException).code, code);
       assert.ok((e as Error).message.startsWith(`${path}: `), (e as Error).message);
     }
+  }
+});
+
+test('another world: the child enters the network namespace and root, and runs with the uid and gid given', async () => {
+  const ns = await box.netns('pw');
+  const root = box.dir('root');
+  chmodSync(root, 0o755); // the uid below must be able to reach its executable
+  mkdirSync(join(root, 'bin'));
+  copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
+  chmodSync(join(root, 'bin', 'busybox'), 0o755);
+  writeFileSync(join(root, 'marker'), 'in the root');
+  const r = await runProcess(
+    '/bin/busybox',
+    ['sh', '-c', '/bin/busybox cat /marker; echo; pwd; /bin/busybox id -u; /bin/busybox id -g; /bin/busybox id -G'],
+    {},
+    '',
+    {
+      netns: ns.path,
+      root,
+      uid: 65534,
+      gid: 65534,
+    },
+  );
+  assert.is(r.code, 0, r.stderr.toString());
+  assert.equal(r.stdout.toString().split('\n'), ['in the root', '/', '65534', '65534', '65534', '']);
+  // the network namespace (checked where /proc is: without a root change)
+  const inNs = await runProcess('/bin/readlink', ['/proc/self/ns/net'], {}, '', { netns: ns.path });
+  assert.is(inNs.stdout.toString().trim(), `net:[${statSync(ns.path).ino}]`);
+});
+
+test('another world that cannot be entered: the step and errno, and nothing runs', async () => {
+  try {
+    await runProcess('/bin/true', [], {}, '', { netns: '/nonexistent/netns' });
+    assert.unreachable('it ran');
+  } catch (e) {
+    assert.is((e as NodeJS.ErrnoException).code, 'ENOENT');
+    assert.is((e as NodeJS.ErrnoException).syscall, 'open network namespace');
+  }
+  try {
+    await runProcess('/bin/true', [], {}, '', { netns: '/proc/self/ns/mnt' }); // not a network namespace
+    assert.unreachable('it ran');
+  } catch (e) {
+    assert.is((e as NodeJS.ErrnoException).code, 'EINVAL');
+    assert.is((e as NodeJS.ErrnoException).syscall, 'setns (network)');
   }
 });
 

@@ -1,7 +1,9 @@
-/* Running a short-lived process to completion: posix_spawn (glibc clones with CLONE_VM|CLONE_VFORK, the way
- * Go's os/exec starts plugins), then stdin written and stdout/stderr collected on a thread of its own.
- * Node's child_process forks the whole process first, which costs milliseconds per call in a daemon of
- * tens of MB; the firewall tools and delegated plugins are started on every pod's hot path. */
+/* Running a short-lived process to completion: cloned with CLONE_VM|CLONE_VFORK (as glibc's posix_spawn and
+ * Go's os/exec start processes), then stdin written and stdout/stderr collected on a thread of its own.
+ * Node's child_process forks the whole process first, which costs milliseconds per call in a daemon of tens of
+ * MB; the firewall tools and delegated plugins are started on every pod's hot path.
+ * The child can first enter another world (the daemon's caller's): its network and mount namespaces, its root,
+ * its uid and gid — what util-linux nsenter does, without a second exec. */
 #include "spawn.h"
 #include "thread_job.h"
 #include "util.h"
@@ -11,7 +13,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -22,10 +26,17 @@ typedef struct {
   size_t len, cap;
 } growbuf;
 
+/* Where the child runs: paths this process can open (NULL: ours), and ids (-1: ours). */
+typedef struct {
+  char *netns, *mntns, *root;
+  int64_t uid, gid;
+} spawn_world;
+
 typedef struct {
   char *file;
   char **argv;
   char **envp;
+  spawn_world world;
   char *input;
   size_t input_len;
   growbuf out, err;
@@ -41,6 +52,9 @@ static void free_strv(char **v) {
 }
 
 static void spawn_job_free_fields(spawn_job *j) {
+  free(j->world.netns);
+  free(j->world.mntns);
+  free(j->world.root);
   free(j->file);
   free_strv(j->argv);
   free_strv(j->envp);
@@ -154,6 +168,74 @@ static int pump(spawn_job *j, int in_fd, int out_fd, int err_fd) {
   return 0;
 }
 
+/* What the child needs; it shares our memory until it execs (CLONE_VM|CLONE_VFORK), so it reports a failure
+ * by writing err/step here before it exits. */
+typedef struct {
+  const spawn_job *j;
+  int in_fd, out_fd, err_fd;
+  int net_fd, mnt_fd, root_fd;
+  int err;
+  const char *step;
+} child_args;
+
+/* Runs in the child, on a stack of its own, with every signal blocked: only plain system calls until execve. */
+static int child_main(void *arg) {
+  child_args *c = arg;
+  const spawn_job *j = c->j;
+  /* Default dispositions (Node ignores SIGPIPE, and an ignored signal survives exec); our handlers are no good
+   * here. The handler table is the child's own (no CLONE_SIGHAND). */
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, NULL);
+  if (dup2(c->in_fd, 0) < 0 || dup2(c->out_fd, 1) < 0 || dup2(c->err_fd, 2) < 0) {
+    c->step = "dup2";
+    goto fail;
+  }
+  if (c->net_fd >= 0 && setns(c->net_fd, CLONE_NEWNET) < 0) {
+    c->step = "setns (network)";
+    goto fail;
+  }
+  if (c->mnt_fd >= 0 && setns(c->mnt_fd, CLONE_NEWNS) < 0) {
+    c->step = "setns (mount)";
+    goto fail;
+  }
+  if (c->root_fd >= 0 && (fchdir(c->root_fd) < 0 || chroot(".") < 0)) {
+    c->step = "chroot";
+    goto fail;
+  }
+  /* Raw system calls: glibc's setuid/setgid/setgroups would change every thread of the process (they signal
+   * each one), and this child still runs in the daemon's memory. */
+  if (j->world.gid >= 0 && (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setgid, (gid_t)j->world.gid) < 0)) {
+    c->step = "setgid";
+    goto fail;
+  }
+  if (j->world.uid >= 0 && syscall(SYS_setuid, (uid_t)j->world.uid) < 0) {
+    c->step = "setuid";
+    goto fail;
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  execve(j->file, j->argv, j->envp);
+  c->step = "execve";
+fail:
+  c->err = errno;
+  _exit(127);
+}
+
+static int open_world_fd(const char *path, int flags, int *fd, spawn_job *j, const char *what) {
+  *fd = -1;
+  if (!path) return 0;
+  *fd = open(path, flags | O_CLOEXEC);
+  if (*fd >= 0) return 0;
+  j->err_no = errno;
+  j->syscall = what;
+  return -1;
+}
+
+#define CHILD_STACK (64 * 1024)
+
 static void spawn_run(thread_job *job, void *data) {
   (void)job;
   spawn_job *j = data;
@@ -164,38 +246,47 @@ static void spawn_run(thread_job *job, void *data) {
   pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
 
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+  child_args c = {.j = j, .net_fd = -1, .mnt_fd = -1, .root_fd = -1};
+  void *stack = MAP_FAILED;
   if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
     j->err_no = errno;
     j->syscall = "pipe2";
     goto done;
   }
   fcntl(in[1], F_SETFL, O_NONBLOCK);
-
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  posix_spawnattr_init(&attr);
-  /* The child starts as if from a clean shell: default dispositions (Node ignores SIGPIPE, and an ignored
-   * signal survives exec) and no blocked signals. */
-  sigset_t all, none;
+  if (open_world_fd(j->world.netns, O_RDONLY, &c.net_fd, j, "open network namespace") ||
+      open_world_fd(j->world.mntns, O_RDONLY, &c.mnt_fd, j, "open mount namespace") ||
+      open_world_fd(j->world.root, O_RDONLY | O_DIRECTORY, &c.root_fd, j, "open root"))
+    goto done;
+  stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    j->err_no = errno;
+    j->syscall = "mmap";
+    goto done;
+  }
+  c.in_fd = in[0];
+  c.out_fd = out[1];
+  c.err_fd = err[1];
+  /* Every signal blocked across the clone: a handler of ours must never run on the child's side. */
+  sigset_t all, saved;
   sigfillset(&all);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  pid_t pid;
-  int rc = posix_spawn(&pid, j->file, &fa, &attr, j->argv, j->envp);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &all, &saved);
+  pid_t pid = clone(child_main, (char *)stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+  int clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &saved, NULL);
   close_fd(&in[0]);
   close_fd(&out[1]);
   close_fd(&err[1]);
-  if (rc) {
-    j->err_no = rc;
-    j->syscall = "posix_spawn";
+  if (pid < 0) {
+    j->err_no = clone_errno;
+    j->syscall = "clone";
+    goto done;
+  }
+  if (c.err) { /* it never ran the program: reap it and report the step that failed */
+    while (waitpid(pid, &j->status, 0) < 0 && errno == EINTR) {
+    }
+    j->err_no = c.err;
+    j->syscall = c.step;
     goto done;
   }
   int perr = pump(j, in[1], out[0], err[0]);
@@ -212,6 +303,10 @@ static void spawn_run(thread_job *job, void *data) {
     j->syscall = "poll";
   }
 done:
+  if (stack != MAP_FAILED) munmap(stack, CHILD_STACK);
+  close_fd(&c.net_fd);
+  close_fd(&c.mnt_fd);
+  close_fd(&c.root_fd);
   close_fd(&in[0]);
   close_fd(&in[1]);
   close_fd(&out[0]);
@@ -245,13 +340,49 @@ static napi_value spawn_settle(napi_env env, void *data, napi_value *rejection) 
   return result;
 }
 
-/* spawnCollect(file, args, env, stdin) -> Promise<{status, signal, stdout, stderr}>
- * file is an absolute path (no $PATH search); args exclude argv[0], which is file; env is ["K=V", ...]. */
+/* An optional string property of the world object into *out (NULL when absent or null). */
+static int world_string(napi_env env, napi_value world, const char *key, char **out) {
+  *out = NULL;
+  bool has = false;
+  napi_value v;
+  napi_valuetype t;
+  if (napi_has_named_property(env, world, key, &has) != napi_ok || !has) return 0;
+  if (napi_get_named_property(env, world, key, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok) return -1;
+  if (t == napi_null || t == napi_undefined) return 0;
+  return (*out = dup_js_string(env, v, key)) ? 0 : -1;
+}
+
+static int world_id(napi_env env, napi_value world, const char *key, int64_t *out) {
+  *out = -1;
+  bool has = false;
+  napi_value v;
+  napi_valuetype t;
+  if (napi_has_named_property(env, world, key, &has) != napi_ok || !has) return 0;
+  if (napi_get_named_property(env, world, key, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok) return -1;
+  if (t == napi_null || t == napi_undefined) return 0;
+  return util_arg_int(env, v, key, out);
+}
+
+static int read_world(napi_env env, napi_value world, spawn_world *w) {
+  w->uid = w->gid = -1;
+  napi_valuetype t;
+  if (napi_typeof(env, world, &t) != napi_ok) return -1;
+  if (t == napi_null || t == napi_undefined) return 0;
+  return world_string(env, world, "netns", &w->netns) || world_string(env, world, "mntns", &w->mntns) ||
+                 world_string(env, world, "root", &w->root) || world_id(env, world, "uid", &w->uid) ||
+                 world_id(env, world, "gid", &w->gid)
+             ? -1
+             : 0;
+}
+
+/* spawnCollect(file, args, env, stdin, world?) -> Promise<{status, signal, stdout, stderr}>
+ * file is an absolute path (no $PATH search; in the world's root when it has one); args exclude argv[0], which
+ * is file; env is ["K=V", ...]; world is {netns?, mntns?, root?, uid?, gid?}. */
 napi_value spawn_js_collect(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
-    util_throw_type(env, "spawnCollect(file, args, env, stdin)");
+    util_throw_type(env, "spawnCollect(file, args, env, stdin, world?)");
     return NULL;
   }
   spawn_job *j = calloc(1, sizeof *j);
@@ -259,6 +390,8 @@ napi_value spawn_js_collect(napi_env env, napi_callback_info info) {
     util_throw_errno(env, ENOMEM, "", "spawnCollect");
     return NULL;
   }
+  j->world.uid = j->world.gid = -1;
+  if (argc > 4 && read_world(env, argv[4], &j->world)) goto fail;
   void *in_data = NULL;
   size_t in_len = 0;
   bool is_typed = false;
