@@ -37,9 +37,11 @@ export interface WasmCniAddon {
    * rejects a pending wait with ECANCELED. */
   netlinkWait(fd: number, timeoutMs: number): Promise<boolean>;
   netlinkClose(fd: number): void;
-  /** key is relative to /proc/sys with slashes ("net/ipv4/ip_forward"); the trailing newline is removed. */
-  sysctlRead(nsPath: string | null, key: string): string;
-  sysctlWrite(nsPath: string | null, key: string, value: string): void;
+  /** key is relative to /proc/sys with slashes ("net/ipv4/ip_forward"); the trailing newline is removed.
+   * sysDir: the sys directory of another procfs mount to use instead of /proc/sys (it must be a procfs; key
+   * is looked up beneath it without following symlinks). */
+  sysctlRead(nsPath: string | null, key: string, sysDir?: string | null): string;
+  sysctlWrite(nsPath: string | null, key: string, value: string, sysDir?: string | null): void;
   /** flock(2) without waiting: false when a conflicting lock is held. */
   flockTry(fd: number, exclusive: boolean): boolean;
   /** flock(2) waiting on a thread of its own: false when timeoutMs passed (negative: no timeout). */

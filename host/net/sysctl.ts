@@ -1,4 +1,5 @@
 // Sysctls of the handle's namespace (read and written from inside it), plus the ones pod networking needs.
+import { currentCaller } from '../cni/caller.ts';
 import { addon } from '../native/addon.ts';
 
 export type IpFamily = 4 | 6;
@@ -9,15 +10,32 @@ export function sysctlPath(key: string): string {
   return key.includes('/') ? key.replace(/^\/proc\/sys\//, '') : key.replace(/\./g, '/');
 }
 
+/**
+ * Runs fn with the /proc/sys to go through: for a caller with a root other than ours (a call the daemon serves
+ * for a runtime in another mount namespace), the caller's own /proc/sys, looked up in its root, so the daemon
+ * writes sysctls where the caller itself could, and does where its own /proc/sys is read-only (an unprivileged
+ * container's); null (this process's /proc/sys) otherwise. Errors name the caller's path.
+ */
+function inCallersProc<T>(fn: (sysDir: string | null) => T): T {
+  const caller = currentCaller();
+  if (caller.root === '/') return fn(null);
+  try {
+    return fn(caller.resolve('/proc/sys'));
+  } catch (e) {
+    if (e instanceof Error) e.message = caller.inCallerTerms(e.message);
+    throw e;
+  }
+}
+
 export class SysctlOps {
   constructor(private readonly nsPath: string | null) {}
 
   get(key: string): string {
-    return addon().sysctlRead(this.nsPath, sysctlPath(key));
+    return inCallersProc((dir) => addon().sysctlRead(this.nsPath, sysctlPath(key), dir));
   }
 
   set(key: string, value: string | number): void {
-    addon().sysctlWrite(this.nsPath, sysctlPath(key), String(value));
+    inCallersProc((dir) => addon().sysctlWrite(this.nsPath, sysctlPath(key), String(value), dir));
   }
 
   /** Writes only when the value differs; returns the previous value. */

@@ -4,7 +4,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { parseYaml } from '../_lib/yaml-subset.ts';
-import { podmanRunPlan, readDaemonSet } from '../_lib/daemonset-manifest.ts';
+import {
+  effectiveCaps,
+  podmanRunPlan,
+  readCommentedSecurityContext,
+  readDaemonSet,
+  securityContextOf,
+  securityOptions,
+} from '../_lib/daemonset-manifest.ts';
 import { readDockerfile } from '../_lib/rootfs.ts';
 import { projectRoot } from '../../host/paths.ts';
 
@@ -57,6 +64,41 @@ test('deploy/daemonset.yaml: host settings, containers and hostPath mounts reach
   assert.ok(opts.includes('--env NODE_OPTIONS='), opts);
   const init = podmanRunPlan(pod, pod.initContainers[0]!, '/hr', 'y', df.entrypoint, df.env);
   assert.ok(init.options.join(' ').includes('--volume /hr/opt/cni/bin:/host/opt/cni/bin:rw'), init.options.join(' '));
+});
+
+test('securityContext: privileged, or exactly the runtime default caps less drop plus add, and the profiles', () => {
+  const manifest = join(projectRoot, 'deploy', 'daemonset.yaml');
+  const narrower = readCommentedSecurityContext(manifest);
+  assert.equal(narrower, {
+    privileged: false,
+    capAdd: ['NET_ADMIN', 'SYS_ADMIN', 'SYS_CHROOT', 'SYS_PTRACE'],
+    capDrop: [],
+    seccompProfile: 'RuntimeDefault',
+    appArmorProfile: null,
+  });
+  const opts = securityOptions(narrower);
+  assert.is(opts.slice(0, 2).join(' '), '--cap-drop ALL');
+  for (const c of narrower.capAdd) assert.ok(opts.join(' ').includes(`--cap-add ${c}`), opts.join(' '));
+  assert.not.ok(opts.includes('--privileged') || opts.some((o) => o.startsWith('seccomp=')), opts.join(' '));
+  assert.equal(securityOptions(securityContextOf({ privileged: true, capabilities: { add: ['NET_ADMIN'] } })), [
+    '--privileged',
+  ]);
+  const bare = securityContextOf({ capabilities: { drop: ['ALL'], add: ['cap_net_admin'] } });
+  assert.equal(effectiveCaps(bare), ['NET_ADMIN']);
+  assert.equal(securityOptions(bare), [
+    '--cap-drop',
+    'ALL',
+    '--cap-add',
+    'NET_ADMIN',
+    '--security-opt',
+    'seccomp=unconfined',
+  ]);
+  assert.ok(effectiveCaps(securityContextOf({ capabilities: { drop: ['KILL'] } })).every((c) => c !== 'KILL'));
+  assert.equal(securityOptions(securityContextOf({ appArmorProfile: { type: 'Unconfined' } })).slice(-2), [
+    '--security-opt',
+    'apparmor=unconfined',
+  ]);
+  assert.throws(() => securityContextOf({ seccompProfile: { type: 'Localhost' } }));
 });
 
 test.run();

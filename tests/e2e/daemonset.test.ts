@@ -5,6 +5,9 @@
 // on the host through the plugin dir the init container wrote.
 //   Phase 1: the calls are served by the containerized daemon, which shares neither mount namespace nor /run
 //   with containerd: the netns paths, the IPAM dataDir and libcni's cache exist only in containerd's view.
+//   Phase 1b: the same, the daemon container restarted from the same spec with the narrower securityContext the
+//   manifest documents in a comment (not privileged: those capabilities only, the runtime's default seccomp
+//   profile, /proc/sys and /sys read-only).
 //   Phase 2: the daemon container is gone and Node.js is hidden in containerd's mount namespace: the
 //   executables' cold path must run from what `install` put beside them.
 // Pods get addresses, ping their gateway, answer on a hostPort, are shaped; stopping and removing them leaves
@@ -18,12 +21,15 @@ import { Sandbox } from '../_lib/sandbox.ts';
 import { run, sh } from '../_lib/run.ts';
 import { askTcpFromHost, natSave, removeUnusedHostportChains, startResponder } from '../_lib/firewall.ts';
 import {
+  effectiveCaps,
   podmanRunPlan,
   prepareHostPaths,
+  readCommentedSecurityContext,
   readDaemonSet,
   relocated,
   type ContainerSpec,
   type DaemonSetPod,
+  type SecurityContext,
 } from '../_lib/daemonset-manifest.ts';
 import {
   applyCopies,
@@ -52,12 +58,11 @@ const INGRESS = '10M';
 const EGRESS = '20M';
 const GUARD_MS = 12 * 60_000;
 /**
- * What the daemon uses of deploy/Dockerfile's base image (node:20-bookworm-slim), at the paths it has there:
- * node, and util-linux's nsenter (the daemon runs firewall tools in the caller's namespaces with it).
+ * What the daemon uses of deploy/Dockerfile's base image (node:20-bookworm-slim), at the path it has there: node
+ * alone (the daemon starts the host's firewall tools in the caller's namespaces itself, with no nsenter).
  */
 const BASE_IMAGE_TOOLS: Record<string, string> = {
   '/usr/local/bin/node': process.execPath,
-  '/usr/bin/nsenter': '/usr/bin/nsenter',
 };
 const PLUGINS = ['bridge', 'host-local', 'loopback', 'portmap', 'bandwidth'];
 
@@ -79,6 +84,7 @@ interface Ctx {
   df: Dockerfile;
   init: ContainerSpec;
   daemon: ContainerSpec;
+  narrower: SecurityContext;
   hostRoot: string;
   rootfs: string;
   pm: PrivatePodman;
@@ -325,6 +331,53 @@ async function removePodsAndCheck(): Promise<void> {
   assert.equal(cgroups, [], 'no pod cgroup left');
 }
 
+/** Runs the daemon container from spec c, waits for its socket and liveness probe, and notes its counts. */
+async function startDaemonContainer(c: ContainerSpec): Promise<void> {
+  await podmanRun(c, ctx.daemonName, true);
+  let probe = { code: -1, stdout: '', stderr: '' };
+  for (let i = 0; i < 100 && probe.code !== 0; i++) {
+    if (i) await new Promise((r) => setTimeout(r, 100));
+    if (existsSync(ctx.hostSocket)) probe = await ctx.pm.podman(['exec', ctx.daemonName, ...c.livenessCommand!]);
+  }
+  assert.ok(existsSync(ctx.hostSocket), `socket ${ctx.hostSocket}`);
+  assert.is(probe.code, 0, probe.stdout + probe.stderr);
+  ctx.served0 = await daemonCounts();
+}
+
+/** Since startDaemonContainer: no call rejected, and each plugin's ADD and DEL served for `pods` pods. */
+async function checkServedByDaemon(pods: number): Promise<void> {
+  const now = await daemonCounts();
+  const delta = (plugin: string, command: string) =>
+    callsOf(now, plugin, command) - callsOf(ctx.served0, plugin, command);
+  const log = async () => (await ctx.pm.podman(['logs', '--tail', '5', ctx.daemonName])).stderr.trim();
+  assert.is(
+    now.rejected - ctx.served0.rejected,
+    0,
+    `rejected calls (${JSON.stringify(now)}); daemon log:\n${await log()}`,
+  );
+  for (const plugin of ['loopback', 'bridge', 'portmap', 'bandwidth']) {
+    assert.ok(delta(plugin, 'ADD') >= pods, `${plugin} ADD served by the daemon: ${JSON.stringify(now.calls)}`);
+    assert.ok(delta(plugin, 'DEL') >= pods, `${plugin} DEL served by the daemon: ${JSON.stringify(now.calls)}`);
+  }
+}
+
+/** Capability names by bit (linux/capability.h). */
+const CAP_NAMES = (
+  'CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE ' +
+  'NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN ' +
+  'SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE ' +
+  'MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE'
+).split(' ');
+
+/** CapEff of a process as capability names (CAP_ prefix dropped), and its Seccomp mode (0 none, 2 filter). */
+function processSecurity(pid: number): { caps: string[]; seccomp: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const eff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(status)![1]}`);
+  const caps: string[] = [];
+  for (let bit = 0; bit < 64; bit++) if ((eff >> BigInt(bit)) & 1n) caps.push(CAP_NAMES[bit] ?? `bit ${bit}`);
+  return { caps: caps.sort(), seccomp: Number(/^Seccomp:\s*(\d+)$/m.exec(status)![1]) };
+}
+
 function writeConflist(): void {
   const conflist = {
     cniVersion: '1.0.0',
@@ -370,6 +423,7 @@ async function setUp(): Promise<void> {
   ctx.df = readDockerfile(DOCKERFILE);
   ctx.init = ctx.pod.initContainers.find((c) => c.args[0] === 'install')!;
   ctx.daemon = ctx.pod.containers.find((c) => c.args[0] === 'daemon')!;
+  ctx.narrower = readCommentedSecurityContext(MANIFEST);
   ctx.hostRoot = ctx.sb.dir('host');
   prepareHostPaths(ctx.pod, ctx.hostRoot);
   ctx.hostSocket = relocated(ctx.hostRoot, '/run/wasm-cni/wasm-cni.sock');
@@ -422,7 +476,9 @@ test.after(async () => {
 test('the manifest gives the daemon the host PID and network namespaces, privileges and the socket dir', () => {
   assert.ok(ctx.pod.hostPID, 'hostPID: the daemon pins callers by pid and reads /proc/<pid>/root');
   assert.ok(ctx.pod.hostNetwork, 'hostNetwork');
-  assert.ok(ctx.daemon.privileged, 'privileged daemon container');
+  assert.ok(ctx.daemon.securityContext.privileged, 'privileged daemon container');
+  assert.not.ok(ctx.narrower.privileged, 'the documented alternative is not privileged');
+  assert.ok(ctx.narrower.capAdd.length > 0, 'the documented alternative adds capabilities');
   const mounts = ctx.daemon.volumeMounts.map((m) => m.mountPath);
   assert.equal(mounts, ['/run/wasm-cni'], 'the daemon mounts only its socket dir; paths resolve in the caller');
   const sock = ctx.daemon.args[ctx.daemon.args.indexOf('--socket') + 1];
@@ -445,12 +501,7 @@ test('init container: `install` writes the plugins and the cold-path kit into th
 });
 
 test('daemon container: listens on the manifest socket, its liveness probe passes', async () => {
-  await podmanRun(ctx.daemon, ctx.daemonName, true);
-  for (let i = 0; i < 100 && !existsSync(ctx.hostSocket); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(existsSync(ctx.hostSocket), `socket ${ctx.hostSocket}`);
-  const probe = await ctx.pm.podman(['exec', ctx.daemonName, ...ctx.daemon.livenessCommand!]);
-  assert.is(probe.code, 0, probe.stdout + probe.stderr);
-  ctx.served0 = await daemonCounts();
+  await startDaemonContainer(ctx.daemon);
 });
 
 test('containerd CRI comes up on the plugin dir with our network', async () => {
@@ -473,19 +524,33 @@ test('phase 1: stopping and removing the pods leaves nothing', async () => {
 });
 
 test('phase 1: every CNI call was served by the containerized daemon (none rejected)', async () => {
-  const now = await daemonCounts();
-  const delta = (plugin: string, command: string) =>
-    callsOf(now, plugin, command) - callsOf(ctx.served0, plugin, command);
-  const log = async () => (await ctx.pm.podman(['logs', '--tail', '5', ctx.daemonName])).stderr.trim();
-  assert.is(
-    now.rejected - ctx.served0.rejected,
-    0,
-    `rejected calls (${JSON.stringify(now)}); daemon log:\n${await log()}`,
-  );
-  for (const plugin of ['loopback', 'bridge', 'portmap', 'bandwidth']) {
-    assert.ok(delta(plugin, 'ADD') >= 2, `${plugin} ADD served by the daemon: ${JSON.stringify(now.calls)}`);
-    assert.ok(delta(plugin, 'DEL') >= 2, `${plugin} DEL served by the daemon: ${JSON.stringify(now.calls)}`);
-  }
+  await checkServedByDaemon(2);
+});
+
+test('phase 1b: the daemon container restarted with the documented narrower securityContext', async () => {
+  await ctx.pm.podmanOk(['rm', '-f', '-t', '10', ctx.daemonName]);
+  await startDaemonContainer({ ...ctx.daemon, securityContext: ctx.narrower });
+  // What podman made of it: the daemon process holds exactly those capabilities, under a seccomp filter.
+  const pid = Number((await ctx.pm.podmanOk(['inspect', '--format', '{{.State.Pid}}', ctx.daemonName])).trim());
+  const sec = processSecurity(pid);
+  assert.equal(sec.caps, effectiveCaps(ctx.narrower), `the daemon's effective capabilities (pid ${pid})`);
+  assert.is(sec.seccomp, ctx.narrower.seccompProfile === 'RuntimeDefault' ? 2 : 0, 'seccomp mode');
+});
+
+test('phase 1b: pods started by containerd get addresses, reach the gateway, answer on hostPorts, are shaped', async () => {
+  const pods = [
+    await startPod(`${ctx.sb.prefix}-p5`, await freePort()),
+    await startPod(`${ctx.sb.prefix}-p6`, await freePort()),
+  ];
+  await checkPodsWork(pods);
+});
+
+test('phase 1b: stopping and removing the pods leaves nothing', async () => {
+  await removePodsAndCheck();
+});
+
+test('phase 1b: every CNI call was served by the narrower daemon container (none rejected)', async () => {
+  await checkServedByDaemon(2);
 });
 
 test('phase 2: daemon container stopped, Node.js hidden from containerd: the runtime cannot run node', async () => {

@@ -103,6 +103,28 @@ Netns('sysctl read/write inside a netns leaves the host value alone', async () =
   assert.ok(sameAsHome());
 });
 
+Netns(
+  'sysctl through another procfs sys dir (a caller root): the netns still decides; only a procfs is used',
+  async () => {
+    const key = 'net/ipv4/conf/lo/route_localnet';
+    const viaRoot = `/proc/${process.pid}/root/proc/sys`;
+    const target = addon().sysctlRead(ns.path, key) === '1' ? '0' : '1';
+    const hostBefore = addon().sysctlRead(null, key);
+    addon().sysctlWrite(ns.path, key, target, viaRoot);
+    assert.is(addon().sysctlRead(ns.path, key), target);
+    assert.is(addon().sysctlRead(ns.path, key, viaRoot), target);
+    assert.is(addon().sysctlRead(null, key, viaRoot), hostBefore);
+    assert.ok(sameAsHome());
+    const notProc = sb.dir('not-proc-sys');
+    const e = thrown(() => addon().sysctlRead(ns.path, 'net/ipv4/ip_forward', notProc));
+    assert.is(e.code, 'EXDEV');
+    assert.match(e.message, /not a procfs/);
+    assert.is(thrown(() => addon().sysctlRead(ns.path, 'net/../../etc/passwd', viaRoot)).code, 'EINVAL');
+    assert.is(thrown(() => addon().sysctlRead(ns.path, 'net/ipv4/conf/nosuchif0/forwarding', viaRoot)).code, 'ENOENT');
+    assert.ok(sameAsHome());
+  },
+);
+
 Netns.run();
 
 const Lock = suite('addon: flock interoperates with flock(1)');

@@ -1,10 +1,10 @@
 // route_localnet on the host interface that routes to the pod, so that 127.0.0.1:<hostPort> can be DNATed across
 // a routing boundary. The device is found by longest-prefix match over the main table (/proc/net/route), which
 // answers what `ip route get <pod ip>` answers for a pod on a local bridge; no process, no socket.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ipToBytes } from '../../core/index.ts';
 import { parseIpNet } from '../../firewall/addr.ts';
-import { addon } from '../../native/addon.ts';
+import { SysctlOps } from '../../net/sysctl.ts';
 
 /** The device of the most specific main-table IPv4 route covering `ip`, or "" when none does. */
 export function routeDeviceFor(ip: string, routeTable = '/proc/net/route'): string {
@@ -42,8 +42,9 @@ export function routeDeviceFor(ip: string, routeTable = '/proc/net/route'): stri
 
 /** Sets net.ipv4.conf.<dev>.route_localnet=1 in the host namespace (netns: the caller's, null: this process's). */
 export function enableLocalnetRouting(dev: string, netns: string | null = null): void {
-  if (netns !== null) addon().sysctlWrite(netns, `net/ipv4/conf/${dev}/route_localnet`, '1');
-  else writeFileSync(`/proc/sys/net/ipv4/conf/${dev}/route_localnet`, '1');
+  // Through SysctlOps even in this process's namespace: a daemon serving a caller with another root writes
+  // the caller's /proc/sys (its own is read-only in an unprivileged container).
+  new SysctlOps(netns).setRouteLocalnet(dev);
 }
 
 function v4Number(ip: string): number {
