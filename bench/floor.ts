@@ -1,7 +1,7 @@
 // The floor of a row: the same kernel and firewall changes made with the fewest processes (one `ip -batch`
 // per namespace, one `tc -batch`, one `iptables-restore` per direction), minus those processes' own start-up.
 // What is left is the kernel's cost, which no implementation avoids. The processes are started as the runtime
-// starts plugins (posix_spawn), so the start-up taken off is small next to what is measured.
+// starts plugins (a vfork-style clone), so the start-up taken off is small next to what is measured.
 import { spawnSync } from 'node:child_process';
 import type { BenchHost } from './host.ts';
 import { cmd, timedRun } from './host.ts';

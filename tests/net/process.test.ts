@@ -1,4 +1,4 @@
-// runProcess (host/native/process.ts, posix_spawn in the addon): what the firewall tools and delegated plugins are
+// runProcess (host/native/process.ts, a vfork-style clone in the addon): what the firewall tools and delegated plugins are
 // started with. Exit codes, signals, stdin and both outputs whole, exactly the environment given, default signal
 // dispositions in the child (Node ignores SIGPIPE; an ignored signal would survive exec), errors that name the
 // errno, and many at once without a lost byte.
@@ -10,7 +10,7 @@ import { runProcess } from '../../host/native/process.ts';
 import { Sandbox } from '../_lib/sandbox.ts';
 
 const box = new Sandbox();
-const test = suite('runProcess (posix_spawn)');
+const test = suite('runProcess (vfork-style clone)');
 test.after(() => box.cleanup());
 
 test('stdin in, stdout and stderr apart, exit status', async () => {
