@@ -2,7 +2,7 @@
 // shared portmap chains (CNI-HOSTPORT-*) and nft tables only when no other pod's rules are in them, atomically,
 // because other test files run concurrently.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { run } from './run.ts';
 
@@ -286,6 +286,18 @@ except Exception as e:
 `;
 
 /** Starts the responder in a netns; resolves once it listens. Kill it with `.kill()`. */
+/** A TCP port free on this host right now (for a hostPort). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '0.0.0.0', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
 export function startResponder(ns: string, port: number, tag: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn('ip', ['netns', 'exec', ns, '/usr/bin/python3', '-u', '-c', RESPONDER, String(port), tag], {

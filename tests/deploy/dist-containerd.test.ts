@@ -11,7 +11,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { requestStatus } from '../../host/daemon/client.ts';
@@ -24,6 +23,7 @@ import {
   removeNatChains,
   removeUnusedHostportChains,
   startResponder,
+  freePort,
 } from '../_lib/firewall.ts';
 import { ociImageTarball } from '../_lib/rootfs.ts';
 import { run, sh } from '../_lib/run.ts';
@@ -62,17 +62,6 @@ interface Pod {
   responder: ChildProcess | null;
 }
 const pods: Pod[] = []; // started and not yet removed
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '0.0.0.0', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const cgroupParent = () => `/${box.prefix}-pods`;
 

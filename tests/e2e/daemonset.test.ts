@@ -15,11 +15,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Sandbox } from '../_lib/sandbox.ts';
 import { run, sh } from '../_lib/run.ts';
-import { askTcpFromHost, natSave, removeUnusedHostportChains, startResponder } from '../_lib/firewall.ts';
+import { askTcpFromHost, natSave, removeUnusedHostportChains, startResponder, freePort } from '../_lib/firewall.ts';
 import {
   effectiveCaps,
   podmanRunPlan,
@@ -118,17 +117,6 @@ async function daemonCounts(): Promise<DaemonCounts> {
 
 function callsOf(c: DaemonCounts, plugin: string, command: string): number {
   return c.calls.find((x) => x.plugin === plugin && x.command === command)?.calls ?? 0;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '0.0.0.0', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 async function hardNofile(): Promise<number> {

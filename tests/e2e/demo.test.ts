@@ -3,9 +3,9 @@
 // Pod CIDRs 10.200.131.0/24 and 10.200.132.0/24; bridge and namespaces carry the sandbox prefix.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { freePort } from '../_lib/firewall.ts';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Sandbox } from '../_lib/sandbox.ts';
 import { cleanEnv, run, sh } from '../_lib/run.ts';
@@ -14,17 +14,6 @@ const test = suite('e2e: wasm-cni demo');
 const MAIN = fileURLToPath(new URL('../../host/cli/main.ts', import.meta.url));
 
 let sb: Sandbox;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '0.0.0.0', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function demoArgs(bridge: string, podCidr: string, hostPort: number): string[] {
   return [

@@ -5,11 +5,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Sandbox } from '../_lib/sandbox.ts';
 import { run } from '../_lib/run.ts';
-import { askTcpFromHost, natSave, removeUnusedHostportChains } from '../_lib/firewall.ts';
+import { askTcpFromHost, natSave, removeUnusedHostportChains, freePort } from '../_lib/firewall.ts';
 import { cniBinDir } from '../../host/paths.ts';
 import { PrivatePodman, podmanMissing, type PodmanNetwork } from './podman-kit.ts';
 
@@ -31,17 +30,6 @@ interface Ctx {
   netnsBefore: Set<string>;
 }
 const ctx = {} as Ctx;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '0.0.0.0', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function netnsNames(): Promise<Set<string>> {
   const r = await run('ip', ['netns', 'list']);

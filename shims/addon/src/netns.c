@@ -105,17 +105,8 @@ static int prepare_run_dir(void) {
 
 /* The call's namespace name (checked like `ip netns`) and its /var/run/netns path: 0, or -1 having thrown. */
 static int read_netns_name(napi_env env, napi_callback_info info, char name[NAME_MAX + 1], char path[PATH_MAX]) {
-  size_t argc = 1;
-  napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
-    util_throw_napi(env, "napi_get_cb_info");
-    return -1;
-  }
-  if (argc < 1) {
-    util_throw_type(env, "missing arguments");
-    return -1;
-  }
-  if (util_arg_string(env, argv[0], "name", name, NAME_MAX + 1)) return -1;
+  napi_value arg;
+  if (util_first_arg(env, info, &arg) || util_arg_string(env, arg, "name", name, NAME_MAX + 1)) return -1;
   if (!valid_netns_name(name)) {
     char what[NAME_MAX + 64];
     snprintf(what, sizeof what, "invalid netns name \"%s\"", name);

@@ -340,27 +340,30 @@ static napi_value spawn_settle(napi_env env, void *data, napi_value *rejection) 
   return result;
 }
 
-/* An optional string property of the world object into *out (NULL when absent or null). */
-static int world_string(napi_env env, napi_value world, const char *key, char **out) {
-  *out = NULL;
+/* A property of the world object: 1 with *v set, 0 when absent or null, -1 having thrown. */
+static int world_property(napi_env env, napi_value world, const char *key, napi_value *v) {
   bool has = false;
-  napi_value v;
   napi_valuetype t;
-  if (napi_has_named_property(env, world, key, &has) != napi_ok || !has) return 0;
-  if (napi_get_named_property(env, world, key, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok) return -1;
-  if (t == napi_null || t == napi_undefined) return 0;
-  return (*out = dup_js_string(env, v, key)) ? 0 : -1;
+  if (napi_has_named_property(env, world, key, &has) != napi_ok ||
+      (has && (napi_get_named_property(env, world, key, v) != napi_ok || napi_typeof(env, *v, &t) != napi_ok))) {
+    util_throw_napi(env, key);
+    return -1;
+  }
+  return has && t != napi_null && t != napi_undefined ? 1 : 0;
+}
+
+static int world_string(napi_env env, napi_value world, const char *key, char **out) {
+  napi_value v;
+  *out = NULL;
+  int r = world_property(env, world, key, &v);
+  return r <= 0 ? r : (*out = dup_js_string(env, v, key)) ? 0 : -1;
 }
 
 static int world_id(napi_env env, napi_value world, const char *key, int64_t *out) {
-  *out = -1;
-  bool has = false;
   napi_value v;
-  napi_valuetype t;
-  if (napi_has_named_property(env, world, key, &has) != napi_ok || !has) return 0;
-  if (napi_get_named_property(env, world, key, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok) return -1;
-  if (t == napi_null || t == napi_undefined) return 0;
-  return util_arg_int(env, v, key, out);
+  *out = -1;
+  int r = world_property(env, world, key, &v);
+  return r <= 0 ? r : util_arg_int(env, v, key, out);
 }
 
 static int read_world(napi_env env, napi_value world, spawn_world *w) {

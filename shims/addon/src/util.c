@@ -146,10 +146,9 @@ napi_value util_js_errno_text(napi_env env, napi_callback_info info) {
   return out;
 }
 
-int util_only_int_arg(napi_env env, napi_callback_info info, const char *name, int64_t *out) {
+int util_first_arg(napi_env env, napi_callback_info info, napi_value *out) {
   size_t argc = 1;
-  napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+  if (napi_get_cb_info(env, info, &argc, out, NULL, NULL) != napi_ok) {
     util_throw_napi(env, "napi_get_cb_info");
     return -1;
   }
@@ -157,5 +156,10 @@ int util_only_int_arg(napi_env env, napi_callback_info info, const char *name, i
     util_throw_type(env, "missing arguments");
     return -1;
   }
-  return util_arg_int(env, argv[0], name, out);
+  return 0;
+}
+
+int util_only_int_arg(napi_env env, napi_callback_info info, const char *name, int64_t *out) {
+  napi_value arg;
+  return util_first_arg(env, info, &arg) ? -1 : util_arg_int(env, arg, name, out);
 }

@@ -31,6 +31,8 @@ int util_arg_string(napi_env env, napi_value v, const char *name, char *buf, siz
 /* An optional string: null/undefined gives *present = 0. */
 int util_arg_opt_string(napi_env env, napi_value v, const char *name, char *buf, size_t cap, int *present);
 
+/* The call's first argument into *out: 0, or -1 having thrown (none given). */
+int util_first_arg(napi_env env, napi_callback_info info, napi_value *out);
 /* The call's one integer argument (an fd, a pid): 0, or -1 having thrown a TypeError. */
 int util_only_int_arg(napi_env env, napi_callback_info info, const char *name, int64_t *out);
 
