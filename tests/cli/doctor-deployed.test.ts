@@ -95,13 +95,14 @@ async function diagnose(state = healthy(), over: Partial<DeployedNode> = {}): Pr
 }
 
 const problems = (fs: Finding[]) => fs.filter((f) => f.verdict === 'warn' || f.verdict === 'fail');
-function only(fs: Finding[], area: string, verdict: Finding['verdict'], detail: RegExp): Finding {
+/** The one problem found (`detail`: a pattern, or a text that must appear as it is). */
+function only(fs: Finding[], area: string, verdict: Finding['verdict'], detail: RegExp | string): Finding {
   const bad = problems(fs);
   assert.is(bad.length, 1, JSON.stringify(bad, null, 1));
   const f = bad[0]!;
   assert.is(f.area, area);
   assert.is(f.verdict, verdict);
-  assert.match(f.detail, detail);
+  assert.match(f.detail, typeof detail === 'string' ? new RegExp(literal(detail)) : detail);
   assert.ok(f.fix, `a fix for: ${f.detail}`);
   return f;
 }
@@ -452,11 +453,7 @@ test('a daemon of another build than the executables: a warning naming both and 
       fs,
       'daemon',
       'warn',
-      new RegExp(
-        literal(
-          `pid ${old.pid} runs ${WASM_CNI_VERSION} (revision ${older}), the executables in ${node.binDir} are ${WASM_CNI_VERSION} (revision ${installed}): the calls it serves run another build`,
-        ),
-      ),
+      `pid ${old.pid} runs ${WASM_CNI_VERSION} (revision ${older}), the executables in ${node.binDir} are ${WASM_CNI_VERSION} (revision ${installed}): the calls it serves run another build`,
     );
     const replace = `${cliPath} daemon --replace --socket ${socket}`;
     assert.is(f.fix!.split('#')[0]!.trim(), replace);
@@ -513,11 +510,7 @@ test('a daemon of another wire protocol is an error (exit 2); one older than bui
       fs,
       'daemon',
       'fail',
-      new RegExp(
-        literal(
-          `the daemon at ${socket} runs a build this doctor cannot read (protocol ${other}), ${execs}: the daemon speaks protocol ${other}, they speak ${WIRE_VERSION}, so it rejects their calls`,
-        ),
-      ),
+      `the daemon at ${socket} runs a build this doctor cannot read (protocol ${other}), ${execs}: the daemon speaks protocol ${other}, they speak ${WIRE_VERSION}, so it rejects their calls`,
     );
     assert.match(f.fix!, /^systemctl restart wasm-cni .*kubectl -n kube-system rollout restart daemonset\/wasm-cni/);
     assert.is(exitCodeFor(fs), 2);
@@ -534,7 +527,7 @@ test('a daemon of another wire protocol is an error (exit 2); one older than bui
       fs,
       'daemon',
       'warn',
-      new RegExp(literal(`pid ${process.pid} runs an unknown build (older than build reporting), ${execs}`)),
+      `pid ${process.pid} runs an unknown build (older than build reporting), ${execs}`,
     );
     assert.match(f.fix!, new RegExp(`^kill -TERM ${process.pid} +# it drains and exits`));
     assert.is(exitCodeFor(fs), 1);
