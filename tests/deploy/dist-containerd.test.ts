@@ -12,9 +12,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { requestStatus } from '../../host/daemon/client.ts';
-import { readySandbox } from '../_lib/cri/sandbox.ts';
+import { readySandbox, type HostPortPod } from '../_lib/cri/sandbox.ts';
 import { CriRuntime, type PodSandboxConfig } from '../_lib/cri/client.ts';
 import { containerdMissing, PrivateContainerd } from '../_lib/cri/containerd.ts';
 import {
@@ -50,17 +49,7 @@ let ctrd: PrivateContainerd | null = null;
 let cri: CriRuntime | null = null;
 let guard: NodeJS.Timeout | undefined;
 
-interface Pod {
-  id: string;
-  name: string;
-  ip: string;
-  pid: number;
-  netnsPath: string;
-  hostVeth: string;
-  alias: string; // a name in the host's /run/netns for the pod netns (the responder helper runs in it)
-  hostPort: number;
-  responder: ChildProcess | null;
-}
+type Pod = HostPortPod;
 const pods: Pod[] = []; // started and not yet removed
 
 const cgroupParent = () => `/${box.prefix}-pods`;

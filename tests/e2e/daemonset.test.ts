@@ -39,12 +39,11 @@ import {
   type Dockerfile,
 } from '../_lib/rootfs.ts';
 import { CriRuntime, type PodSandboxConfig } from '../_lib/cri/client.ts';
-import { readySandbox } from '../_lib/cri/sandbox.ts';
+import { readySandbox, type HostPortPod } from '../_lib/cri/sandbox.ts';
 import { containerdMissing, PrivateContainerd } from '../_lib/cri/containerd.ts';
 import { cliEntryPath, cniBinDir, projectRoot } from '../../host/paths.ts';
 import { ifbName } from '../../host/plugins/bandwidth/names.ts';
 import { PrivatePodman, podmanMissing, BUSYBOX } from './podman-kit.ts';
-import type { ChildProcess } from 'node:child_process';
 
 const test = suite('e2e: the DaemonSet as shipped (podman + containerd CRI)');
 
@@ -65,17 +64,7 @@ const BASE_IMAGE_TOOLS: Record<string, string> = {
 };
 const PLUGINS = ['bridge', 'host-local', 'loopback', 'portmap', 'bandwidth'];
 
-interface RunningPod {
-  id: string;
-  name: string;
-  ip: string;
-  pid: number;
-  netnsPath: string;
-  hostVeth: string;
-  alias: string;
-  hostPort: number;
-  responder: ChildProcess | null;
-}
+type RunningPod = HostPortPod;
 
 interface Ctx {
   sb: Sandbox;

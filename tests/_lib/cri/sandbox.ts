@@ -1,6 +1,7 @@
 // What the runtime and the kernel say about a pod sandbox that RunPodSandbox made, for tests that then look at
 // it from the host: its address, its pause process, its netns (also named in /run/netns, so `ip netns exec` and
 // the shared firewall helpers reach it) and the host end of its veth.
+import type { ChildProcess } from 'node:child_process';
 import { sh } from '../run.ts';
 import type { CriRuntime } from './client.ts';
 
@@ -9,6 +10,16 @@ export interface SandboxFacts {
   pid: number;
   netnsPath: string;
   hostVeth: string;
+}
+
+/** A pod sandbox a test started with a hostPort, and the responder it may run behind it. */
+export interface HostPortPod extends SandboxFacts {
+  id: string;
+  name: string;
+  /** A name in the host's /run/netns for the pod netns (the responder helper runs in it). */
+  alias: string;
+  hostPort: number;
+  responder: ChildProcess | null;
 }
 
 /** Reads a sandbox back (it must be SANDBOX_READY) and attaches its netns as /run/netns/<alias>. */
