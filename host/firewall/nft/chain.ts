@@ -1,7 +1,6 @@
 // Chains: regular or base (type, hook, priority, policy), their NEWCHAIN/DELCHAIN payload, and GETCHAIN decoding.
 import {
   HOOK,
-  NFPROTO,
   NFTA_CHAIN_HANDLE,
   NFTA_CHAIN_HOOK,
   NFTA_CHAIN_NAME,
@@ -13,7 +12,6 @@ import {
   NFTA_HOOK_HOOKNUM,
   NFTA_HOOK_PRIORITY,
   VERDICT,
-  familyName,
   type HookName,
   type NftFamily,
 } from './constants.ts';
@@ -23,15 +21,14 @@ import {
   commentUserData,
   cstr,
   nest,
-  nfgenmsg,
-  NFGENMSG_LEN,
   parseAttrs,
-  PayloadWriter,
   readBe32,
   readBe64,
   readSbe32,
   readStr,
   sbe32,
+  objectPayload,
+  readObject,
 } from './encode.ts';
 
 export interface BaseChainSpec {
@@ -56,7 +53,7 @@ export interface ListedChain extends Chain {
 }
 
 export function encodeChain(c: Chain, withData: boolean): Buffer {
-  const w = new PayloadWriter().raw(nfgenmsg(NFPROTO[c.family]));
+  const w = objectPayload(c.family);
   w.attr(NFTA_CHAIN_TABLE, cstr(c.table)).attr(NFTA_CHAIN_NAME, cstr(c.name));
   if (withData && c.base) {
     const b = c.base;
@@ -71,8 +68,7 @@ export function encodeChain(c: Chain, withData: boolean): Buffer {
 }
 
 export function decodeChain(data: Buffer): ListedChain | null {
-  const family = familyName(data[0] ?? 0);
-  const a = parseAttrs(data, NFGENMSG_LEN);
+  const { family, a } = readObject(data);
   const table = readStr(a, NFTA_CHAIN_TABLE);
   const name = readStr(a, NFTA_CHAIN_NAME);
   if (!family || table === undefined || name === undefined) return null;

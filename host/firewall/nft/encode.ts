@@ -1,7 +1,14 @@
 // nf_tables wire helpers: big-endian integer attributes (NLA_BE32/BE64), NUL-terminated strings, NLA_F_NESTED
 // nests (as libnftnl and the kernel write them), the nfgenmsg header, and libnftnl's user-data TLVs (comments).
-import { type PayloadWriter, attrList, type Attrs } from '../../net/nl/attrs.ts';
-import { NFNETLINK_V0, NFTNL_UDATA_COMMENT, NFT_USERDATA_MAXLEN } from './constants.ts';
+import { PayloadWriter, attrList, parseAttrs, type Attrs } from '../../net/nl/attrs.ts';
+import {
+  familyName,
+  NFNETLINK_V0,
+  NFPROTO,
+  NFTNL_UDATA_COMMENT,
+  NFT_USERDATA_MAXLEN,
+  type NftFamily,
+} from './constants.ts';
 
 export { PayloadWriter, attrList, parseAttrs, type Attrs } from '../../net/nl/attrs.ts';
 
@@ -37,6 +44,16 @@ export function nfgenmsg(family: number, resId = 0): Buffer {
 }
 
 export const NFGENMSG_LEN = 4;
+
+/** The payload of a message about an object of `family`: nfgenmsg first, attributes to follow. */
+export function objectPayload(family: NftFamily): PayloadWriter {
+  return new PayloadWriter().raw(nfgenmsg(NFPROTO[family]));
+}
+
+/** An object message read back: its family (undefined when not one of ours) and its attributes. */
+export function readObject(data: Buffer): { family: NftFamily | undefined; a: Attrs } {
+  return { family: familyName(data[0] ?? 0), a: parseAttrs(data, NFGENMSG_LEN) };
+}
 
 export function readBe32(a: Attrs, t: number): number | undefined {
   const b = a.get(t);

@@ -15,7 +15,7 @@ import {
   NFT_MSG_GETTABLE,
   type NftFamily,
 } from './constants.ts';
-import { cstr, nfgenmsg, NFGENMSG_LEN, parseAttrs, readBe32 } from './encode.ts';
+import { cstr, nfgenmsg, NFGENMSG_LEN, parseAttrs, readBe32, objectPayload } from './encode.ts';
 import { decodeRule, type ListedRule } from './rule.ts';
 import type { NftSocket } from './socket.ts';
 import { decodeTable, type ListedTable } from './table.ts';
@@ -29,7 +29,7 @@ export async function listTables(s: NftSocket, family?: NftFamily): Promise<List
 }
 
 export async function getTable(s: NftSocket, family: NftFamily, name: string): Promise<ListedTable | null> {
-  const p = new PayloadWriter().raw(nfgenmsg(NFPROTO[family])).attr(NFTA_TABLE_NAME, cstr(name)).bytes();
+  const p = objectPayload(family).attr(NFTA_TABLE_NAME, cstr(name)).bytes();
   const m = await s.get(NFT_MSG_GETTABLE, p, `list table ${family} ${name}`);
   return m ? decodeTable(m) : null;
 }
@@ -59,7 +59,7 @@ export async function getChain(
 
 /** Rules of a table (or one chain of it), in chain order; empty when the table or chain does not exist. */
 export async function listRules(s: NftSocket, family: NftFamily, table: string, chain?: string): Promise<ListedRule[]> {
-  const w = new PayloadWriter().raw(nfgenmsg(NFPROTO[family])).attr(NFTA_RULE_TABLE, cstr(table));
+  const w = objectPayload(family).attr(NFTA_RULE_TABLE, cstr(table));
   if (chain !== undefined) w.attr(NFTA_RULE_CHAIN, cstr(chain));
   const msgs = await s.dump(NFT_MSG_GETRULE, w.bytes(), `list rules ${family} ${table}${chain ? ` ${chain}` : ''}`);
   return msgs

@@ -7,7 +7,6 @@ import {
   NFTA_RULE_HANDLE,
   NFTA_RULE_TABLE,
   NFTA_RULE_USERDATA,
-  familyName,
   type NftFamily,
 } from './constants.ts';
 import {
@@ -16,11 +15,11 @@ import {
   commentUserData,
   cstr,
   nfgenmsg,
-  NFGENMSG_LEN,
-  parseAttrs,
   PayloadWriter,
   readBe64,
   readStr,
+  objectPayload,
+  readObject,
 } from './encode.ts';
 import { decodeExprs, encodeExprs, type Expr } from './expr/index.ts';
 
@@ -60,15 +59,14 @@ export function encodeRule(r: Rule): Buffer {
 
 /** DELRULE: one rule by handle, or (no handle) every rule of the chain, which is `flush chain`. */
 export function encodeRuleRef(r: RuleRef): Buffer {
-  const w = new PayloadWriter().raw(nfgenmsg(NFPROTO[r.family]));
+  const w = objectPayload(r.family);
   w.attr(NFTA_RULE_TABLE, cstr(r.table)).attr(NFTA_RULE_CHAIN, cstr(r.chain));
   if (r.handle !== undefined) w.attr(NFTA_RULE_HANDLE, be64(r.handle));
   return w.bytes();
 }
 
 export function decodeRule(data: Buffer): ListedRule | null {
-  const family = familyName(data[0] ?? 0);
-  const a = parseAttrs(data, NFGENMSG_LEN);
+  const { family, a } = readObject(data);
   const table = readStr(a, NFTA_RULE_TABLE);
   const chain = readStr(a, NFTA_RULE_CHAIN);
   if (!family || table === undefined || chain === undefined) return null;

@@ -1,25 +1,21 @@
 // Tables: the object, its NEWTABLE/DELTABLE payload, and the decoding of a GETTABLE reply.
 import {
-  NFPROTO,
   NFTA_TABLE_FLAGS,
   NFTA_TABLE_HANDLE,
   NFTA_TABLE_NAME,
   NFTA_TABLE_USE,
   NFTA_TABLE_USERDATA,
-  familyName,
   type NftFamily,
 } from './constants.ts';
 import {
   commentOfUserData,
   commentUserData,
   cstr,
-  nfgenmsg,
-  NFGENMSG_LEN,
-  parseAttrs,
-  PayloadWriter,
   readBe32,
   readBe64,
   readStr,
+  objectPayload,
+  readObject,
 } from './encode.ts';
 
 export interface Table {
@@ -36,7 +32,7 @@ export interface ListedTable extends Table {
 }
 
 export function encodeTable(t: Table, withData: boolean): Buffer {
-  const w = new PayloadWriter().raw(nfgenmsg(NFPROTO[t.family]));
+  const w = objectPayload(t.family);
   w.attr(NFTA_TABLE_NAME, cstr(t.name));
   if (withData) {
     w.attr(NFTA_TABLE_FLAGS, Buffer.alloc(4));
@@ -46,8 +42,7 @@ export function encodeTable(t: Table, withData: boolean): Buffer {
 }
 
 export function decodeTable(data: Buffer): ListedTable | null {
-  const family = familyName(data[0] ?? 0);
-  const a = parseAttrs(data, NFGENMSG_LEN);
+  const { family, a } = readObject(data);
   const name = readStr(a, NFTA_TABLE_NAME);
   if (!family || name === undefined) return null;
   const t: ListedTable = {
